@@ -1,0 +1,23 @@
+"""Build the bot's parts from settings: the one place that wires them together."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Callable
+
+from bot.business_hours import BusinessCalendar
+from bot.config import Settings
+from bot.intents import IntentMatcher
+from bot.knowledge import load_knowledge
+from bot.pipeline import Bot
+from handoff.store import Store
+
+
+def load_matcher(settings: Settings) -> IntentMatcher:
+    return IntentMatcher.load(settings.knowledge_dir / "intents")
+
+
+def build_bot(settings: Settings, clock: Callable[[], datetime] | None = None, store: Store | None = None) -> Bot:
+    knowledge = load_knowledge(settings.knowledge_dir)
+    matcher = load_matcher(settings)
+    calendar = BusinessCalendar(settings.hours)
+    return Bot(knowledge, matcher, calendar, store or Store(settings.database), clock=clock)

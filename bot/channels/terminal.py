@@ -1,0 +1,71 @@
+"""The terminal channel behind `yessindo-bot chat`: a customer typing lines.
+
+Interactive on a terminal (a prompt, the bot's answer under it). When stdin is
+not a terminal it reads one customer message per line and prints each reply
+followed by one empty line, so scripts and tests can drive a conversation.
+"""
+from __future__ import annotations
+
+import sys
+from datetime import datetime
+from typing import TextIO
+
+from bot.models import Message, Reply
+
+DEFAULT_SENDERS = {"whatsapp": "+6280000000001", "email": "pelanggan@example.com"}
+
+
+class TerminalChannel:
+    def __init__(self, channel: str, sender: str, out: TextIO, fixed_at: datetime | None, clock) -> None:  # type: ignore[no-untyped-def]
+        self.name = channel
+        self.sender = sender
+        self.out = out
+        self.fixed_at = fixed_at
+        self.clock = clock
+
+    def parse_inbound(self, line: str) -> Message:
+        return Message(
+            channel=self.name,  # type: ignore[arg-type]
+            customer=self.sender,
+            text=line,
+            received_at=self.fixed_at or self.clock(),
+            meta=(("source", "terminal"),),
+        )
+
+    def send(self, reply: Reply) -> None:
+        self.out.write(reply.text + "\n\n")
+        self.out.flush()
+
+
+def run_chat(settings, channel: str, sender: str | None, at: datetime | None) -> int:  # type: ignore[no-untyped-def]
+    from bot.assemble import build_bot
+
+    bot = build_bot(settings, clock=(lambda: at) if at else None)
+    term = TerminalChannel(channel, sender or DEFAULT_SENDERS[channel], sys.stdout, at, bot.clock)
+    interactive = sys.stdin.isatty() and sys.stdout.isatty()
+    if interactive:
+        print(f"Yessindo bot ({channel}, as {term.sender}). Type a message; Ctrl-D or /quit to leave.\n")
+    stream = getattr(sys.stdin, "buffer", None)
+    while True:
+        if interactive:
+            try:
+                line = input("Anda: ")
+            except EOFError:
+                print()
+                return 0
+            if line.strip() in ("/quit", "/exit"):
+                return 0
+        else:
+            raw = stream.readline() if stream is not None else sys.stdin.readline()
+            if not raw:
+                return 0
+            line = raw.decode("utf-8", "replace") if isinstance(raw, bytes) else raw
+            line = line.rstrip("\r\n")
+        outcome = bot.handle(term.parse_inbound(line))
+        if interactive and outcome.replies:
+            sys.stdout.write("Yessindo: ")
+        for reply in outcome.replies:
+            term.send(reply)
+        if not outcome.replies and not interactive:
+            term.out.write("\n")
+            term.out.flush()

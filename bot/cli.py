@@ -1,0 +1,197 @@
+"""`yessindo-bot`: the command line of ../shared/INTERFACE.md.
+
+Every failure a person can cause (bad config, unwritable database, bad input
+file) ends in one clear line on stderr and a non-zero exit, never a traceback.
+Exit codes: 0 done, 1 the action failed, 2 bad config or usage.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import datetime
+from pathlib import Path
+from typing import Callable, TextIO
+
+from bot.errors import ConfigError, StoreError
+
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+
+
+def _parser() -> argparse.ArgumentParser:
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--config", metavar="PATH", help="config file (default: $YESSINDO_CONFIG, ./config.toml, built-in)")
+
+    p = argparse.ArgumentParser(prog="yessindo-bot", description="Yessindo customer-support bot", parents=[common])
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    s = sub.add_parser("chat", parents=[common], help="talk to the bot as a customer")
+    s.add_argument("--channel", choices=["whatsapp", "email"], default="whatsapp")
+    s.add_argument("--from", dest="sender", metavar="ID", help="customer id (phone number or email address)")
+    s.add_argument("--at", metavar="ISO8601", help="fix the clock (e.g. 2026-11-30T07:30:00+07:00)")
+
+    sub.add_parser("classify", parents=[common], help="one message per stdin line -> one JSON object per line")
+
+    s = sub.add_parser("eval", parents=[common], help="accuracy on a labelled TSV file")
+    s.add_argument("file", metavar="FILE.tsv")
+    s.add_argument("--json", action="store_true", help="machine-readable report")
+
+    s = sub.add_parser("hours", parents=[common], help="is the team open? JSON")
+    s.add_argument("--at", metavar="ISO8601")
+
+    sub.add_parser("init-db", parents=[common], help="create or upgrade the database")
+
+    q = sub.add_parser("queue", parents=[common], help="the human queue")
+    qsub = q.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    s = qsub.add_parser("list", parents=[common], help="list tickets, most urgent first")
+    s.add_argument("--json", action="store_true")
+    s.add_argument("--status", choices=["open", "claimed", "resolved"])
+    return p
+
+
+def _parse_at(value: str | None, tz: str) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise ConfigError("--at", "--at", f"not an ISO 8601 time: {value!r} (e.g. 2026-11-30T07:30:00+07:00)") from None
+    if t.tzinfo is None:
+        from zoneinfo import ZoneInfo
+
+        t = t.replace(tzinfo=ZoneInfo(tz))
+    return t
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        from bot.config import load_settings
+
+        settings = load_settings(args.config)
+        handler = _COMMANDS[args.command]
+        return handler(args, settings)
+    except ConfigError as exc:
+        print(f"yessindo-bot: config error: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except StoreError as exc:
+        print(f"yessindo-bot: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return EXIT_OK
+
+
+# -- subcommands -----------------------------------------------------------------------------
+
+def cmd_classify(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.assemble import load_matcher
+
+    matcher = load_matcher(settings)
+    out = sys.stdout
+    for line in _lines(sys.stdin):
+        m = matcher.match(line)
+        out.write(json.dumps({"intent": m.intent, "confidence": round(m.confidence, 4), "lang": m.lang}) + "\n")
+    out.flush()
+    return EXIT_OK
+
+
+def cmd_eval(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.assemble import load_matcher
+    from bot.intents import evaluate_file, format_report
+
+    path = Path(args.file)
+    if not path.is_file():
+        print(f"yessindo-bot: eval: no such file: {path}", file=sys.stderr)
+        return EXIT_FAIL
+    matcher = load_matcher(settings)
+    try:
+        report = evaluate_file(matcher, path)
+    except (ValueError, UnicodeDecodeError) as exc:
+        print(f"yessindo-bot: eval: {path}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    if args.json:
+        print(json.dumps(report.as_dict() if hasattr(report, "as_dict") else report.__dict__, default=str, ensure_ascii=False))
+    else:
+        print(format_report(report))
+    return EXIT_OK
+
+
+def cmd_hours(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.business_hours import BusinessCalendar
+
+    cal = BusinessCalendar(settings.hours)
+    at = _parse_at(args.at, settings.hours.timezone) or datetime.now(cal.tz)
+    print(json.dumps(cal.status(at), ensure_ascii=False))
+    return EXIT_OK
+
+
+def cmd_init_db(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from handoff.store import Store
+
+    Store(settings.database).close()
+    print(f"database ready: {settings.database}")
+    return EXIT_OK
+
+
+def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from handoff.store import Store
+
+    store = Store(settings.database)
+    tz = ZoneInfo(settings.hours.timezone)
+    if args.queue_command == "list":
+        tickets = store.tickets(status=args.status)
+        if args.json:
+            print(json.dumps([t.as_json(tz) for t in tickets], ensure_ascii=False))
+        else:
+            if not tickets:
+                print("no tickets")
+            for t in tickets:
+                due = t.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+                print(f"{t.ref}  {t.status:<8} {t.priority:<10} {t.intent:<13} {t.channel:<8} due {due}  "
+                      f"{t.agent or '-':<10} {mask_customer(t.customer)}")
+    return EXIT_OK
+
+
+def mask_customer(customer: str) -> str:
+    """+6282129666065 -> +62821****6065; budi@example.com -> b***@example.com."""
+    if "@" in customer:
+        name, _, domain = customer.partition("@")
+        return f"{name[:1]}***@{domain}"
+    if len(customer) > 9:
+        return customer[:6] + "****" + customer[-4:]
+    return customer[:2] + "***"
+
+
+def cmd_chat(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.channels.terminal import run_chat
+
+    at = _parse_at(args.at, settings.hours.timezone)
+    return run_chat(settings, channel=args.channel, sender=args.sender, at=at)
+
+
+def _lines(stream: TextIO):  # type: ignore[no-untyped-def]
+    """Lines of a text stream that may hold bytes that are not UTF-8: never crash on them."""
+    binary = getattr(stream, "buffer", None)
+    if binary is None:
+        for line in stream:
+            yield line.rstrip("\r\n")
+        return
+    for raw in binary:
+        yield raw.decode("utf-8", "replace").rstrip("\r\n")
+
+
+_COMMANDS: dict[str, Callable[..., int]] = {
+    "classify": cmd_classify,
+    "eval": cmd_eval,
+    "hours": cmd_hours,
+    "init-db": cmd_init_db,
+    "queue": cmd_queue,
+    "chat": cmd_chat,
+}
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,178 @@
+"""Settings: embedded defaults, then a TOML file, then the environment.
+
+Which file: `--config PATH`, else `$YESSINDO_CONFIG`, else `./config.toml` when
+present, else none (the embedded defaults alone: a SQLite file, no credentials,
+the simulator on). Every key is checked; a bad one raises `ConfigError` naming
+the file, the key and the problem.
+"""
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Mapping
+
+from bot.business_hours import HoursSettings
+from bot.errors import ConfigError
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
+EMBEDDED = "<embedded defaults>"
+
+
+@dataclass(frozen=True)
+class WhatsAppSettings:
+    from_number: str = "whatsapp:+6282129666065"
+    account_sid: str = ""
+    auth_token: str = ""
+    public_url: str = ""
+
+
+@dataclass(frozen=True)
+class EmailSettings:
+    address: str = "ptyessindo@gmail.com"
+    imap_host: str = "imap.gmail.com"
+    imap_port: int = 993
+    imap_ssl: bool = True
+    imap_user: str = ""
+    imap_password: str = ""
+    imap_folder: str = "INBOX"
+    smtp_host: str = "smtp.gmail.com"
+    smtp_port: int = 465
+    smtp_ssl: bool = True
+    smtp_starttls: bool = False
+    smtp_user: str = ""
+    smtp_password: str = ""
+
+
+@dataclass(frozen=True)
+class Settings:
+    source: str = EMBEDDED
+    database: str = "yessindo.db"
+    knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
+    whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
+    email: EmailSettings = field(default_factory=EmailSettings)
+    hours: HoursSettings = field(default_factory=HoursSettings)
+    simulator: bool = True
+    secret_key: str = ""
+
+
+# Key -> expected type, per table. `hours` is checked by HoursSettings itself.
+_SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
+    "storage": {"database": str},
+    "knowledge": {"dir": str},
+    "whatsapp": {"from_number": str, "account_sid": str, "auth_token": str, "public_url": str},
+    "email": {
+        "address": str, "imap_host": str, "imap_port": int, "imap_ssl": bool,
+        "imap_user": str, "imap_password": str, "imap_folder": str,
+        "smtp_host": str, "smtp_port": int, "smtp_ssl": bool, "smtp_starttls": bool,
+        "smtp_user": str, "smtp_password": str,
+    },
+    "dev": {"simulator": bool},
+    "console": {"secret_key": str},
+}
+
+
+def find_config_path(explicit: str | None) -> Path | None:
+    """The file the INTERFACE's lookup order picks, or None for the embedded defaults."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get("YESSINDO_CONFIG")
+    if env:
+        return Path(env)
+    local = Path("config.toml")
+    return local if local.is_file() else None
+
+
+def load_settings(explicit: str | None = None, environ: Mapping[str, str] | None = None) -> Settings:
+    """Read the settings the way every subcommand does."""
+    environ = os.environ if environ is None else environ
+    path = find_config_path(explicit)
+    data: dict[str, Any] = {}
+    source = EMBEDDED
+    if path is not None:
+        source = str(path)
+        try:
+            raw = path.read_bytes()
+        except FileNotFoundError:
+            raise ConfigError(source, "-", "file not found") from None
+        except OSError as exc:
+            raise ConfigError(source, "-", f"cannot read the file ({exc.strerror})") from None
+        try:
+            data = tomllib.loads(raw.decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ConfigError(source, "-", "not UTF-8 text") from None
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(source, "-", f"not valid TOML ({exc})") from None
+    return settings_from_mapping(data, source, environ)
+
+
+def settings_from_mapping(
+    data: Mapping[str, Any], source: str = EMBEDDED, environ: Mapping[str, str] | None = None
+) -> Settings:
+    environ = {} if environ is None else environ
+    for table, value in data.items():
+        if table != "hours" and table not in _SCHEMA:
+            raise ConfigError(source, table, f"unknown table (known: {', '.join(sorted([*_SCHEMA, 'hours']))})")
+        if not isinstance(value, dict):
+            raise ConfigError(source, table, "must be a table like [" + table + "]")
+        if table == "hours":
+            continue
+        for key, item in value.items():
+            expected = _SCHEMA[table].get(key)
+            if expected is None:
+                raise ConfigError(source, f"{table}.{key}", "unknown key")
+            # bool is an int in Python: never accept true for a port.
+            if not isinstance(item, expected) or (expected is int and isinstance(item, bool)):
+                want = expected.__name__ if isinstance(expected, type) else "value"
+                raise ConfigError(source, f"{table}.{key}", f"must be a {_TYPE_WORDS.get(want, want)}, got {item!r}")
+
+    def table(name: str) -> dict[str, Any]:
+        return dict(data.get(name, {}))
+
+    storage, knowledge = table("storage"), table("knowledge")
+    database = environ.get("YESSINDO_DATABASE") or storage.get("database") or Settings.database
+    knowledge_dir = Path(knowledge["dir"]) if "dir" in knowledge else DEFAULT_KNOWLEDGE_DIR
+    if not knowledge_dir.is_absolute() and source != EMBEDDED:
+        knowledge_dir = (Path(source).parent / knowledge_dir).resolve()
+
+    wa = table("whatsapp")
+    if environ.get("TWILIO_ACCOUNT_SID"):
+        wa["account_sid"] = environ["TWILIO_ACCOUNT_SID"]
+    if environ.get("TWILIO_AUTH_TOKEN"):
+        wa["auth_token"] = environ["TWILIO_AUTH_TOKEN"]
+    whatsapp = WhatsAppSettings(**wa)
+    if not whatsapp.from_number.startswith("whatsapp:+"):
+        raise ConfigError(source, "whatsapp.from_number", 'must look like "whatsapp:+6282129666065"')
+    if whatsapp.public_url and not whatsapp.public_url.startswith(("https://", "http://")):
+        raise ConfigError(source, "whatsapp.public_url", "must be the full URL Twilio calls, starting with https://")
+
+    em = table("email")
+    if environ.get("YESSINDO_EMAIL_PASSWORD"):
+        em["imap_password"] = environ["YESSINDO_EMAIL_PASSWORD"]
+        em["smtp_password"] = environ["YESSINDO_EMAIL_PASSWORD"]
+    email = EmailSettings(**em)
+    if "@" not in email.address:
+        raise ConfigError(source, "email.address", f"not an email address: {email.address!r}")
+    for key in ("imap_port", "smtp_port"):
+        port = getattr(email, key)
+        if not 0 < port < 65536:
+            raise ConfigError(source, f"email.{key}", f"not a TCP port: {port}")
+
+    hours = HoursSettings.from_mapping(dict(data.get("hours", {})), source)
+    simulator = table("dev").get("simulator", source == EMBEDDED)
+    secret_key = environ.get("YESSINDO_SECRET_KEY") or table("console").get("secret_key", "")
+    return Settings(
+        source=source,
+        database=str(database),
+        knowledge_dir=knowledge_dir,
+        whatsapp=whatsapp,
+        email=email,
+        hours=hours,
+        simulator=bool(simulator),
+        secret_key=secret_key,
+    )
+
+
+_TYPE_WORDS = {"str": "string", "int": "whole number", "bool": "true or false"}

@@ -1,0 +1,173 @@
+"""The shop's facts and the bot's reply texts, loaded from `knowledge/` and validated.
+
+Everything a shop changes without touching code lives there as TOML. A mistake
+in it (a missing key, a misspelt placeholder, a missing English text) is found
+when the bot starts, with the file and key named, never mid-conversation.
+"""
+from __future__ import annotations
+
+import string
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.errors import ConfigError
+
+LANGS = ("id", "en")
+
+REPLY_KEYS = (
+    "greeting", "menu_pick", "hours", "hours_open_now", "hours_closed_now", "contact",
+    "social_none", "social_intro", "thanks", "feedback", "product", "order_status", "payment",
+    "account", "return_refund", "wrong_shipment", "escalation", "human", "unknown",
+    "unknown_handover", "empty", "media_only", "promise_whatsapp", "promise_email",
+    "promise_closed", "closed_note", "ticket", "ticket_open", "details", "secret_warning",
+    "privacy",
+)
+PLACEHOLDERS = frozenset({
+    "shop", "whatsapp", "email", "weekday_hours", "weekend_hours", "holiday_hours", "wa_min",
+    "wa_max", "email_min", "email_max", "complex_days", "review_days", "menu", "when", "ref",
+    "closes", "details", "social", "category",
+})
+
+
+@dataclass(frozen=True)
+class SocialAccount:
+    name: str
+    handle: str
+    url: str = ""
+
+
+@dataclass(frozen=True)
+class Shop:
+    name: str
+    whatsapp_display: str
+    whatsapp_e164: str
+    phone_display: str
+    email: str
+    live_chat: bool
+    social_media: tuple[SocialAccount, ...]
+    wa_min_minutes: int
+    wa_max_minutes: int
+    email_min_hours: int
+    email_max_hours: int
+    complex_working_days: int
+    review_working_days: int
+
+
+@dataclass(frozen=True)
+class Knowledge:
+    shop: Shop
+    texts: dict[str, dict[str, str]]  # lang -> key -> text
+    menus: dict[str, tuple[str, ...]]  # lang -> the six category names
+
+    def text(self, lang: str, key: str) -> str:
+        return self.texts.get(lang, self.texts["id"])[key]
+
+    def menu(self, lang: str) -> tuple[str, ...]:
+        return self.menus.get(lang, self.menus["id"])
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        return tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(str(path), "-", "file not found") from None
+    except UnicodeDecodeError:
+        raise ConfigError(str(path), "-", "not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(str(path), "-", f"not valid TOML ({exc})") from None
+
+
+def _get(data: dict[str, Any], path: str, key: str, kind: type) -> Any:
+    table, _, name = key.partition(".")
+    value = data.get(table, {}).get(name) if isinstance(data.get(table), dict) else None
+    if value is None:
+        raise ConfigError(path, key, "missing")
+    if not isinstance(value, kind) or (kind is int and isinstance(value, bool)):
+        raise ConfigError(path, key, f"must be a {kind.__name__}, got {value!r}")
+    if kind is int and value < 0:
+        raise ConfigError(path, key, "must not be negative")
+    if kind is str and not value.strip():
+        raise ConfigError(path, key, "must not be empty")
+    return value
+
+
+def load_shop(path: Path) -> Shop:
+    data = _read_toml(path)
+    p = str(path)
+    socials = data.get("channels", {}).get("social_media", [])
+    if not isinstance(socials, list):
+        raise ConfigError(p, "channels.social_media", "must be a list of tables")
+    accounts = []
+    for i, item in enumerate(socials):
+        if not isinstance(item, dict) or not isinstance(item.get("name"), str) or not isinstance(item.get("handle"), str):
+            raise ConfigError(p, f"channels.social_media[{i}]", 'needs name = "..." and handle = "..."')
+        accounts.append(SocialAccount(item["name"], item["handle"], str(item.get("url", ""))))
+    shop = Shop(
+        name=_get(data, p, "shop.name", str),
+        whatsapp_display=_get(data, p, "channels.whatsapp_display", str),
+        whatsapp_e164=_get(data, p, "channels.whatsapp_e164", str),
+        phone_display=_get(data, p, "channels.phone_display", str),
+        email=_get(data, p, "channels.email", str),
+        live_chat=_get(data, p, "channels.live_chat", bool),
+        social_media=tuple(accounts),
+        wa_min_minutes=_get(data, p, "promises.whatsapp_min_minutes", int),
+        wa_max_minutes=_get(data, p, "promises.whatsapp_max_minutes", int),
+        email_min_hours=_get(data, p, "promises.email_min_hours", int),
+        email_max_hours=_get(data, p, "promises.email_max_hours", int),
+        complex_working_days=_get(data, p, "promises.complex_working_days", int),
+        review_working_days=_get(data, p, "escalation.review_working_days", int),
+    )
+    if not shop.whatsapp_e164.startswith("+") or not shop.whatsapp_e164[1:].isdigit():
+        raise ConfigError(p, "channels.whatsapp_e164", "must be an E.164 number like +6282129666065")
+    if "@" not in shop.email:
+        raise ConfigError(p, "channels.email", "not an email address")
+    if shop.wa_min_minutes > shop.wa_max_minutes:
+        raise ConfigError(p, "promises.whatsapp_min_minutes", "is more than whatsapp_max_minutes")
+    if shop.email_min_hours > shop.email_max_hours:
+        raise ConfigError(p, "promises.email_min_hours", "is more than email_max_hours")
+    return shop
+
+
+def _check_placeholders(path: str, key: str, text: str) -> None:
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(path, key, f"broken placeholder ({exc}); write {{{{ and }}}} for a literal brace") from None
+    for name in fields:
+        if name not in PLACEHOLDERS:
+            raise ConfigError(path, key, f"unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
+
+
+def load_texts(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
+    data = _read_toml(path)
+    p = str(path)
+    texts: dict[str, dict[str, str]] = {}
+    menus: dict[str, tuple[str, ...]] = {}
+    for lang in LANGS:
+        table = data.get(lang)
+        if not isinstance(table, dict):
+            raise ConfigError(p, lang, f"missing table [{lang}]")
+        menu = table.get("menu")
+        if not isinstance(menu, list) or len(menu) != 6 or not all(isinstance(m, str) and m.strip() for m in menu):
+            raise ConfigError(p, f"{lang}.menu", "must list the six support categories, in policy order")
+        menus[lang] = tuple(menu)
+        texts[lang] = {}
+        for key in REPLY_KEYS:
+            value = table.get(key)
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(p, f"{lang}.{key}", "missing or empty text")
+            _check_placeholders(p, f"{lang}.{key}", value)
+            texts[lang][key] = value
+        for key in table:
+            if key not in REPLY_KEYS and key != "menu":
+                raise ConfigError(p, f"{lang}.{key}", "unknown text key (a typo?)")
+    return texts, menus
+
+
+def load_knowledge(directory: Path) -> Knowledge:
+    """Load and validate `shop.toml` and `replies.toml` from `directory`."""
+    shop = load_shop(directory / "shop.toml")
+    texts, menus = load_texts(directory / "replies.toml")
+    return Knowledge(shop=shop, texts=texts, menus=menus)

@@ -1,0 +1,274 @@
+"""`handle(message) -> Outcome`: the one conversation pipeline every channel uses.
+
+Per message: clean the text, mask secrets, classify (outside any lock), then in
+one short write transaction: drop a duplicate, record the message, stay silent
+when a person holds the conversation, decide the answer, open or update the
+ticket, record the answer. Knows no Flask, Twilio or IMAP.
+"""
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from bot.business_hours import BusinessCalendar
+from bot.extract import Extracted, extract, mask_secrets
+from bot.intents import IntentMatcher
+from bot.knowledge import Knowledge
+from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
+from bot.responder import Responder
+from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction
+
+# WhatsApp caps a message at 4,096 characters and email bodies are cut by the email
+# channel; this bound only protects the database from a pathological post.
+MAX_STORED_CHARS = 200_000
+TICKET_INTENTS = frozenset({"product", "order_status", "return_refund", "payment", "account", "escalation", "human"})
+_WRONG_SHIPMENT = re.compile(
+    r"salah\s*(kirim|barang|warna|ukuran|size|produk|item)|barang(nya)?\s+salah|(ga|gak|nggak|tidak|tdk)\s+sesuai"
+    r"|rusak|cacat|pecah|penyok|sobek|robek|(ga|gak|nggak|tidak|tdk|kurang)\s+lengkap|hilang|kurang\s+\d"
+    r"|wrong\s+(item|size|colou?r|product|order)|damaged|broken|defective|missing|incomplete",
+    re.IGNORECASE,
+)
+_MENU_DIGIT = re.compile(r"^\s*([1-6])\s*[.)]?\s*$")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+def clean_text(raw: str) -> str:
+    """Text safe to store and match: valid UTF-8, no control characters, bounded."""
+    text = raw.encode("utf-8", "replace").decode("utf-8")
+    text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
+    if len(text) > MAX_STORED_CHARS:
+        text = text[:MAX_STORED_CHARS] + "\n[…terpotong / truncated]"
+    return text.strip()
+
+
+def _has_words(text: str) -> int:
+    return len(re.findall(r"[^\W\d_]{2,}", text))
+
+
+@dataclass(frozen=True)
+class Plan:
+    """What to do for one classified message, before any ticket exists."""
+
+    key: str  # reply text key
+    ticket_intent: str | None = None
+    priority: str = "normal"
+    due_at: datetime | None = None
+    menu_shown: bool = False
+    unknown_streak: int = 0
+
+
+def now_in(tz: str) -> Callable[[], datetime]:
+    zone = ZoneInfo(tz)
+    return lambda: datetime.now(zone)
+
+
+class Bot:
+    def __init__(
+        self,
+        knowledge: Knowledge,
+        matcher: IntentMatcher,
+        calendar: BusinessCalendar,
+        store: Store,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        self.knowledge = knowledge
+        self.matcher = matcher
+        self.calendar = calendar
+        self.store = store
+        self.clock = clock or now_in(calendar.settings.timezone)
+        self.responder = Responder(knowledge, calendar)
+
+    # -- the pipeline ---------------------------------------------------------------------
+    def handle(self, message: Message) -> Outcome:
+        now = self.calendar.localize(message.received_at) if message.received_at else self.clock()
+        text = clean_text(message.text or "")
+        masked = mask_secrets(text)
+        stored_text = masked.text
+        match = self.classify(masked.text, message.subject)
+        found = extract(masked.text + (" " + message.subject if message.subject else ""))
+        attachments = [a.__dict__ for a in message.attachments]
+
+        with self.store.write(now) as tx:
+            if tx.message_exists(message.channel, "in", message.external_id):
+                return Outcome(status="duplicate")
+            conv = tx.current_conversation(message.channel, message.customer)
+            lang = self._reply_lang(match, text, conv)
+            if conv is None:
+                conv = tx.create_conversation(message.channel, message.customer, lang, message.display_name)
+            match = self._menu_pick(match, text, conv)
+            msg_id = tx.add_message(
+                conv, "in", stored_text, author="customer", external_id=message.external_id,
+                intent=match.intent if text else None, confidence=match.confidence if text else None,
+                attachments=attachments, meta=dict(message.meta) | ({"subject": message.subject} if message.subject else {}),
+                at=now,
+            )
+            if masked.kinds:
+                tx.log_event("secret.masked", "bot", conversation_id=conv.id, data={"kinds": list(masked.kinds)})
+            changes: dict[str, Any] = {"last_inbound_at": now}
+            if _has_words(text) >= 2:
+                changes["lang"] = lang
+            if conv.state == "human":
+                # A person holds this conversation: record, never answer.
+                tx.update_conversation(conv.id, **changes)
+                tx.log_event("message.silenced", "bot", conversation_id=conv.id, data={"agent": conv.agent})
+                return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
+
+            plan = self._plan(match, text, conv, message, now)
+            ticket = tx.open_ticket(conv.id)
+            ticket, created = self._apply_ticket(tx, conv, ticket, plan, found, attachments, match, text)
+            body = self._compose(plan, lang, now, message.channel, ticket, created, found, masked.kinds, match)
+            if plan.key == "feedback":
+                tx.log_event("feedback.recorded", "bot", conversation_id=conv.id, data={"message_id": msg_id})
+            changes.update(unknown_streak=plan.unknown_streak, menu_shown=int(plan.menu_shown))
+            tx.update_conversation(conv.id, **changes)
+            tx.add_message(conv, "out", body, author="bot", intent=match.intent, at=now)
+
+        reply = Reply(text=body, channel=message.channel, customer=message.customer,
+                      in_reply_to=message.external_id)
+        return Outcome(
+            status="answered", replies=(reply,), intent=match, conversation_id=conv.id, message_id=msg_id,
+            ticket_ref=ticket.ref if ticket else None,
+            notes=tuple(f"masked:{k}" for k in masked.kinds),
+        )
+
+    # -- steps ------------------------------------------------------------------------------
+    def classify(self, text: str, subject: str | None = None) -> IntentMatch:
+        if not text and not subject:
+            return IntentMatch("unknown", 0.0, "id")
+        return self.matcher.match(text, subject=subject) if subject else self.matcher.match(text)
+
+    @staticmethod
+    def _reply_lang(match: IntentMatch, text: str, conv: Conversation | None) -> str:
+        if _has_words(text) >= 2 or conv is None:
+            return match.lang
+        return conv.lang or "id"
+
+    @staticmethod
+    def _menu_pick(match: IntentMatch, text: str, conv: Conversation) -> IntentMatch:
+        digit = _MENU_DIGIT.match(text)
+        if digit and conv.menu_shown:
+            return IntentMatch(CATEGORIES[int(digit.group(1)) - 1], 1.0, conv.lang or match.lang)  # type: ignore[arg-type]
+        return match
+
+    def _first_response_due(self, channel: str, now: datetime) -> datetime:
+        shop = self.knowledge.shop
+        if channel == "email":
+            return self.calendar.add_opening_time(now, timedelta(hours=shop.email_max_hours))
+        return self.calendar.add_opening_time(now, timedelta(minutes=shop.wa_max_minutes))
+
+    def _plan(self, match: IntentMatch, text: str, conv: Conversation, message: Message, now: datetime) -> Plan:
+        if not text:
+            if message.attachments:
+                return Plan("media_only")
+            return Plan("empty", menu_shown=True)
+        intent = match.intent
+        shop = self.knowledge.shop
+        if intent == "unknown":
+            streak = conv.unknown_streak + 1
+            if streak >= 2:
+                return Plan("unknown_handover", "unknown", "normal", self._first_response_due(message.channel, now),
+                            unknown_streak=0)
+            return Plan("unknown", menu_shown=True, unknown_streak=streak)
+        if intent == "greeting":
+            return Plan("greeting", menu_shown=True)
+        if intent in ("hours", "contact", "thanks", "feedback"):
+            return Plan(intent)
+        if intent == "escalation":
+            return Plan("escalation", "escalation", "escalation",
+                        self.calendar.add_working_days(now, shop.review_working_days))
+        complex_case = intent == "return_refund" or (
+            intent in ("order_status", "product") and _WRONG_SHIPMENT.search(text) is not None
+        )
+        if complex_case:
+            key = "return_refund" if intent == "return_refund" else "wrong_shipment"
+            return Plan(key, intent, "complex", self.calendar.add_working_days(now, shop.complex_working_days))
+        return Plan(intent, intent, "normal", self._first_response_due(message.channel, now))
+
+    def _apply_ticket(
+        self,
+        tx: Transaction,
+        conv: Conversation,
+        ticket: Ticket | None,
+        plan: Plan,
+        found: Extracted,
+        attachments: list[dict[str, Any]],
+        match: IntentMatch,
+        text: str,
+    ) -> tuple[Ticket | None, bool]:
+        """Open a ticket, or fold this message into the open one (raising its priority if needed)."""
+        if ticket is not None:
+            details = _merge_details(ticket.details, found, attachments)
+            changes: dict[str, Any] = {}
+            if details != ticket.details:
+                changes["details"] = details
+            if plan.ticket_intent and PRIORITIES.index(plan.priority) > PRIORITIES.index(ticket.priority):
+                changes.update(priority=plan.priority, intent=plan.ticket_intent, due_at=plan.due_at)
+                tx.log_event("ticket.priority_raised", "bot", conversation_id=conv.id, ticket_ref=ticket.ref,
+                             data={"from": ticket.priority, "to": plan.priority})
+            if changes:
+                tx.update_ticket(ticket, **changes)
+            return ticket, False
+        if not plan.ticket_intent or plan.due_at is None:
+            return None, False
+        summary = text[:200]
+        ticket = tx.create_ticket(
+            conv, intent=plan.ticket_intent, priority=plan.priority, due_at=plan.due_at,
+            details=_merge_details({}, found, attachments), summary=summary,
+        )
+        return ticket, True
+
+    def _compose(
+        self,
+        plan: Plan,
+        lang: str,
+        now: datetime,
+        channel: str,
+        ticket: Ticket | None,
+        created: bool,
+        found: Extracted,
+        secret_kinds: tuple[str, ...],
+        match: IntentMatch,
+    ) -> str:
+        r = self.responder
+        is_open = self.calendar.is_open(now)
+        next_open = None if is_open else self.calendar.next_open(now)
+        parts: list[str] = []
+        if secret_kinds:
+            parts.append(r.render(lang, "secret_warning"))
+        if plan.key in CATEGORIES and match.confidence >= 1.0 and ticket is not None and created:
+            parts.append(r.render(lang, "menu_pick", category=r.category_name(lang, CATEGORIES.index(plan.key))))
+        due = ticket.due_at if ticket is not None else plan.due_at
+        parts.append(r.render(lang, plan.key, when=due))
+        if plan.key == "hours":
+            parts.append(r.render(lang, "hours_open_now", closes=r.closes(self.calendar.closes_at(now), lang))
+                         if is_open else r.render(lang, "hours_closed_now", when=next_open))
+        elif ticket is not None and ticket.priority == "normal":
+            if not is_open:
+                parts.append(r.render(lang, "promise_closed", when=next_open))
+            else:
+                parts.append(r.render(lang, "promise_email" if channel == "email" else "promise_whatsapp"))
+        elif not is_open:
+            parts.append(r.render(lang, "closed_note", when=next_open))
+        detail_line = r.details(lang, found)
+        if detail_line and ticket is not None:
+            parts.append(detail_line)
+        if ticket is not None:
+            parts.append(r.render(lang, "ticket" if created else "ticket_open", ref=ticket.ref))
+        return "\n\n".join(p for p in parts if p)
+
+
+def _merge_details(old: dict[str, Any], found: Extracted, attachments: list[dict[str, Any]]) -> dict[str, Any]:
+    merged = {k: list(v) for k, v in old.items()}
+    for key, values in found.as_dict().items():
+        merged[key] = list(dict.fromkeys([*merged.get(key, []), *values]))
+    if attachments:
+        merged["attachments"] = [*merged.get("attachments", []), *attachments]
+    return merged
+
+
+def normalise_for_compare(text: str) -> str:
+    return unicodedata.normalize("NFKC", text).casefold().strip()

@@ -1,0 +1,81 @@
+"""Turn knowledge texts into finished answers: placeholders filled, menu numbered,
+times written the way a customer reads them. Knows nothing of storage."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from bot.business_hours import BusinessCalendar
+from bot.extract import Extracted
+from bot.knowledge import Knowledge
+from bot.timefmt import format_time, format_when, format_window, zone_label
+
+
+class Responder:
+    def __init__(self, knowledge: Knowledge, calendar: BusinessCalendar) -> None:
+        self.knowledge = knowledge
+        self.calendar = calendar
+        self.tz = calendar.settings.timezone
+        shop = knowledge.shop
+        hours = calendar.settings
+        self._base: dict[str, dict[str, Any]] = {}
+        for lang in ("id", "en"):
+            menu = "\n".join(f"{i}. {name}" for i, name in enumerate(knowledge.menu(lang), 1))
+            self._base[lang] = {
+                "shop": shop.name,
+                "whatsapp": shop.whatsapp_display,
+                "email": shop.email,
+                "weekday_hours": format_window(*hours.weekday, lang, self.tz),
+                "weekend_hours": format_window(*hours.weekend, lang, self.tz),
+                "holiday_hours": format_window(*hours.holiday, lang, self.tz),
+                "wa_min": shop.wa_min_minutes,
+                "wa_max": shop.wa_max_minutes,
+                "email_min": shop.email_min_hours,
+                "email_max": shop.email_max_hours,
+                "complex_days": shop.complex_working_days,
+                "review_days": shop.review_working_days,
+                "menu": menu,
+                "social": self._social(lang),
+            }
+
+    def _social(self, lang: str) -> str:
+        accounts = self.knowledge.shop.social_media
+        if not accounts:
+            return self.knowledge.text(lang, "social_none").format(shop=self.knowledge.shop.name)
+        lines = [self.knowledge.text(lang, "social_intro")]
+        lines += [f"  – {a.name}: {a.handle}" + (f" ({a.url})" if a.url else "") for a in accounts]
+        return "\n".join(lines)
+
+    def render(self, lang: str, key: str, **extra: Any) -> str:
+        values = dict(self._base.get(lang, self._base["id"]))
+        values.update(extra)
+        for name, value in list(values.items()):
+            if isinstance(value, datetime):
+                values[name] = format_when(value, lang, self.tz)
+        # A text may use a placeholder this call did not fill: leave it visible, never crash.
+        return self.knowledge.text(lang, key).format_map(_Keep(values))
+
+    def when(self, t: datetime, lang: str) -> str:
+        return format_when(t, lang, self.tz)
+
+    def closes(self, t: datetime, lang: str) -> str:
+        local = self.calendar.localize(t)
+        return f"{format_time(local.time(), lang)} {zone_label(self.tz, local, lang)}"
+
+    def category_name(self, lang: str, category_index: int) -> str:
+        return self.knowledge.menu(lang)[category_index]
+
+    def details(self, lang: str, found: Extracted) -> str | None:
+        if not found:
+            return None
+        words = {
+            "id": {"order_numbers": "nomor pesanan", "emails": "email", "phones": "nomor HP"},
+            "en": {"order_numbers": "order number", "emails": "email", "phones": "phone number"},
+        }[lang if lang in ("id", "en") else "id"]
+        parts = [f"{words[k]} {', '.join(v)}" for k, v in found.as_dict().items()]
+        return self.render(lang, "details", details="; ".join(parts))
+
+
+class _Keep(dict):  # type: ignore[type-arg]
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"

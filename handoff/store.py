@@ -1,0 +1,407 @@
+"""The handoff store: conversations, messages both ways, tickets and an event log.
+
+SQLite in WAL mode, so several server workers and the email poller share one
+file. Every write goes through `Store.write()`: one short `BEGIN IMMEDIATE`
+transaction in which the caller checks and changes what it needs, so two
+workers can never both record the same inbound message or both claim a ticket.
+Times are stored as UTC ISO 8601 strings (they sort as text); callers get
+aware datetimes back.
+"""
+from __future__ import annotations
+
+import json
+import sqlite3
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Iterator
+
+import sqlite_utils
+
+from bot.errors import StoreError
+
+PRIORITIES = ("normal", "complex", "escalation")
+TICKET_STATUSES = ("open", "claimed", "resolved")
+CONVERSATION_STATES = ("bot", "human", "closed")
+
+SCHEMA_VERSION = 1
+
+
+def utc_iso(t: datetime) -> str:
+    return t.astimezone(timezone.utc).isoformat(timespec="seconds")
+
+
+def parse_iso(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value) if value else None
+
+
+@dataclass(frozen=True)
+class Conversation:
+    id: int
+    channel: str
+    customer: str
+    state: str
+    agent: str | None
+    lang: str
+    unknown_streak: int
+    menu_shown: bool
+    created_at: datetime
+    last_inbound_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: int
+    ref: str
+    conversation_id: int
+    channel: str
+    customer: str
+    intent: str
+    priority: str
+    status: str
+    agent: str | None
+    due_at: datetime
+    created_at: datetime
+    details: dict[str, Any]
+
+    def as_json(self, tz: Any = None) -> dict[str, Any]:
+        """The shape `queue list --json` prints."""
+        def show(t: datetime) -> str:
+            return (t.astimezone(tz) if tz else t).isoformat(timespec="seconds")
+
+        return {
+            "ref": self.ref,
+            "channel": self.channel,
+            "customer": self.customer,
+            "intent": self.intent,
+            "priority": self.priority,
+            "status": self.status,
+            "agent": self.agent,
+            "due_at": show(self.due_at),
+            "created_at": show(self.created_at),
+            "details": self.details,
+        }
+
+
+def ticket_ref(ticket_id: int) -> str:
+    return f"YS-{ticket_id:06d}"
+
+
+def _conversation(row: sqlite3.Row | dict[str, Any]) -> Conversation:
+    return Conversation(
+        id=row["id"], channel=row["channel"], customer=row["customer"], state=row["state"],
+        agent=row["agent"], lang=row["lang"], unknown_streak=row["unknown_streak"],
+        menu_shown=bool(row["menu_shown"]), created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
+        last_inbound_at=parse_iso(row["last_inbound_at"]),
+    )
+
+
+def _ticket(row: sqlite3.Row | dict[str, Any]) -> Ticket:
+    return Ticket(
+        id=row["id"], ref=row["ref"], conversation_id=row["conversation_id"], channel=row["channel"],
+        customer=row["customer"], intent=row["intent"], priority=row["priority"], status=row["status"],
+        agent=row["agent"], due_at=parse_iso(row["due_at"]),  # type: ignore[arg-type]
+        created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
+        details=json.loads(row["details"] or "{}"),
+    )
+
+
+class Transaction:
+    """The operations allowed inside one `Store.write()` block."""
+
+    def __init__(self, conn: sqlite3.Connection, now: datetime) -> None:
+        self.conn = conn
+        self.now = utc_iso(now)
+
+    # -- reads inside the transaction -------------------------------------------------
+    def message_exists(self, channel: str, direction: str, external_id: str | None) -> bool:
+        if not external_id:
+            return False
+        row = self.conn.execute(
+            "SELECT 1 FROM messages WHERE channel = ? AND direction = ? AND external_id = ?",
+            (channel, direction, external_id),
+        ).fetchone()
+        return row is not None
+
+    def current_conversation(self, channel: str, customer: str) -> Conversation | None:
+        row = self.conn.execute(
+            "SELECT * FROM conversations WHERE channel = ? AND customer = ? AND state != 'closed' "
+            "ORDER BY id DESC LIMIT 1",
+            (channel, customer),
+        ).fetchone()
+        return _conversation(row) if row else None
+
+    def open_ticket(self, conversation_id: int) -> Ticket | None:
+        row = self.conn.execute(
+            "SELECT * FROM tickets WHERE conversation_id = ? AND status != 'resolved' ORDER BY id DESC LIMIT 1",
+            (conversation_id,),
+        ).fetchone()
+        return _ticket(row) if row else None
+
+    # -- writes ----------------------------------------------------------------------
+    def create_conversation(self, channel: str, customer: str, lang: str, display_name: str | None) -> Conversation:
+        cur = self.conn.execute(
+            "INSERT INTO conversations (channel, customer, display_name, state, lang, unknown_streak, "
+            "menu_shown, created_at, updated_at) VALUES (?, ?, ?, 'bot', ?, 0, 0, ?, ?)",
+            (channel, customer, display_name, lang, self.now, self.now),
+        )
+        conv_id = cur.lastrowid
+        self.log_event("conversation.created", "bot", conversation_id=conv_id, data={"channel": channel})
+        row = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+        return _conversation(row)
+
+    def update_conversation(self, conversation_id: int, **changes: Any) -> None:
+        allowed = {"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at", "display_name"}
+        bad = set(changes) - allowed
+        if bad:
+            raise ValueError(f"cannot change conversation fields {bad}")
+        changes = {k: (utc_iso(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
+        changes["updated_at"] = self.now
+        cols = ", ".join(f"{k} = ?" for k in changes)
+        self.conn.execute(f"UPDATE conversations SET {cols} WHERE id = ?", (*changes.values(), conversation_id))
+
+    def add_message(
+        self,
+        conversation: Conversation,
+        direction: str,
+        text: str,
+        *,
+        author: str,
+        external_id: str | None = None,
+        intent: str | None = None,
+        confidence: float | None = None,
+        attachments: list[dict[str, Any]] | None = None,
+        meta: dict[str, Any] | None = None,
+        at: datetime | None = None,
+    ) -> int:
+        cur = self.conn.execute(
+            "INSERT INTO messages (conversation_id, direction, channel, customer, author, external_id, text, "
+            "intent, confidence, attachments, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (
+                conversation.id, direction, conversation.channel, conversation.customer, author, external_id,
+                text, intent, confidence, json.dumps(attachments or [], ensure_ascii=False),
+                json.dumps(meta or {}, ensure_ascii=False), utc_iso(at) if at else self.now,
+            ),
+        )
+        return int(cur.lastrowid)  # type: ignore[arg-type]
+
+    def create_ticket(
+        self,
+        conversation: Conversation,
+        *,
+        intent: str,
+        priority: str,
+        due_at: datetime,
+        details: dict[str, Any],
+        summary: str,
+    ) -> Ticket:
+        if priority not in PRIORITIES:
+            raise ValueError(f"unknown priority {priority!r}")
+        cur = self.conn.execute(
+            "INSERT INTO tickets (ref, conversation_id, channel, customer, intent, priority, status, due_at, "
+            "created_at, updated_at, details, summary) VALUES (NULL, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            (
+                conversation.id, conversation.channel, conversation.customer, intent, priority,
+                utc_iso(due_at), self.now, self.now, json.dumps(details, ensure_ascii=False), summary,
+            ),
+        )
+        ticket_id = int(cur.lastrowid)  # type: ignore[arg-type]
+        ref = ticket_ref(ticket_id)
+        self.conn.execute("UPDATE tickets SET ref = ? WHERE id = ?", (ref, ticket_id))
+        self.log_event("ticket.created", "bot", conversation_id=conversation.id, ticket_ref=ref,
+                       data={"intent": intent, "priority": priority, "due_at": utc_iso(due_at)})
+        row = self.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
+        return _ticket(row)
+
+    def update_ticket(self, ticket: Ticket, **changes: Any) -> None:
+        allowed = {"intent", "priority", "status", "agent", "due_at", "details", "resolved_at"}
+        bad = set(changes) - allowed
+        if bad:
+            raise ValueError(f"cannot change ticket fields {bad}")
+        encoded = {}
+        for key, value in changes.items():
+            if isinstance(value, datetime):
+                value = utc_iso(value)
+            elif key == "details":
+                value = json.dumps(value, ensure_ascii=False)
+            encoded[key] = value
+        encoded["updated_at"] = self.now
+        cols = ", ".join(f"{k} = ?" for k in encoded)
+        self.conn.execute(f"UPDATE tickets SET {cols} WHERE id = ?", (*encoded.values(), ticket.id))
+
+    def log_event(
+        self,
+        kind: str,
+        actor: str,
+        *,
+        conversation_id: int | None = None,
+        ticket_ref: str | None = None,
+        data: dict[str, Any] | None = None,
+    ) -> None:
+        self.conn.execute(
+            "INSERT INTO events (at, kind, actor, conversation_id, ticket_ref, data) VALUES (?, ?, ?, ?, ?, ?)",
+            (self.now, kind, actor, conversation_id, ticket_ref, json.dumps(data or {}, ensure_ascii=False)),
+        )
+
+
+class Store:
+    """One SQLite database file. Open one `Store` per process (or thread)."""
+
+    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+        self.path = str(path)
+        try:
+            if self.path != ":memory:":
+                parent = Path(self.path).resolve().parent
+                if not parent.exists():
+                    if not create:
+                        raise StoreError(f"database {self.path}: folder {parent} does not exist")
+                    parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA busy_timeout = 10000")
+            conn.execute("PRAGMA foreign_keys = ON")
+            self.conn = conn
+            self.db = sqlite_utils.Database(conn)
+            if create:
+                self._migrate()
+            else:
+                conn.execute("SELECT count(*) FROM tickets").fetchone()
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(self.path, exc)) from None
+
+    # -- schema ------------------------------------------------------------------
+    def _migrate(self) -> None:
+        db = self.db
+        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
+        if mode != "wal" and self.path != ":memory:":
+            self.conn.execute("PRAGMA journal_mode = WAL")
+        self.conn.execute("PRAGMA synchronous = NORMAL")
+        if "meta" in db.table_names() and db["meta"].count:
+            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
+            if row and int(row[0]) >= SCHEMA_VERSION:
+                return
+        with db.atomic():
+            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
+            db["conversations"].create(
+                {
+                    "id": int, "channel": str, "customer": str, "display_name": str, "state": str,
+                    "agent": str, "lang": str, "unknown_streak": int, "menu_shown": int,
+                    "created_at": str, "updated_at": str, "last_inbound_at": str,
+                },
+                pk="id", not_null={"channel", "customer", "state", "created_at"}, if_not_exists=True,
+            )
+            db["conversations"].create_index(["channel", "customer", "state"], if_not_exists=True)
+            db["conversations"].create_index(["customer"], if_not_exists=True)
+            db["messages"].create(
+                {
+                    "id": int, "conversation_id": int, "direction": str, "channel": str, "customer": str,
+                    "author": str, "external_id": str, "text": str, "intent": str, "confidence": float,
+                    "attachments": str, "meta": str, "created_at": str,
+                },
+                pk="id", foreign_keys=[("conversation_id", "conversations", "id")],
+                not_null={"conversation_id", "direction", "channel", "customer", "created_at"},
+                if_not_exists=True,
+            )
+            db["messages"].create_index(["channel", "direction", "external_id"], unique=True, if_not_exists=True)
+            db["messages"].create_index(["conversation_id", "id"], if_not_exists=True)
+            db["messages"].create_index(["customer"], if_not_exists=True)
+            db["tickets"].create(
+                {
+                    "id": int, "ref": str, "conversation_id": int, "channel": str, "customer": str,
+                    "intent": str, "priority": str, "status": str, "agent": str, "due_at": str,
+                    "created_at": str, "updated_at": str, "resolved_at": str, "details": str, "summary": str,
+                },
+                pk="id", foreign_keys=[("conversation_id", "conversations", "id")],
+                not_null={"conversation_id", "channel", "customer", "intent", "priority", "status", "due_at"},
+                if_not_exists=True,
+            )
+            db["tickets"].create_index(["ref"], unique=True, if_not_exists=True)
+            db["tickets"].create_index(["status", "due_at"], if_not_exists=True)
+            db["tickets"].create_index(["conversation_id", "status"], if_not_exists=True)
+            db["tickets"].create_index(["customer"], if_not_exists=True)
+            db["events"].create(
+                {"id": int, "at": str, "kind": str, "actor": str, "conversation_id": int,
+                 "ticket_ref": str, "data": str},
+                pk="id", not_null={"at", "kind", "actor"}, if_not_exists=True,
+            )
+            db["events"].create_index(["conversation_id"], if_not_exists=True)
+            db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    # -- the one write path ------------------------------------------------------------
+    @contextmanager
+    def write(self, now: datetime) -> Iterator[Transaction]:
+        """One short write transaction. Raises StoreError when the database refuses writes."""
+        try:
+            self.conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.Error as exc:
+            raise StoreError(describe_sqlite_error(self.path, exc)) from None
+        try:
+            yield Transaction(self.conn, now)
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        try:
+            self.conn.execute("COMMIT")
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(describe_sqlite_error(self.path, exc)) from None
+
+    # -- reads -------------------------------------------------------------------------
+    def tickets(self, status: str | None = None, limit: int | None = None) -> list[Ticket]:
+        sql = "SELECT * FROM tickets"
+        params: list[Any] = []
+        if status:
+            sql += " WHERE status = ?"
+            params.append(status)
+        sql += " ORDER BY due_at, id"
+        if limit:
+            sql += " LIMIT ?"
+            params.append(limit)
+        return [_ticket(r) for r in self.conn.execute(sql, params)]
+
+    def ticket(self, ref: str) -> Ticket | None:
+        row = self.conn.execute("SELECT * FROM tickets WHERE ref = ?", (ref,)).fetchone()
+        return _ticket(row) if row else None
+
+    def conversation(self, conversation_id: int) -> Conversation | None:
+        row = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (conversation_id,)).fetchone()
+        return _conversation(row) if row else None
+
+    def messages(self, conversation_id: int) -> list[dict[str, Any]]:
+        rows = self.conn.execute(
+            "SELECT * FROM messages WHERE conversation_id = ? ORDER BY id", (conversation_id,)
+        ).fetchall()
+        return [dict(r) for r in rows]
+
+    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
+        if kind:
+            rows = self.conn.execute("SELECT * FROM events WHERE kind = ? ORDER BY id", (kind,))
+        else:
+            rows = self.conn.execute("SELECT * FROM events ORDER BY id")
+        return [dict(r) for r in rows]
+
+    def ping(self) -> bool:
+        try:
+            self.conn.execute("SELECT 1").fetchone()
+            return True
+        except sqlite3.Error:
+            return False
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def describe_sqlite_error(path: str, exc: sqlite3.Error) -> str:
+    text = str(exc)
+    if "readonly" in text or "read-only" in text:
+        return f"database {path} is read-only: the bot cannot record messages (check the file's permissions)"
+    if "unable to open" in text:
+        return f"database {path} cannot be opened (check the path and permissions)"
+    if "locked" in text or "busy" in text:
+        return f"database {path} is busy (another process holds a long write lock)"
+    if "not a database" in text or "malformed" in text:
+        return f"database {path} is not a valid SQLite database ({text})"
+    return f"database {path}: {text}"
