@@ -329,7 +329,8 @@ def test_window_error_message_is_clear():
 # --------------------------------------------------------------------------- properties
 
 _BOUNDARY_TIMES = [time(h, m) for h, m in ((7, 59), (8, 0), (8, 59), (9, 0), (16, 59), (17, 0),
-                                           (20, 59), (21, 0), (0, 0), (23, 59))]
+                                           (20, 59), (21, 0), (0, 0), (23, 59),
+                                           (7, 30), (22, 15), (10, 0), (14, 0))]
 
 _any_dt = st.datetimes(
     min_value=datetime(2024, 1, 1), max_value=datetime(2030, 12, 31),
@@ -344,6 +345,11 @@ deltas = st.one_of(
     st.integers(min_value=0, max_value=60 * 24 * 10).map(lambda m: timedelta(minutes=m)),
     st.timedeltas(min_value=timedelta(0), max_value=timedelta(days=30)))
 PROPS = settings(deadline=None, max_examples=200)
+CAL_CUSTOM = BusinessCalendar(HoursSettings(
+    weekday=(time(7, 30), time(22, 15)), holiday=(time(10), time(14)),
+    extra_holidays=((date(2026, 12, 24), "Cuti bersama Natal"), (date(2027, 3, 1), None)),
+    normal_days=(date(2026, 12, 25), date(2026, 8, 17))))
+calendars = st.sampled_from([CAL, CAL_CUTI, CAL_CUSTOM])
 
 
 def _opening_between(cal, a, b):
@@ -361,74 +367,74 @@ def _opening_between(cal, a, b):
 
 
 @PROPS
-@given(moments)
-def test_prop_next_open(t):
-    t0, t = t, CAL.localize(t)  # naive inputs are Jakarta time
-    n = CAL.next_open(t0)
+@given(calendars, moments)
+def test_prop_next_open(cal, t):
+    t0, t = t, cal.localize(t)  # naive inputs are Jakarta time
+    n = cal.next_open(t0)
     assert_jakarta(n)
     assert n > t
-    assert CAL.is_open(n)
-    assert not CAL.is_open(n - US)
-    if not CAL.is_open(t):
+    assert cal.is_open(n)
+    assert not cal.is_open(n - US)
+    if not cal.is_open(t):
         # nothing between t and n is open
-        assert _opening_between(CAL, t, n) == timedelta(0)
+        assert _opening_between(cal, t, n) == timedelta(0)
     else:
-        assert n > CAL.closes_at(t)
+        assert n > cal.closes_at(t)
 
 
 @PROPS
-@given(moments)
-def test_prop_closes_at(t):
-    t0, t = t, CAL.localize(t)  # naive inputs are Jakarta time
-    c = CAL.closes_at(t0)
-    if not CAL.is_open(t0):
+@given(calendars, moments)
+def test_prop_closes_at(cal, t):
+    t0, t = t, cal.localize(t)  # naive inputs are Jakarta time
+    c = cal.closes_at(t0)
+    if not cal.is_open(t0):
         assert c is None
         return
     assert_jakarta(c)
     assert c > t
-    assert CAL.is_open(c - US)
-    assert not CAL.is_open(c)
-    assert _opening_between(CAL, t, c) == c - t  # open all the way
+    assert cal.is_open(c - US)
+    assert not cal.is_open(c)
+    assert _opening_between(cal, t, c) == c - t  # open all the way
 
 
 @PROPS
-@given(moments)
-def test_prop_status_consistent(t):
-    s = CAL.status(t)
-    assert s["open"] is CAL.is_open(t)
+@given(calendars, moments)
+def test_prop_status_consistent(cal, t):
+    s = cal.status(t)
+    assert s["open"] is cal.is_open(t)
     assert set(s) == {"at", "open", "holiday", "closes_at" if s["open"] else "next_open"}
     if s["open"]:
-        assert datetime.fromisoformat(s["closes_at"]) == CAL.closes_at(t)
+        assert datetime.fromisoformat(s["closes_at"]) == cal.closes_at(t)
     else:
-        assert datetime.fromisoformat(s["next_open"]) == CAL.next_open(t)
-    assert s["holiday"] == CAL.holiday_name(CAL.localize(t).date())
+        assert datetime.fromisoformat(s["next_open"]) == cal.next_open(t)
+    assert s["holiday"] == cal.holiday_name(cal.localize(t).date())
     assert datetime.fromisoformat(s["at"]).utcoffset() == SEVEN
 
 
 @PROPS
-@given(moments, deltas, deltas)
-def test_prop_add_opening_time_monotonic(t, a, b):
+@given(calendars, moments, deltas, deltas)
+def test_prop_add_opening_time_monotonic(cal, t, a, b):
     lo, hi = sorted((a, b))
-    assert CAL.add_opening_time(t, lo) <= CAL.add_opening_time(t, hi)
+    assert cal.add_opening_time(t, lo) <= cal.add_opening_time(t, hi)
 
 
 @PROPS
-@given(moments, deltas, deltas)
-def test_prop_add_opening_time_additive(t, a, b):
-    assert CAL.add_opening_time(t, a + b) == CAL.add_opening_time(CAL.add_opening_time(t, a), b)
+@given(calendars, moments, deltas, deltas)
+def test_prop_add_opening_time_additive(cal, t, a, b):
+    assert cal.add_opening_time(t, a + b) == cal.add_opening_time(cal.add_opening_time(t, a), b)
 
 
 @PROPS
-@given(moments, deltas)
-def test_prop_add_opening_time_counts_delta(t, delta):
-    t0, t = t, CAL.localize(t)  # naive inputs are Jakarta time
-    r = CAL.add_opening_time(t0, delta)
+@given(calendars, moments, deltas)
+def test_prop_add_opening_time_counts_delta(cal, t, delta):
+    t0, t = t, cal.localize(t)  # naive inputs are Jakarta time
+    r = cal.add_opening_time(t0, delta)
     assert_jakarta(r)
     assert r >= t
-    assert _opening_between(CAL, t, r) == delta
+    assert _opening_between(cal, t, r) == delta
     if delta:
         # the earliest such moment: the last instant before r was open
-        assert CAL.is_open(r - US)
+        assert cal.is_open(r - US)
 
 
 def _start_date(cal, t):
@@ -444,39 +450,39 @@ def _start_date(cal, t):
 
 
 @PROPS
-@given(moments, st.integers(min_value=0, max_value=30))
-def test_prop_add_working_days(t, n):
-    t0, t = t, CAL.localize(t)  # naive inputs are Jakarta time
-    r = CAL.add_working_days(t0, n)
+@given(calendars, moments, st.integers(min_value=0, max_value=30))
+def test_prop_add_working_days(cal, t, n):
+    t0, t = t, cal.localize(t)  # naive inputs are Jakarta time
+    r = cal.add_working_days(t0, n)
     assert_jakarta(r)
     assert r >= t
-    assert CAL.is_working_day(r.date())
-    assert CAL.is_open(r)
-    start = _start_date(CAL, t)
+    assert cal.is_working_day(r.date())
+    assert cal.is_open(r)
+    start = _start_date(cal, t)
     between = 0
     d = start + timedelta(days=1)
     while d <= r.date():
-        between += CAL.is_working_day(d)
+        between += cal.is_working_day(d)
         d += timedelta(days=1)
     assert between == n
-    local = CAL.localize(t)
-    if CAL.is_working_day(local.date()) and CAL.is_open(local):
+    local = cal.localize(t)
+    if cal.is_working_day(local.date()) and cal.is_open(local):
         assert r.time() == local.time()
     else:
-        assert r.time() == time(8, 0)
+        assert r.time() == cal.settings.weekday[0]
 
 
 @PROPS
-@given(moments, st.integers(min_value=0, max_value=30), st.integers(min_value=0, max_value=30))
-def test_prop_add_working_days_monotonic(t, a, b):
+@given(calendars, moments, st.integers(min_value=0, max_value=30), st.integers(min_value=0, max_value=30))
+def test_prop_add_working_days_monotonic(cal, t, a, b):
     assume(a != b)
     lo, hi = sorted((a, b))
-    assert CAL.add_working_days(t, lo) < CAL.add_working_days(t, hi)
+    assert cal.add_working_days(t, lo) < cal.add_working_days(t, hi)
 
 
 @PROPS
-@given(moments, st.integers(min_value=0, max_value=10))
-def test_prop_add_working_days_with_cuti_bersama(t, n):
-    r = CAL_CUTI.add_working_days(t, n)
-    assert CAL_CUTI.is_working_day(r.date())
-    assert CAL_CUTI.holiday_name(r.date()) is None
+@given(calendars, moments, st.integers(min_value=0, max_value=10))
+def test_prop_add_working_days_is_never_a_holiday(cal, t, n):
+    r = cal.add_working_days(t, n)
+    assert cal.is_working_day(r.date())
+    assert cal.holiday_name(r.date()) is None
