@@ -20,7 +20,7 @@ ORDER_WORD_NUMBER_RE = re.compile(
     re.IGNORECASE,
 )
 EMAIL_RE = re.compile(r"\b[A-Za-z0-9._%+\-]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}\b")
-PHONE_RE = re.compile(r"(?<![\d+])(?:\+?62|0)8\d[\d\s\-.]{6,14}\d(?!\d)")
+PHONE_RE = re.compile(r"(?<![\d+])(?:\+?62[\s\-]?|0)8\d[\d\s\-.]{6,14}\d(?!\d)")
 
 OTP_RE = re.compile(
     r"\b(?:otp|kode\s*(?:otp|verifikasi|verif|aktivasi|keamanan)?|code|verification\s+code|pin|token)"
@@ -28,7 +28,7 @@ OTP_RE = re.compile(
     re.IGNORECASE,
 )
 PASSWORD_RE = re.compile(
-    r"\b(?:password|passwd|pass|pwd|pw|kata\s*sandi|sandi)\s*(?:nya|saya|ku|is|adalah|:|=|-)*\s*(\S{4,})",
+    r"\b(?:password|passwd|pass|pwd|pw|kata\s*sandi|sandi)\b((?:\s*(?:nya|saya|ku|my|is|adalah|:|=|-))*)\s*(\S{4,})",
     re.IGNORECASE,
 )
 CARD_RE = re.compile(r"(?<![\d+])[3-6]\d{3}(?:[\s\-]?\d{2,4}){3,4}(?!\d)")
@@ -107,11 +107,16 @@ def mask_secrets(text: str) -> Masked:
         return m.group(0)[: start - m.start()] + "*" * (end - start) + m.group(0)[end - m.start():]
 
     def password(m: re.Match[str]) -> str:
-        secret = m.group(1)
+        secret = m.group(2)
         if secret.lower().strip(".,!?") in _NOT_A_PASSWORD:
             return m.group(0)
+        # A plain lower-case word is only a password after an explicit "is"/":"/"adalah".
+        explicit = re.search(r"is|adalah|:|=", m.group(1) or "")
+        looks_secret = re.search(r"[\d\W_]", secret) or secret[1:] != secret[1:].lower()
+        if not (explicit or looks_secret):
+            return m.group(0)
         kinds.append("password")
-        start = m.start(1) - m.start()
+        start = m.start(2) - m.start()
         return m.group(0)[:start] + "********"
 
     def card(m: re.Match[str]) -> str:
