@@ -338,6 +338,10 @@ class Store:
             raise StoreError(describe_sqlite_error(self.path, exc)) from None
         try:
             yield Transaction(self.conn, now)
+        except sqlite3.Error as exc:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise StoreError(describe_sqlite_error(self.path, exc)) from None
         except BaseException:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
