@@ -1,0 +1,217 @@
+"""The intent matcher: normalise, score with naive Bayes + keyword cues, apply rules.
+
+Scoring (all pure Python, trained at load from knowledge/intents/*.toml):
+
+* a multinomial naive Bayes over normalised unigrams + bigrams of the training
+  phrases (uniform prior: the phrase counts reflect what we wrote, not traffic);
+* plus the weighted keyword cues of each intent (`[cues]`), multiplied by
+  `CUE_SCALE`;
+* plus `OOV_BONUS` towards `unknown` for every word the data has never seen;
+* a softmax with temperature `TEMPERATURE` turns the logits into a
+  distribution; `confidence` is the chosen label's share of it.
+
+Rules, in order:
+1. nothing left after normalisation -> unknown;
+2. a `strong` cue of escalation, then of human, wins outright (they are about
+   some other topic: "refund belum selesai, minta supervisor");
+3. greeting / thanks lose to any real question in the same message;
+4. below `UNKNOWN_THRESHOLD` the answer is `unknown`, never a guess.
+"""
+from __future__ import annotations
+
+import math
+from collections import Counter
+from pathlib import Path
+
+from bot.models import INTENTS, IntentMatch
+
+from .lexicon import Lexicon, load_lexicon
+from .normalize import MAX_CHARS, Normalizer, basic_tokens, guess_lang
+
+DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "intents"
+
+TARGET_MIN_COUNT = 3
+ALPHA = 0.1  # NB additive smoothing
+CUE_SCALE = 1.0
+OOV_BONUS = 1.2
+TEMPERATURE = 2.0
+UNKNOWN_THRESHOLD = 0.45
+OVERRIDE_MIN_PROB = 0.08  # a real question beats greeting/thanks from this share on
+SOCIAL = ("greeting", "thanks")
+PRIORITY = ("escalation", "human")
+
+
+def _features(tokens: list[str]) -> list[str]:
+    feats = list(dict.fromkeys(tokens))
+    feats.extend(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:])))
+    return feats
+
+
+class IntentMatcher:
+    def __init__(self, lexicon: Lexicon) -> None:
+        self.lexicon = lexicon
+        self.labels: tuple[str, ...] = tuple(label for label in INTENTS if label in lexicon.intents)
+        sl = lexicon.slang
+        drop = set(w.lower() for w in sl.address) | set(w.lower() for w in sl.particles)
+        self.normalizer = Normalizer(slang=sl.slang, drop=drop, protected=sl.known)
+
+        # 1. vocabulary from the phrases and cues, before any typo correction
+        raw_phrases: dict[str, list[list[str]]] = {}
+        vocab: list[str] = []
+        cue_words: set[str] = set()
+        for label in self.labels:
+            item = lexicon.intents[label]
+            lst = []
+            for phrase in item.phrases:
+                toks = self._tokens_nocorrect(phrase)
+                lst.append(toks)
+                vocab.extend(toks)
+            raw_phrases[label] = lst
+            for cue in list(item.cues) + list(item.strong):
+                toks = self._tokens_nocorrect(cue)
+                vocab.extend(toks)
+                cue_words.update(toks)
+        vocab.extend(t for v in sl.slang.values() for t in v.split())
+        # typos are corrected only towards words that matter: cue words and
+        # words seen 3+ times in the phrases (never towards ordinary words)
+        freq = Counter(vocab)
+        targets = {w for w, c in freq.items() if c >= TARGET_MIN_COUNT} | cue_words
+        self.normalizer.set_vocabulary(vocab, targets)
+
+        # 2. naive Bayes counts
+        n = len(self.labels)
+        counts: dict[str, list[int]] = {}
+        totals = [0] * n
+        for ci, label in enumerate(self.labels):
+            for toks in raw_phrases[label]:
+                for f in _features(toks):
+                    counts.setdefault(f, [0] * n)[ci] += 1
+                    totals[ci] += 1
+        V = len(counts)
+        denom = [math.log(t + ALPHA * V) for t in totals]
+        self.feature_logp: dict[str, tuple[float, ...]] = {
+            f: tuple(math.log(c[i] + ALPHA) - denom[i] for i in range(n)) for f, c in counts.items()
+        }
+
+        # 3. cues (weighted) and strong cues, as token tuples indexed by first token
+        self.cues: dict[str, list[tuple[tuple[str, ...], int, float]]] = {}
+        self.strong: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for ci, label in enumerate(self.labels):
+            item = lexicon.intents[label]
+            for cue, w in item.cues.items():
+                toks = tuple(self.normalizer.tokens(cue))
+                if toks:
+                    self.cues.setdefault(toks[0], []).append((toks, ci, w))
+            for cue in item.strong:
+                toks = tuple(self.normalizer.tokens(cue))
+                if toks:
+                    self.strong.setdefault(toks[0], []).append((toks, ci))
+        self._index = {label: i for i, label in enumerate(self.labels)}
+
+    # ------------------------------------------------------------------ loading
+    @classmethod
+    def load(cls, directory: Path | str | None = None) -> "IntentMatcher":
+        return cls(load_lexicon(Path(directory) if directory is not None else DEFAULT_DIR))
+
+    def _tokens_nocorrect(self, text: str) -> list[str]:
+        nz = self.normalizer
+        out: list[str] = []
+        for raw in basic_tokens(text):
+            rep = nz.slang.get(raw)
+            for tok in rep.split() if rep is not None else (raw,):
+                if tok not in nz.drop and not (out and out[-1] == tok):
+                    out.append(tok)
+        return out
+
+    def normalize(self, text: str) -> str:
+        return self.normalizer.normalize(text)
+
+    def tokens(self, text: str) -> list[str]:
+        return self.normalizer.tokens(text)
+
+    # ------------------------------------------------------------------ scoring
+    def _cue_hits(self, tokens: list[str]):
+        cue_scores = [0.0] * len(self.labels)
+        strong_hits = set()
+        seen = set()
+        L = len(tokens)
+        for i, tok in enumerate(tokens):
+            for toks, ci, w in self.cues.get(tok, ()):
+                k = len(toks)
+                if toks not in seen and tuple(tokens[i : i + k]) == toks:
+                    seen.add(toks)
+                    cue_scores[ci] += w
+            for toks, ci in self.strong.get(tok, ()):
+                k = len(toks)
+                if i + k <= L and tuple(tokens[i : i + k]) == toks:
+                    strong_hits.add(ci)
+        return cue_scores, strong_hits
+
+    def scores(self, tokens: list[str]) -> tuple[list[float], list[float], set[int]]:
+        """(probabilities per label, cue scores per label, strong-cue label indexes)."""
+        n = len(self.labels)
+        logit = [0.0] * n
+        flp = self.feature_logp
+        oov = 0
+        for f in _features(tokens):
+            v = flp.get(f)
+            if v is None:
+                if " " not in f and f not in self.normalizer.vocabulary:
+                    oov += 1
+                continue
+            for i in range(n):
+                logit[i] += v[i]
+        cue_scores, strong = self._cue_hits(tokens)
+        for i in range(n):
+            logit[i] += CUE_SCALE * cue_scores[i]
+        unk = self._index.get("unknown")
+        if unk is not None:
+            logit[unk] += OOV_BONUS * oov
+        m = max(logit)
+        exps = [math.exp((x - m) / TEMPERATURE) for x in logit]
+        s = sum(exps)
+        return [e / s for e in exps], cue_scores, strong
+
+    def match(self, text: str, subject: str | None = None) -> IntentMatch:
+        try:
+            return self._match(text, subject)
+        except Exception:  # never raise on customer input
+            return IntentMatch("unknown", 0.0, "id", ())
+
+    def _match(self, text, subject) -> IntentMatch:
+        if not isinstance(text, str):
+            text = "" if text is None else str(text)
+        text = text[:MAX_CHARS]
+        if subject:
+            text = f"{str(subject)[:200]} . {text}"
+        lang = guess_lang(text)
+        tokens = self.normalizer.tokens(text)[:300]
+        if not tokens:
+            return IntentMatch("unknown", 1.0, lang, (("unknown", 1.0),))
+        probs, cue_scores, strong = self.scores(tokens)
+        labels = self.labels
+        order = sorted(range(len(labels)), key=lambda i: -probs[i])
+        best = order[0]
+        chosen = None
+        conf = probs[best]
+        for name in PRIORITY:
+            i = self._index[name]
+            if i in strong:
+                chosen, conf = i, max(probs[i], 0.9)
+                break
+        if chosen is None:
+            chosen = best
+            if labels[best] in SOCIAL or labels[best] == "unknown":
+                for i in order[1:]:
+                    if labels[i] in SOCIAL or labels[i] == "unknown":
+                        continue
+                    if cue_scores[i] > 0 and probs[i] >= OVERRIDE_MIN_PROB:
+                        if labels[best] == "unknown" and probs[i] < probs[best] * 0.5:
+                            break
+                        chosen, conf = i, max(probs[i], UNKNOWN_THRESHOLD)
+                    break
+            if labels[chosen] != "unknown" and conf < UNKNOWN_THRESHOLD:
+                unk = self._index["unknown"]
+                chosen, conf = unk, 1.0 - probs[best] if best != unk else probs[unk]
+        cands = tuple((labels[i], round(probs[i], 4)) for i in order[:3])
+        return IntentMatch(labels[chosen], round(min(max(conf, 0.0), 1.0), 4), lang, cands)
