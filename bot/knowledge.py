@@ -19,7 +19,7 @@ LANGS = ("id", "en")
 REPLY_KEYS = (
     "greeting", "menu_pick", "hours", "hours_open_now", "hours_closed_now", "contact",
     "social_none", "social_intro", "thanks", "feedback", "product", "order_status", "payment",
-    "account", "return_refund", "wrong_shipment", "escalation", "human", "unknown",
+    "account", "order_status_known", "followup", "return_refund", "wrong_shipment", "escalation", "human", "unknown",
     "unknown_handover", "empty", "media_only", "promise_whatsapp", "promise_email",
     "promise_closed", "closed_note", "ticket", "ticket_open", "details", "secret_warning",
     "privacy",

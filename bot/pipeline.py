@@ -117,9 +117,9 @@ class Bot:
                 tx.log_event("message.silenced", "bot", conversation_id=conv.id, data={"agent": conv.agent})
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
 
-            plan = self._plan(match, text, conv, message, now)
             ticket = tx.open_ticket(conv.id)
-            ticket, created = self._apply_ticket(tx, conv, ticket, plan, found, attachments, match, text)
+            plan = self._plan(match, text, conv, message, now, ticket, found)
+            ticket, created = self._apply_ticket(tx, conv, ticket, plan, found, attachments, match, stored_text)
             body = self._compose(plan, lang, now, message.channel, ticket, created, found, masked.kinds, match)
             if plan.key == "feedback":
                 tx.log_event("feedback.recorded", "bot", conversation_id=conv.id, data={"message_id": msg_id})
@@ -160,13 +160,19 @@ class Bot:
             return self.calendar.add_opening_time(now, timedelta(hours=shop.email_max_hours))
         return self.calendar.add_opening_time(now, timedelta(minutes=shop.wa_max_minutes))
 
-    def _plan(self, match: IntentMatch, text: str, conv: Conversation, message: Message, now: datetime) -> Plan:
+    def _plan(
+        self, match: IntentMatch, text: str, conv: Conversation, message: Message, now: datetime,
+        ticket: Ticket | None, found: Extracted,
+    ) -> Plan:
         if not text:
             if message.attachments:
                 return Plan("media_only")
             return Plan("empty", menu_shown=True)
         intent = match.intent
         shop = self.knowledge.shop
+        if intent == "unknown" and ticket is not None and found:
+            # "INV-20261101-0001" after the bot asked for the order number: a follow-up.
+            return Plan("followup", ticket.intent, ticket.priority, ticket.due_at)
         if intent == "unknown":
             streak = conv.unknown_streak + 1
             if streak >= 2:
@@ -242,11 +248,16 @@ class Bot:
         if plan.key in CATEGORIES and match.confidence >= 1.0 and ticket is not None and created:
             parts.append(r.render(lang, "menu_pick", category=r.category_name(lang, CATEGORIES.index(plan.key))))
         due = ticket.due_at if ticket is not None else plan.due_at
-        parts.append(r.render(lang, plan.key, when=due))
+        if plan.key == "order_status" and found.order_numbers:
+            parts.append(r.render(lang, "order_status_known", details=", ".join(found.order_numbers)))
+        else:
+            parts.append(r.render(lang, plan.key, when=due))
+        # This message is about the ticket only when its plan asks for one.
+        about_ticket = ticket if plan.ticket_intent else None
         if plan.key == "hours":
             parts.append(r.render(lang, "hours_open_now", closes=r.closes(self.calendar.closes_at(now), lang))
                          if is_open else r.render(lang, "hours_closed_now", when=next_open))
-        elif ticket is not None and ticket.priority == "normal":
+        elif about_ticket is not None and about_ticket.priority == "normal":
             if not is_open:
                 parts.append(r.render(lang, "promise_closed", when=next_open))
             else:
@@ -254,11 +265,12 @@ class Bot:
         elif not is_open:
             parts.append(r.render(lang, "closed_note", when=next_open))
         detail_line = r.details(lang, found)
-        if detail_line and ticket is not None:
+        if detail_line and about_ticket is not None:
             parts.append(detail_line)
-        if ticket is not None:
-            parts.append(r.render(lang, "ticket" if created else "ticket_open", ref=ticket.ref))
-        return "\n\n".join(p for p in parts if p)
+        if about_ticket is not None:
+            parts.append(r.render(lang, "ticket" if created else "ticket_open", ref=about_ticket.ref))
+        # One line break between parts: `chat` marks the end of a reply with an empty line.
+        return "\n".join(p.strip() for p in parts if p.strip())
 
 
 def _merge_details(old: dict[str, Any], found: Extracted, attachments: list[dict[str, Any]]) -> dict[str, Any]:

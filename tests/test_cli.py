@@ -83,9 +83,11 @@ def test_chat_reads_lines_and_answers_each_with_blank_line(db_env):
     lines = ["halo kak", "2", "INV-20261102-0042 belum sampai", "makasih"]
     p = run(["chat", "--at", "2026-11-24T10:00:00+07:00"], stdin="\n".join(lines) + "\n", env=db_env)
     assert p.returncode == 0, p.stderr
-    replies = p.stdout.decode().rstrip("\n").split("\n\n\n")  # each reply ends "\n\n"; replies hold "\n\n" inside
     out = p.stdout.decode()
     assert out.endswith("\n\n")
+    replies = out[:-2].split("\n\n")  # each reply, then one empty line
+    assert len(replies) == len(lines) and all(r.strip() for r in replies)
+    assert "1. Produk" in replies[0] and "Status pesanan" in replies[1]
     assert "1. Produk" in out and "YS-000001" in out and "Sama-sama" in out
 
 

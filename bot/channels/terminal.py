@@ -6,6 +6,7 @@ followed by one empty line, so scripts and tests can drive a conversation.
 """
 from __future__ import annotations
 
+import re
 import sys
 from datetime import datetime
 from typing import TextIO
@@ -33,7 +34,9 @@ class TerminalChannel:
         )
 
     def send(self, reply: Reply) -> None:
-        self.out.write(reply.text + "\n\n")
+        # An empty line ends a reply, so a reply itself never holds one.
+        text = re.sub(r"\n\s*\n", "\n", reply.text.strip())
+        self.out.write(text + "\n\n")
         self.out.flush()
 
 
