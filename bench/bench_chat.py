@@ -52,6 +52,27 @@ def main() -> None:
     print(f"  per message: mean {statistics.mean(times):.2f} ms  p50 {q(0.5):.2f} ms  p95 {q(0.95):.2f} ms  "
           f"p99 {q(0.99):.2f} ms  max {times[-1]:.2f} ms")
     print(f"  target < 50 ms per message: {'met' if times[-1] < 50 else 'NOT met'} (max)")
+    cli(tmp, min(n, 1000))
+
+
+def cli(tmp: Path, n: int) -> None:
+    """The real `yessindo-bot chat` process: lines on stdin, replies on stdout."""
+    import os
+    import subprocess
+
+    env = dict(os.environ, YESSINDO_DATABASE=str(tmp / "cli.db"), PYTHONPATH=str(Path(__file__).resolve().parents[1]))
+    cmd = [sys.executable, "-m", "bot.cli", "chat", "--at", "2026-11-24T10:00:00+07:00"]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, input=b"", env=env, check=True, capture_output=True)
+    empty = time.perf_counter() - t0
+    lines = "\n".join(MESSAGES[i % len(MESSAGES)] for i in range(n)) + "\n"
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, input=lines.encode(), env=env, check=True, capture_output=True)
+    total = time.perf_counter() - t0
+    replies = p.stdout.decode().count("\n\n")
+    print(f"yessindo-bot chat as a process, {n} lines on stdin")
+    print(f"  process start-up to ready: {empty * 1000:.0f} ms; replies received: {replies}")
+    print(f"  per message after start-up: {(total - empty) / n * 1000:.2f} ms")
 
 
 if __name__ == "__main__":

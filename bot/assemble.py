@@ -20,4 +20,6 @@ def build_bot(settings: Settings, clock: Callable[[], datetime] | None = None, s
     knowledge = load_knowledge(settings.knowledge_dir)
     matcher = load_matcher(settings)
     calendar = BusinessCalendar(settings.hours)
-    return Bot(knowledge, matcher, calendar, store or Store(settings.database), clock=clock)
+    bot = Bot(knowledge, matcher, calendar, store or Store(settings.database), clock=clock)
+    bot.warm_up()
+    return bot

@@ -82,6 +82,15 @@ class Bot:
         self.clock = clock or now_in(calendar.settings.timezone)
         self.responder = Responder(knowledge, calendar)
 
+    def warm_up(self) -> None:
+        """Do the one-off work (holiday tables for this year and next, matcher caches) at
+        start-up, so the first customer does not wait for it."""
+        now = self.clock()
+        self.calendar.status(now)
+        self.calendar.add_working_days(now, 10)
+        self.calendar.holidays_of_year(now.year + 1)
+        self.matcher.match("halo kak, paket saya belum sampai")
+
     # -- the pipeline ---------------------------------------------------------------------
     def handle(self, message: Message) -> Outcome:
         now = self.calendar.localize(message.received_at) if message.received_at else self.clock()
