@@ -17,7 +17,7 @@ from bot.errors import ConfigError
 LANGS = ("id", "en")
 
 REPLY_KEYS = (
-    "greeting", "menu_pick", "hours", "hours_open_now", "hours_closed_now", "contact",
+    "greeting", "menu_pick", "hours", "hours_open_now", "hours_closed_now", "hours_holiday_today", "contact",
     "social_none", "social_intro", "thanks", "feedback", "product", "order_status", "payment",
     "account", "order_status_known", "followup", "return_refund", "wrong_shipment", "escalation", "human", "unknown",
     "unknown_handover", "empty", "media_only", "promise_whatsapp", "promise_email",
@@ -27,7 +27,7 @@ REPLY_KEYS = (
 PLACEHOLDERS = frozenset({
     "shop", "whatsapp", "email", "weekday_hours", "weekend_hours", "holiday_hours", "wa_min",
     "wa_max", "email_min", "email_max", "complex_days", "review_days", "menu", "when", "ref",
-    "closes", "details", "social", "category",
+    "closes", "details", "social", "category", "holiday",
 })
 
 

@@ -264,6 +264,9 @@ class Bot:
         # This message is about the ticket only when its plan asks for one.
         about_ticket = ticket if plan.ticket_intent else None
         if plan.key == "hours":
+            holiday = self.calendar.holiday_name(self.calendar.localize(now).date())
+            if holiday:
+                parts.append(r.render(lang, "hours_holiday_today", holiday=holiday))
             parts.append(r.render(lang, "hours_open_now", closes=r.closes(self.calendar.closes_at(now), lang))
                          if is_open else r.render(lang, "hours_closed_now", when=next_open))
         elif about_ticket is not None and about_ticket.priority == "normal":

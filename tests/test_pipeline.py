@@ -71,6 +71,7 @@ def test_holiday_uses_holiday_window(convo, clock):
     clock.set("2026-12-25T08:30:00+07:00")  # Natal, a Friday
     reply = convo.say("jam operasional hari ini?")
     assert "Jumat, 25 Desember 2026 pukul 09.00 WIB" in reply
+    assert "Natal" in reply and "09.00–17.00 WIB" in reply
 
 
 def test_return_is_complex_case_due_in_two_working_days(convo, bot):

@@ -42,6 +42,7 @@ _APOS_RE = re.compile(r"['\u2018\u2019`\u00b4]")
 _NONWORD_RE = re.compile(r"[^a-z0-9<>]+")
 _STRETCH_RE = re.compile(r"([a-z])\1{2,}")
 _REDUP_RE = re.compile(r"^([a-z]{3,})2$")
+_SUFFIXES = ("nya", "ku", "mu", "in", "lah", "kah")
 
 # Indonesian / English function words for the language guess.
 _ID_WORDS = frozenset(
@@ -147,7 +148,21 @@ class Normalizer:
         word = best[0]
         if abs(len(word) - len(tok)) > max_d:
             return tok
+        if len(tok) < 6 and len(word) == len(tok) and sorted(word) != sorted(tok):
+            return tok  # short words: a substituted letter is as likely another word ("bakar"/"bayar")
         return word
+
+    def _strip_suffix(self, tok: str) -> str:
+        """paketnya -> paket, akunku -> akun, kirimin -> kirim (only onto a known word)."""
+        for suf in _SUFFIXES:
+            if tok.endswith(suf) and len(tok) - len(suf) >= 3:
+                stem = tok[: -len(suf)]
+                if stem in self.vocabulary:
+                    return stem
+                rep = self.slang.get(stem)
+                if rep is not None:
+                    return rep
+        return tok
 
     def _rewrite(self, tok: str) -> list[str]:
         rep = self.slang.get(tok)
@@ -161,6 +176,8 @@ class Normalizer:
             for tok in self._rewrite(raw):
                 if tok in self.drop:
                     continue
+                if tok not in self.vocabulary and len(tok) >= 5:
+                    tok = self._strip_suffix(tok)
                 if (
                     tok not in self.vocabulary
                     and len(tok) >= 4
