@@ -32,11 +32,11 @@ DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "intents"
 
 TARGET_MIN_COUNT = 3
 ALPHA = 0.1  # NB additive smoothing
+ENTROPY_POWER = 1.0
 CUE_SCALE = 1.0
-OOV_BONUS = 1.2
-TEMPERATURE = 2.0
-UNKNOWN_THRESHOLD = 0.45
-OVERRIDE_MIN_PROB = 0.08  # a real question beats greeting/thanks from this share on
+OOV_BONUS = 0.6
+TEMPERATURE = 0.5
+UNKNOWN_THRESHOLD = 0.4
 SOCIAL = ("greeting", "thanks")
 PRIORITY = ("escalation", "human")
 
@@ -56,17 +56,12 @@ class IntentMatcher:
         self.normalizer = Normalizer(slang=sl.slang, drop=drop, protected=sl.known)
 
         # 1. vocabulary from the phrases and cues, before any typo correction
-        raw_phrases: dict[str, list[list[str]]] = {}
         vocab: list[str] = []
         cue_words: set[str] = set()
         for label in self.labels:
             item = lexicon.intents[label]
-            lst = []
             for phrase in item.phrases:
-                toks = self._tokens_nocorrect(phrase)
-                lst.append(toks)
-                vocab.extend(toks)
-            raw_phrases[label] = lst
+                vocab.extend(self._tokens_nocorrect(phrase))
             for cue in list(item.cues) + list(item.strong):
                 toks = self._tokens_nocorrect(cue)
                 vocab.extend(toks)
@@ -78,20 +73,33 @@ class IntentMatcher:
         targets = {w for w, c in freq.items() if c >= TARGET_MIN_COUNT} | cue_words
         self.normalizer.set_vocabulary(vocab, targets)
 
-        # 2. naive Bayes counts
+        # 2. naive Bayes counts, over the phrases as the normaliser now sees
+        #    them (suffixes split: "paketnya" -> "paket")
         n = len(self.labels)
         counts: dict[str, list[int]] = {}
         totals = [0] * n
         for ci, label in enumerate(self.labels):
-            for toks in raw_phrases[label]:
+            for phrase in lexicon.intents[label].phrases:
+                toks = self.normalizer.tokens(phrase)
                 for f in _features(toks):
                     counts.setdefault(f, [0] * n)[ci] += 1
                     totals[ci] += 1
         V = len(counts)
         denom = [math.log(t + ALPHA * V) for t in totals]
-        self.feature_logp: dict[str, tuple[float, ...]] = {
-            f: tuple(math.log(c[i] + ALPHA) - denom[i] for i in range(n)) for f, c in counts.items()
-        }
+        # Each feature's log-likelihoods are weighted by how much it tells the
+        # labels apart (1 - normalised entropy of P(label | feature)): "saya",
+        # "yang", "my" spread over every label and count for little, "resi" a lot.
+        self.feature_logp: dict[str, tuple[float, ...]] = {}
+        log_n = math.log(n)
+        for f, c in counts.items():
+            lp = [math.log(c[i] + ALPHA) - denom[i] for i in range(n)]
+            top = max(lp)
+            ps = [math.exp(x - top) for x in lp]
+            z = sum(ps)
+            h = -sum((q / z) * math.log(q / z) for q in ps if q > 0)
+            w = max(0.0, 1.0 - h / log_n) ** ENTROPY_POWER
+            mean = sum(lp) / n
+            self.feature_logp[f] = tuple(w * (x - mean) for x in lp)
 
         # 3. cues (weighted) and strong cues, as token tuples indexed by first token
         self.cues: dict[str, list[tuple[tuple[str, ...], int, float]]] = {}
@@ -107,6 +115,13 @@ class IntentMatcher:
                 if toks:
                     self.strong.setdefault(toks[0], []).append((toks, ci))
         self._index = {label: i for i, label in enumerate(self.labels)}
+        # words that only greet or thank: removed before looking for the real question
+        self.social_words: frozenset[str] = frozenset(
+            t
+            for label in SOCIAL
+            for cue in lexicon.intents[label].cues
+            for t in self.normalizer.tokens(cue)
+        ) | frozenset(("semua", "apa", "kabar", "selamat", "banyak", "ya", "sekali", "kasih", "terima", "mau", "tanya", "boleh", "you", "btw", "juga", "also", "and", "dan"))
 
     # ------------------------------------------------------------------ loading
     @classmethod
@@ -156,7 +171,7 @@ class IntentMatcher:
         for f in _features(tokens):
             v = flp.get(f)
             if v is None:
-                if " " not in f and f not in self.normalizer.vocabulary:
+                if " " not in f:
                     oov += 1
                 continue
             for i in range(n):
@@ -201,15 +216,19 @@ class IntentMatcher:
                 break
         if chosen is None:
             chosen = best
-            if labels[best] in SOCIAL or labels[best] == "unknown":
-                for i in order[1:]:
-                    if labels[i] in SOCIAL or labels[i] == "unknown":
-                        continue
-                    if cue_scores[i] > 0 and probs[i] >= OVERRIDE_MIN_PROB:
-                        if labels[best] == "unknown" and probs[i] < probs[best] * 0.5:
-                            break
-                        chosen, conf = i, max(probs[i], UNKNOWN_THRESHOLD)
-                    break
+            if labels[best] in SOCIAL:
+                # greeting / thanks in front of a real question: the question wins
+                rest = [t for t in tokens if t not in self.social_words]
+                if rest:
+                    rprobs, rcues, _ = self.scores(rest)
+                    ri = max(
+                        (i for i in range(len(labels)) if labels[i] not in SOCIAL),
+                        key=lambda i: rprobs[i],
+                    )
+                    if labels[ri] != "unknown" and rprobs[ri] >= UNKNOWN_THRESHOLD and (
+                        rcues[ri] > 0 or rprobs[ri] >= 0.8
+                    ):
+                        chosen, conf = ri, rprobs[ri]
             if labels[chosen] != "unknown" and conf < UNKNOWN_THRESHOLD:
                 unk = self._index["unknown"]
                 chosen, conf = unk, 1.0 - probs[best] if best != unk else probs[unk]

@@ -42,7 +42,7 @@ _APOS_RE = re.compile(r"['\u2018\u2019`\u00b4]")
 _NONWORD_RE = re.compile(r"[^a-z0-9<>]+")
 _STRETCH_RE = re.compile(r"([a-z])\1{2,}")
 _REDUP_RE = re.compile(r"^([a-z]{3,})2$")
-_SUFFIXES = ("nya", "ku", "mu", "in", "lah", "kah")
+_SUFFIXES = ("nya", "ku", "mu", "lah", "kah")
 
 # Indonesian / English function words for the language guess.
 _ID_WORDS = frozenset(
@@ -157,7 +157,7 @@ class Normalizer:
         for suf in _SUFFIXES:
             if tok.endswith(suf) and len(tok) - len(suf) >= 3:
                 stem = tok[: -len(suf)]
-                if stem in self.vocabulary:
+                if stem in self.vocabulary and stem not in self.protected:
                     return stem
                 rep = self.slang.get(stem)
                 if rep is not None:
@@ -176,7 +176,7 @@ class Normalizer:
             for tok in self._rewrite(raw):
                 if tok in self.drop:
                     continue
-                if tok not in self.vocabulary and len(tok) >= 5:
+                if len(tok) >= 5 and not tok.startswith("<"):
                     tok = self._strip_suffix(tok)
                 if (
                     tok not in self.vocabulary

@@ -1,0 +1,183 @@
+"""The intent matcher: normalisation, rules, bad input, accuracy on labelled sets."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from bot.intents import IntentMatcher, evaluate_file, format_report
+from bot.models import INTENTS, IntentMatch
+
+REPO = Path(__file__).resolve().parents[1]
+DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "intents_dev.tsv"
+OWN_HOLDOUT = REPO / "tests" / "data" / "intents_own_holdout.tsv"
+
+
+@pytest.fixture(scope="module")
+def m() -> IntentMatcher:
+    return IntentMatcher.load()
+
+
+# ---------------------------------------------------------------- normalisation
+@pytest.mark.parametrize(
+    "raw, expected",
+    [
+        ("paket sy udh dikirim blm", "paket saya sudah dikirim belum"),
+        ("gmn caranya, brp lama", "gimana cara berapa lama"),
+        ("ga bisa, gak bisa, nggak bisa, engga bisa, tdk bisa", "tidak bisa tidak bisa tidak bisa tidak bisa tidak bisa"),
+        ("lamaaa bgt", "lama banget"),
+        ("halooo", "halo"),
+        ("masuk2", "masuk"),
+        ("barang-barang", "barang"),
+        ("pesnan", "pesanan"),
+        ("pengirman", "pengiriman"),
+        ("refudn", "refund"),
+        ("pasword", "password"),
+        ("kak min gan sis paket", "paket"),
+        ("MINTA RESI DONG!!!", "minta resi"),
+        ("paketnya belum di-deliver 😭🙏", "paket belum di deliver"),
+        ("pesanan INV-20261102-0042", "pesanan <order>"),
+        ("order 55821", "order <order>"),
+        ("Assalamu'alaikum", "assalamualaikum"),
+        ("mksh", "makasih"),
+    ],
+)
+def test_normalize(m, raw, expected):
+    assert m.normalize(raw) == expected
+
+
+def test_typo_correction_is_strict(m):
+    # ordinary words near shop words stay what they are
+    assert m.normalize("susah") == "susah"
+    assert m.normalize("ayam bakar") == "ayam bakar"
+    assert m.normalize("the moon") == "the moon"
+
+
+def test_admin_is_kept_as_content(m):
+    assert "admin" in m.normalize("mau ngobrol sama admin asli")
+
+
+def test_lang_guess(m):
+    assert m.match("paket saya belum sampai").lang == "id"
+    assert m.match("where is my order").lang == "en"
+    assert m.match("my package hasn't arrived yet").lang == "en"
+
+
+# ---------------------------------------------------------------- rules
+@pytest.mark.parametrize(
+    "text, intent",
+    [
+        ("refund saya belum selesai, minta supervisor", "escalation"),
+        ("pembayaran saya ga beres2, saya mau ngomong sama atasan", "escalation"),
+        ("mau ngomong sama CS soal refund", "human"),
+        ("is this a bot? i want a real person", "human"),
+        ("mau ngobrol sama admin asli", "human"),
+        ("halo kak, paket saya belum sampai", "order_status"),
+        ("selamat pagi min, mau refund dong", "return_refund"),
+        ("makasih kak, btw kapan restock?", "product"),
+        ("thanks! also, how do I reset my password?", "account"),
+        ("what time is it in London", "unknown"),
+        ("jam tangan ini ready?", "product"),
+        ("jam buka toko jam berapa?", "hours"),
+        ("halo", "greeting"),
+        ("p", "greeting"),
+        ("makasih kak", "thanks"),
+        ("siapa presiden pertama indonesia", "unknown"),
+        ("cuaca besok gimana", "unknown"),
+        ("55821", "unknown"),
+        ("asdkjh qwpoeiru", "unknown"),
+    ],
+)
+def test_rules(m, text, intent):
+    assert m.match(text).intent == intent
+
+
+def test_email_subject_counts(m):
+    im = m.match("Mohon dicek, sudah seminggu.", subject="Pesanan belum sampai")
+    assert im.intent == "order_status"
+
+
+def test_email_style_long_text(m):
+    body = (
+        "Dengan hormat,\n\nSaya memesan sepatu pada tanggal 2 November dengan nomor pesanan "
+        "INV-20261102-0042. Sampai hari ini paket belum saya terima dan nomor resi tidak bisa dilacak.\n"
+        "Mohon bantuannya untuk mengecek status pengiriman.\n\nTerima kasih,\nRina"
+    )
+    assert m.match(body, subject="Pesanan belum diterima").intent == "order_status"
+
+
+def test_match_result_shape(m):
+    im = m.match("paket sy udh dikirim blm ya")
+    assert isinstance(im, IntentMatch)
+    assert im.intent in INTENTS and 0.0 <= im.confidence <= 1.0 and im.lang in ("id", "en")
+    assert 1 <= len(im.candidates) <= 3
+    assert all(label in INTENTS and 0.0 <= score <= 1.0 for label, score in im.candidates)
+    assert im.candidates[0][0] == im.intent
+
+
+# ---------------------------------------------------------------- bad input
+@pytest.mark.parametrize(
+    "text",
+    [
+        "",
+        "   \n\t ",
+        "x" * 100_000,
+        "paket belum sampai " * 6000,
+        "😀😀😀🙏🙏",
+        b"\x00\xff\xfe\x80abc\x00".decode("latin-1"),
+        bytes(range(256)).decode("latin-1"),
+        "مرحبا 你好 hello привет",
+        "\u200b\u200d\ufeff",
+        "<order> <num> <<<>>>",
+        None,
+        12345,
+    ],
+)
+def test_bad_input_never_raises(m, text):
+    im = m.match(text)
+    assert isinstance(im, IntentMatch)
+    assert im.intent in INTENTS
+    assert 0.0 <= im.confidence <= 1.0
+
+
+def test_empty_is_unknown(m):
+    assert m.match("").intent == "unknown"
+    assert m.match("🙏🙏").intent == "unknown"
+
+
+def test_huge_input_is_fast(m):
+    import time
+
+    t = time.perf_counter()
+    m.match("a" * 100_000 + " paket belum sampai")
+    assert time.perf_counter() - t < 0.05
+
+
+def test_load_with_explicit_dir():
+    m2 = IntentMatcher.load(REPO / "knowledge" / "intents")
+    assert m2.match("lupa password").intent == "account"
+
+
+# ---------------------------------------------------------------- accuracy
+@pytest.mark.skipif(not DEV_SET.exists(), reason="shared/eval/intents_dev.tsv not beside the repo")
+def test_dev_set_accuracy(m):
+    report = evaluate_file(m, DEV_SET)
+    assert report.accuracy >= 0.95, format_report(report)
+
+
+def test_own_holdout_accuracy(m):
+    report = evaluate_file(m, OWN_HOLDOUT)
+    assert report.total >= 150
+    assert report.accuracy >= 0.95, format_report(report)
+
+
+def test_report_format(m, tmp_path):
+    p = tmp_path / "mini.tsv"
+    p.write_text("# comment\norder_status\tpaket belum sampai\nproduct|hours\tcuaca hari ini\n", encoding="utf-8")
+    report = evaluate_file(m, p)
+    assert report.total == 2 and report.correct == 1
+    assert report["accuracy"] == 0.5
+    assert report.confusions[0][0] == "product|hours"
+    assert set(report.per_intent["order_status"]) == {"precision", "recall", "support"}
+    text = format_report(report)
+    assert "accuracy" in text and "cuaca hari ini" in text
