@@ -41,6 +41,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("init-db", parents=[common], help="create or upgrade the database")
 
+    s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
+    s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
+
     q = sub.add_parser("queue", parents=[common], help="the human queue")
     qsub = q.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
     s = qsub.add_parser("list", parents=[common], help="list tickets, most urgent first")
@@ -156,6 +159,26 @@ def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     return EXIT_OK
 
 
+def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from bot.extract import to_e164
+    from handoff.store import Store
+
+    raw = args.customer.strip()
+    if "@" in raw:
+        customer = raw.lower()
+    else:
+        customer = to_e164(raw) or ""
+        if not customer:
+            print(f"yessindo-bot: forget: not a phone number or email address: {raw!r}", file=sys.stderr)
+            return EXIT_FAIL
+    store = Store(settings.database)
+    counts = store.forget(customer, datetime.now(ZoneInfo(settings.hours.timezone)))
+    print(f"deleted for {customer}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return EXIT_OK
+
+
 def mask_customer(customer: str) -> str:
     """+6282129666065 -> +62821****6065; budi@example.com -> b***@example.com."""
     if "@" in customer:
@@ -191,6 +214,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "init-db": cmd_init_db,
     "queue": cmd_queue,
     "chat": cmd_chat,
+    "forget": cmd_forget,
 }
 
 if __name__ == "__main__":  # pragma: no cover

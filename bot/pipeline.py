@@ -32,6 +32,7 @@ _WRONG_SHIPMENT = re.compile(
     r"|wrong\s+(item|size|colou?r|product|order)|damaged|broken|defective|missing|incomplete",
     re.IGNORECASE,
 )
+_PRIVACY = re.compile(r"\b(data\s*(pribadi|diri|saya)|privasi|privacy|personal\s+data|hapus\s+(akun|data)|delete)", re.I)
 _MENU_DIGIT = re.compile(r"^\s*([1-6])\s*[.)]?\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -129,7 +130,7 @@ class Bot:
             ticket = tx.open_ticket(conv.id)
             plan = self._plan(match, text, conv, message, now, ticket, found)
             ticket, created = self._apply_ticket(tx, conv, ticket, plan, found, attachments, match, stored_text)
-            body = self._compose(plan, lang, now, message.channel, ticket, created, found, masked.kinds, match)
+            body = self._compose(plan, stored_text, lang, now, message.channel, ticket, created, found, masked.kinds, match)
             if plan.key == "feedback":
                 tx.log_event("feedback.recorded", "bot", conversation_id=conv.id, data={"message_id": msg_id})
             changes.update(unknown_streak=plan.unknown_streak, menu_shown=int(plan.menu_shown))
@@ -239,6 +240,7 @@ class Bot:
     def _compose(
         self,
         plan: Plan,
+        text: str,
         lang: str,
         now: datetime,
         channel: str,
@@ -276,6 +278,8 @@ class Bot:
                 parts.append(r.render(lang, "promise_email" if channel == "email" else "promise_whatsapp"))
         elif not is_open:
             parts.append(r.render(lang, "closed_note", when=next_open))
+        if plan.key == "account" and _PRIVACY.search(text):
+            parts.append(r.render(lang, "privacy"))
         detail_line = r.details(lang, found)
         if detail_line and about_ticket is not None:
             parts.append(detail_line)

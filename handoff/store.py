@@ -353,6 +353,32 @@ class Store:
                 self.conn.execute("ROLLBACK")
             raise StoreError(describe_sqlite_error(self.path, exc)) from None
 
+    # -- privacy -----------------------------------------------------------------------
+    def forget(self, customer: str, now: datetime, actor: str = "operator") -> dict[str, int]:
+        """Delete every message, ticket, conversation and event of one customer.
+
+        Leaves one event saying that a deletion happened (without the customer id),
+        so the audit trail shows who deleted what, not whose data it was.
+        """
+        with self.write(now) as tx:
+            conn = tx.conn
+            conv_ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE customer = ?", (customer,))]
+            marks = ",".join("?" * len(conv_ids))
+            counts = {
+                "messages": conn.execute("SELECT count(*) FROM messages WHERE customer = ?", (customer,)).fetchone()[0],
+                "tickets": conn.execute("SELECT count(*) FROM tickets WHERE customer = ?", (customer,)).fetchone()[0],
+                "conversations": len(conv_ids),
+                "events": conn.execute(f"SELECT count(*) FROM events WHERE conversation_id IN ({marks})",
+                                       conv_ids).fetchone()[0] if conv_ids else 0,
+            }
+            if conv_ids:
+                conn.execute(f"DELETE FROM events WHERE conversation_id IN ({marks})", conv_ids)
+            conn.execute("DELETE FROM messages WHERE customer = ?", (customer,))
+            conn.execute("DELETE FROM tickets WHERE customer = ?", (customer,))
+            conn.execute("DELETE FROM conversations WHERE customer = ?", (customer,))
+            tx.log_event("customer.forgotten", actor, data=counts)
+        return counts
+
     # -- reads -------------------------------------------------------------------------
     def tickets(self, status: str | None = None, limit: int | None = None) -> list[Ticket]:
         sql = "SELECT * FROM tickets"

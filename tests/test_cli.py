@@ -143,3 +143,27 @@ def test_read_only_database_is_refused_clearly():
         assert b"YS-" not in p.stdout  # no promise of a ticket that was never stored
     finally:
         shutil.rmtree(work, ignore_errors=True)
+
+
+def test_forget_deletes_one_customer_only(db_env):
+    at = ["--at", "2026-11-24T10:00:00+07:00"]
+    run(["chat", "--from", "+6281234567890", *at], stdin="paket saya INV-20261102-0042 belum sampai\n", env=db_env)
+    run(["chat", "--from", "+6289999999999", *at], stdin="barang rusak minta refund\n", env=db_env)
+    p = run(["forget", "0812-3456-7890"], env=db_env)
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert "+6281234567890" in out and "2 messages" in out and "1 tickets" in out and "1 conversations" in out
+    left = json.loads(run(["queue", "list", "--json"], env=db_env).stdout)
+    assert [t["customer"] for t in left] == ["+6289999999999"]
+    import sqlite3
+
+    conn = sqlite3.connect(db_env["YESSINDO_DATABASE"])
+    dump = "\n".join(str(r) for table in ("messages", "tickets", "conversations", "events")
+                     for r in conn.execute(f"SELECT * FROM {table}"))
+    assert "6281234567890" not in dump and "INV-20261102-0042" not in dump
+    assert conn.execute("SELECT count(*) FROM events WHERE kind = 'customer.forgotten'").fetchone()[0] == 1
+
+
+def test_forget_rejects_garbage(db_env):
+    p = run(["forget", "not-a-customer"], env=db_env)
+    assert p.returncode == 1 and "not a phone number or email" in p.stderr.decode()

@@ -222,3 +222,9 @@ def test_conversations_of_two_customers_are_separate(bot, clock):
     a.say("paket saya belum sampai")
     b.say("paket saya belum sampai")
     assert {t.customer for t in tickets(bot)} == {"+6281000000001", "+6281000000002"}
+
+
+def test_data_deletion_request_gets_the_privacy_promise(convo):
+    reply = convo.say("tolong hapus akun dan data pribadi saya")
+    assert convo.last.intent.intent == "account"
+    assert "kerahasiaannya" in reply
