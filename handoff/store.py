@@ -26,6 +26,10 @@ TICKET_STATUSES = ("open", "claimed", "resolved")
 CONVERSATION_STATES = ("bot", "human", "closed")
 
 SCHEMA_VERSION = 1
+# The columns a transaction may change after creation (the rest are fixed at insert).
+_CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
+                                  "display_name"})
+_TICKET_FIELDS = frozenset({"intent", "priority", "status", "agent", "due_at", "details", "resolved_at"})
 
 
 def utc_iso(t: datetime) -> str:
@@ -151,15 +155,23 @@ class Transaction:
         row = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (conv_id,)).fetchone()
         return _conversation(row)
 
-    def update_conversation(self, conversation_id: int, **changes: Any) -> None:
-        allowed = {"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at", "display_name"}
+    def _update(self, table: str, row_id: int, allowed: frozenset[str], changes: dict[str, Any]) -> None:
         bad = set(changes) - allowed
         if bad:
-            raise ValueError(f"cannot change conversation fields {bad}")
-        changes = {k: (utc_iso(v) if isinstance(v, datetime) else v) for k, v in changes.items()}
-        changes["updated_at"] = self.now
-        cols = ", ".join(f"{k} = ?" for k in changes)
-        self.conn.execute(f"UPDATE conversations SET {cols} WHERE id = ?", (*changes.values(), conversation_id))
+            raise ValueError(f"cannot change {table} fields {sorted(bad)}")
+        encoded = {}
+        for key, value in changes.items():
+            if isinstance(value, datetime):
+                value = utc_iso(value)
+            elif isinstance(value, (dict, list)):
+                value = json.dumps(value, ensure_ascii=False)
+            encoded[key] = value
+        encoded["updated_at"] = self.now
+        cols = ", ".join(f"{k} = ?" for k in encoded)
+        self.conn.execute(f"UPDATE {table} SET {cols} WHERE id = ?", (*encoded.values(), row_id))
+
+    def update_conversation(self, conversation_id: int, **changes: Any) -> None:
+        self._update("conversations", conversation_id, _CONVERSATION_FIELDS, changes)
 
     def add_message(
         self,
@@ -215,20 +227,7 @@ class Transaction:
         return _ticket(row)
 
     def update_ticket(self, ticket: Ticket, **changes: Any) -> None:
-        allowed = {"intent", "priority", "status", "agent", "due_at", "details", "resolved_at"}
-        bad = set(changes) - allowed
-        if bad:
-            raise ValueError(f"cannot change ticket fields {bad}")
-        encoded = {}
-        for key, value in changes.items():
-            if isinstance(value, datetime):
-                value = utc_iso(value)
-            elif key == "details":
-                value = json.dumps(value, ensure_ascii=False)
-            encoded[key] = value
-        encoded["updated_at"] = self.now
-        cols = ", ".join(f"{k} = ?" for k in encoded)
-        self.conn.execute(f"UPDATE tickets SET {cols} WHERE id = ?", (*encoded.values(), ticket.id))
+        self._update("tickets", ticket.id, _TICKET_FIELDS, changes)
 
     def log_event(
         self,
