@@ -167,3 +167,24 @@ def test_forget_deletes_one_customer_only(db_env):
 def test_forget_rejects_garbage(db_env):
     p = run(["forget", "not-a-customer"], env=db_env)
     assert p.returncode == 1 and "not a phone number or email" in p.stderr.decode()
+
+
+def test_two_processes_share_the_database(db_env):
+    """Two writers at once (as two server workers would be): nothing lost, refs unique."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    env.update(db_env, PYTHONPATH=str(REPO))
+    lines = "".join(f"paket saya INV-2026110{i % 10}-00{i:02d} belum sampai\nbarang rusak minta refund\n"
+                    for i in range(40)).encode()
+    procs = [subprocess.Popen(BIN + ["chat", "--from", f"+62811111111{n}"], stdin=subprocess.PIPE,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, cwd=REPO)
+             for n in range(3)]
+    outs = [p.communicate(lines, timeout=120) for p in procs]
+    for p, (out, err) in zip(procs, outs):
+        assert p.returncode == 0, err
+        assert out.decode().count("\n\n") == 80
+    import sqlite3
+
+    conn = sqlite3.connect(db_env["YESSINDO_DATABASE"])
+    assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 3 * 80 * 2
+    refs = [r[0] for r in conn.execute("SELECT ref FROM tickets")]
+    assert len(refs) == len(set(refs)) == 3
