@@ -14,6 +14,7 @@ REPO = Path(__file__).resolve().parents[1]
 DATA = REPO / "knowledge" / "intents"
 DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "intents_dev.tsv"
 OWN_HOLDOUT = REPO / "tests" / "data" / "intents_own_holdout.tsv"
+OWN_HOLDOUTS = sorted((REPO / "tests" / "data").glob("intents_own_holdout*.tsv"))
 
 
 @pytest.fixture(scope="module")
@@ -57,10 +58,17 @@ def test_no_dev_message_in_training(lex, m):
     assert not leaked, leaked
 
 
-def test_no_own_holdout_message_in_training(lex, m):
+@pytest.mark.parametrize("path", OWN_HOLDOUTS, ids=lambda p: p.name)
+def test_no_own_holdout_message_in_training(lex, m, path):
     training = _training_set(lex, m)
-    leaked = [msg for _, msg in read_tsv(OWN_HOLDOUT) if m.normalize(msg) and m.normalize(msg) in training]
+    leaked = [msg for _, msg in read_tsv(path) if m.normalize(msg) and m.normalize(msg) in training]
     assert not leaked, leaked
+
+
+def test_lexicon_key_validates(tmp_path):
+    d = _copy_data(tmp_path)
+    (d / "thanks.toml").write_text('intent = "thanks"\nphrases = ["makasih"]\nlexicon = [3]\n', encoding="utf-8")
+    _expect(d, "thanks.toml", "lexicon[0]")
 
 
 def _copy_data(tmp_path: Path) -> Path:

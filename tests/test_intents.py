@@ -86,6 +86,26 @@ def test_lang_guess(m):
         ("cuaca besok gimana", "unknown"),
         ("55821", "unknown"),
         ("asdkjh qwpoeiru", "unknown"),
+        # product lexicon: an item or attribute with no other cue is a product question
+        ("kompor ini berapa watt", "product"),
+        ("apa saja yang didapat dalam kotak kamera ini", "product"),
+        ("what's the weight of this suitcase", "product"),
+        # ... but someone's own thing at home stays out of scope
+        ("kulkas di rumah saya rusak, kenapa ya", "unknown"),
+        ("my fridge at home is broken, how to fix it", "unknown"),
+        # escalation variants win over the topic
+        ("refund saya tolong dieskalasi", "escalation"),
+        ("saya mau bicara sama kepala cs", "escalation"),
+        # a courier agent is not a person to talk to
+        ("barang retur boleh saya antar ke agen jne?", "return_refund"),
+        ("mau ngobrol sama agen", "human"),
+        # suggestion framing wins over the topic
+        ("semoga ke depan ada pembayaran pakai qris", "feedback"),
+        ("i wish you had more courier options", "feedback"),
+        # thanks leading, praise following: thanks
+        ("terima kasih banyak, sangat membantu", "thanks"),
+        ("👍👍", "feedback"),
+        ("misi", "greeting"),
     ],
 )
 def test_rules(m, text, intent):
@@ -169,6 +189,12 @@ def test_own_holdout_accuracy(m):
     report = evaluate_file(m, OWN_HOLDOUT)
     assert report.total >= 150
     assert report.accuracy >= 0.95, format_report(report)
+
+
+def test_own_holdout2_accuracy(m):
+    report = evaluate_file(m, REPO / "tests" / "data" / "intents_own_holdout2.tsv")
+    assert report.total >= 100
+    assert report.accuracy >= 0.9, format_report(report)
 
 
 def test_report_format(m, tmp_path):

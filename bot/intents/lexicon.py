@@ -7,7 +7,9 @@ Two kinds of file (the format is described in knowledge/intents/README.md):
 * `<intent>.toml`, one per label of bot.models.INTENTS:
   `intent = "<label>"` (optional, must match the file name), `phrases = [...]`
   (training examples), `[cues]` phrase -> weight (keyword cues, optional) and
-  `strong = [...]` (cues that trigger the priority rules; optional).
+  `strong = [...]` (cues that trigger the priority rules; optional),
+  `lexicon = [...]` (a broad list of topic words, e.g. product nouns and
+  attributes: each adds a small weight and is never treated as unseen; optional).
 
 Anything wrong raises ConfigError(path, key, problem).
 """
@@ -32,6 +34,7 @@ class IntentData:
     phrases: list[str] = field(default_factory=list)
     cues: dict[str, float] = field(default_factory=dict)
     strong: list[str] = field(default_factory=list)
+    lexicon: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -114,7 +117,7 @@ def load_intent_file(path: Path) -> IntentData:
     label = path.stem
     if label not in INTENTS:
         raise ConfigError(str(path), "intent", f"unknown intent label {label!r} (file name); expected one of {', '.join(INTENTS)}")
-    known = {"intent", "description", "phrases", "cues", "strong"}
+    known = {"intent", "description", "phrases", "cues", "strong", "lexicon"}
     for key in data:
         if key not in known:
             raise ConfigError(str(path), key, f"unknown key (expected one of {sorted(known)})")
@@ -140,6 +143,7 @@ def load_intent_file(path: Path) -> IntentData:
             raise ConfigError(str(path), key, "empty cue")
         out.cues[cue] = float(w)
     out.strong = _string_list(path, "strong", data.get("strong", []), allow_empty=True)
+    out.lexicon = _string_list(path, "lexicon", data.get("lexicon", []), allow_empty=True)
     return out
 
 

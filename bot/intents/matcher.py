@@ -12,10 +12,16 @@ Scoring (all pure Python, trained at load from knowledge/intents/*.toml):
 
 Rules, in order:
 1. nothing left after normalisation -> unknown;
-2. a `strong` cue of escalation, then of human, wins outright (they are about
-   some other topic: "refund belum selesai, minta supervisor");
-3. greeting / thanks lose to any real question in the same message;
-4. below `UNKNOWN_THRESHOLD` the answer is `unknown`, never a guess.
+2. a `strong` cue of escalation, then of human, then of feedback (wish /
+   suggestion framing) wins outright (they are about some other topic:
+   "refund belum selesai, minta supervisor"); not when next to a courier word
+   (`STRONG_VETO`: "agen jne");
+3. greeting / thanks lose to any real question in the same message (leading
+   thanks followed only by praise stays thanks);
+4. below `UNKNOWN_THRESHOLD` the answer is `unknown`, never a guess;
+5. lexicon fallback: an `unknown` answer for a message naming a product noun or
+   attribute (`lexicon` in product.toml), with no `unknown` cue and no other
+   label's cue >= `LEXICON_BLOCK`, becomes `product`.
 
 `IntentMatch.candidates` holds the top three labels of the model's distribution
 (label, probability), before the rules: after a rule fires, the chosen label may
@@ -46,7 +52,16 @@ OOV_BONUS = 0.6
 TEMPERATURE = 0.5
 UNKNOWN_THRESHOLD = 0.4
 SOCIAL = ("greeting", "thanks")
-PRIORITY = ("escalation", "human")
+PRIORITY = ("escalation", "human", "feedback")
+# a strong cue next to one of these words does not count ("agen jne", "courier agent")
+STRONG_VETO = frozenset(
+    "jne jnt sicepat anteraja pos ninja lion idexpress wahana tiki sap gosend grab courier kurir "
+    "ekspedisi pengiriman shipping delivery pengantaran terdekat drop retur return".split()
+)
+LEXICON_WEIGHT = 1.0
+LEXICON_MAX = 3
+# a real cue of another label at least this strong blocks the lexicon fallback
+LEXICON_BLOCK = 2.5
 
 
 def _features(tokens: list[str]) -> list[str]:
@@ -70,7 +85,7 @@ class IntentMatcher:
             item = lexicon.intents[label]
             for phrase in item.phrases:
                 vocab.extend(self._tokens_nocorrect(phrase))
-            for cue in list(item.cues) + list(item.strong):
+            for cue in list(item.cues) + list(item.strong) + list(item.lexicon):
                 toks = self._tokens_nocorrect(cue)
                 vocab.extend(toks)
                 cue_words.update(toks)
@@ -122,6 +137,14 @@ class IntentMatcher:
                 toks = tuple(self.normalizer.tokens(cue))
                 if toks:
                     self.strong.setdefault(toks[0], []).append((toks, ci))
+        # lexicon words (broad topic vocabulary: product nouns, attributes): a
+        # small weight each, at most LEXICON_MAX per label, and the fallback rule
+        self.lex: dict[str, list[tuple[tuple[str, ...], int]]] = {}
+        for ci, label in enumerate(self.labels):
+            for word in lexicon.intents[label].lexicon:
+                toks = tuple(self.normalizer.tokens(word))
+                if toks:
+                    self.lex.setdefault(toks[0], []).append((toks, ci))
         self._index = {label: i for i, label in enumerate(self.labels)}
         # words that only greet or thank: removed before looking for the real question
         self.social_words: frozenset[str] = frozenset(
@@ -154,24 +177,35 @@ class IntentMatcher:
 
     # ------------------------------------------------------------------ scoring
     def _cue_hits(self, tokens: list[str]):
-        cue_scores = [0.0] * len(self.labels)
+        n = len(self.labels)
+        cue_scores = [0.0] * n
+        lex_hits = [0] * n
         strong_hits = set()
         seen = set()
         L = len(tokens)
         for i, tok in enumerate(tokens):
             for toks, ci, w in self.cues.get(tok, ()):
                 k = len(toks)
-                if toks not in seen and tuple(tokens[i : i + k]) == toks:
-                    seen.add(toks)
+                if (toks, ci) not in seen and tuple(tokens[i : i + k]) == toks:
+                    seen.add((toks, ci))
                     cue_scores[ci] += w
             for toks, ci in self.strong.get(tok, ()):
                 k = len(toks)
                 if i + k <= L and tuple(tokens[i : i + k]) == toks:
+                    # "agen jne", "courier agent": a shipping counter, not a person
+                    if (i + k < L and tokens[i + k] in STRONG_VETO) or (i and tokens[i - 1] in STRONG_VETO):
+                        continue
                     strong_hits.add(ci)
-        return cue_scores, strong_hits
+            for toks, ci in self.lex.get(tok, ()):
+                k = len(toks)
+                if (toks, ci) not in seen and tuple(tokens[i : i + k]) == toks:
+                    seen.add((toks, ci))
+                    lex_hits[ci] += 1
+        return cue_scores, strong_hits, lex_hits
 
-    def scores(self, tokens: list[str]) -> tuple[list[float], list[float], set[int]]:
-        """(probabilities per label, cue scores per label, strong-cue label indexes)."""
+    def scores(self, tokens: list[str]) -> tuple[list[float], list[float], set[int], list[int]]:
+        """(probabilities per label, cue scores per label, strong-cue label indexes,
+        lexicon-word hits per label)."""
         n = len(self.labels)
         logit = [0.0] * n
         flp = self.feature_logp
@@ -184,16 +218,32 @@ class IntentMatcher:
                 continue
             for i in range(n):
                 logit[i] += v[i]
-        cue_scores, strong = self._cue_hits(tokens)
+        cue_scores, strong, lex_hits = self._cue_hits(tokens)
         for i in range(n):
-            logit[i] += CUE_SCALE * cue_scores[i]
+            logit[i] += CUE_SCALE * cue_scores[i] + LEXICON_WEIGHT * min(lex_hits[i], LEXICON_MAX)
         unk = self._index.get("unknown")
         if unk is not None:
             logit[unk] += OOV_BONUS * oov
         m = max(logit)
         exps = [math.exp((x - m) / TEMPERATURE) for x in logit]
         s = sum(exps)
-        return [e / s for e in exps], cue_scores, strong
+        return [e / s for e in exps], cue_scores, strong, lex_hits
+
+    def _lexicon_fallback(self, chosen, conf, probs, cue_scores, lex_hits):
+        """A message the model would call `unknown` but that names shop things
+        (a product noun, an attribute: "blender ini berapa watt") and carries no
+        out-of-scope cue nor a clear cue of another label goes to the label whose
+        lexicon it hits most (in practice `product`)."""
+        unk = self._index["unknown"]
+        if cue_scores[unk] > 0:
+            return chosen, conf
+        li = max(range(len(lex_hits)), key=lambda i: lex_hits[i])
+        if lex_hits[li] == 0 or li == unk:
+            return chosen, conf
+        for j, c in enumerate(cue_scores):
+            if j != li and j != unk and c >= LEXICON_BLOCK:
+                return chosen, conf
+        return li, max(probs[li], UNKNOWN_THRESHOLD)
 
     def match(self, text: str, subject: str | None = None) -> IntentMatch:
         try:
@@ -211,7 +261,7 @@ class IntentMatcher:
         tokens = self.normalizer.tokens(text)[:300]
         if not tokens:
             return IntentMatch("unknown", 1.0, lang, (("unknown", 1.0),))
-        probs, cue_scores, strong = self.scores(tokens)
+        probs, cue_scores, strong, lex_hits = self.scores(tokens)
         labels = self.labels
         order = sorted(range(len(labels)), key=lambda i: -probs[i])
         best = order[0]
@@ -228,17 +278,22 @@ class IntentMatcher:
                 # greeting / thanks in front of a real question: the question wins
                 rest = [t for t in tokens if t not in self.social_words]
                 if rest:
-                    rprobs, rcues, _ = self.scores(rest)
+                    rprobs, rcues, _, _ = self.scores(rest)
                     ri = max(
                         (i for i in range(len(labels)) if labels[i] not in SOCIAL),
                         key=lambda i: rprobs[i],
                     )
+                    # praise after leading thanks words ("terima kasih, sangat
+                    # membantu") stays thanks: no question is asked
+                    praise_after_thanks = labels[best] == "thanks" and labels[ri] == "feedback" and tokens[0] in self.social_words
                     if labels[ri] != "unknown" and rprobs[ri] >= UNKNOWN_THRESHOLD and (
                         rcues[ri] > 0 or rprobs[ri] >= 0.8
-                    ):
+                    ) and not praise_after_thanks:
                         chosen, conf = ri, rprobs[ri]
             if labels[chosen] != "unknown" and conf < UNKNOWN_THRESHOLD:
                 unk = self._index["unknown"]
                 chosen, conf = unk, 1.0 - probs[best] if best != unk else probs[unk]
+            if labels[chosen] == "unknown":
+                chosen, conf = self._lexicon_fallback(chosen, conf, probs, cue_scores, lex_hits)
         cands = tuple((labels[i], round(probs[i], 4)) for i in order[:3])
         return IntentMatch(labels[chosen], round(min(max(conf, 0.0), 1.0), 4), lang, cands)

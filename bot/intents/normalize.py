@@ -7,7 +7,8 @@ Customers write "halooo kak, pesnan sy udh dikirim blm?? 🙏". The matcher want
 2. Unicode NFKC, accents dropped, lower case;
 3. order-number shapes (INV-20261102-0042, 55821) become the token `<order>`,
    other numbers `<num>`;
-4. apostrophes vanish (assalamu'alaikum), any other non-alphanumeric is a space
+4. a few meaningful emoji become words (thumbs-up -> "jempol", star ->
+   "bintang"); apostrophes vanish (assalamu'alaikum), any other non-alphanumeric is a space
    (emoji, punctuation, hyphens: "di-deliver" -> "di deliver");
 5. letters stretched 3+ times collapse ("lamaaa" -> "lama");
 6. reduplication is split ("masuk2" -> "masuk", "barang-barang" -> "barang");
@@ -43,6 +44,8 @@ _NONWORD_RE = re.compile(r"[^a-z0-9<>]+")
 _STRETCH_RE = re.compile(r"([a-z])\1{2,}")
 _REDUP_RE = re.compile(r"^([a-z]{3,})2$")
 _SUFFIXES = ("nya", "ku", "mu", "lah", "kah")
+# the few emoji that carry meaning (praise); every other emoji is punctuation
+_EMOJI_WORDS = {"\U0001f44d": " jempol ", "\u2b50": " bintang ", "\U0001f31f": " bintang ", "\U0001f44c": " jempol "}
 
 # Indonesian / English function words for the language guess.
 _ID_WORDS = frozenset(
@@ -82,6 +85,10 @@ def basic_tokens(text: str) -> list[str]:
     if not isinstance(text, str):
         text = str(text)
     text = _fold(text)
+    if not text.isascii():
+        for emo, word in _EMOJI_WORDS.items():
+            if emo in text:
+                text = text.replace(emo, word)
     text = _APOS_RE.sub("", text)
     text = text.replace("<", " ").replace(">", " ")
     text = _ORDER_RE.sub(" " + ORDER_TOKEN + " ", text)
