@@ -15,7 +15,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from bot.intents import IntentMatcher, evaluate_file, format_report  # noqa: E402
+from bot.intents import IntentMatcher, evaluate_file  # noqa: E402
 
 DEV_SET = REPO.parent / "shared" / "eval" / "intents_dev.tsv"
 OWN_HOLDOUT = REPO / "tests" / "data" / "intents_own_holdout.tsv"

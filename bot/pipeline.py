@@ -8,7 +8,6 @@ ticket, record the answer. Knows no Flask, Twilio or IMAP.
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Callable
@@ -296,7 +295,3 @@ def _merge_details(old: dict[str, Any], found: Extracted, attachments: list[dict
     if attachments:
         merged["attachments"] = [*merged.get("attachments", []), *attachments]
     return merged
-
-
-def normalise_for_compare(text: str) -> str:
-    return unicodedata.normalize("NFKC", text).casefold().strip()

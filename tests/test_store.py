@@ -1,8 +1,6 @@
 """The handoff store on a real SQLite file."""
 from __future__ import annotations
 
-import os
-import stat
 from datetime import datetime, timedelta
 
 import pytest
