@@ -30,6 +30,11 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--from", dest="sender", metavar="ID", help="customer id (phone number or email address)")
     s.add_argument("--at", metavar="ISO8601", help="fix the clock (e.g. 2026-11-30T07:30:00+07:00)")
 
+    s = sub.add_parser("serve", parents=[common], help="production WSGI server (webhooks, console, simulator)")
+    s.add_argument("--host", default="127.0.0.1")
+    s.add_argument("--port", type=int, default=5000)
+    s.add_argument("--workers", type=int, default=None, help="worker processes (default: 2 per CPU core)")
+
     sub.add_parser("classify", parents=[common], help="one message per stdin line -> one JSON object per line")
 
     s = sub.add_parser("eval", parents=[common], help="accuracy on a labelled TSV file")
@@ -159,6 +164,16 @@ def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     return EXIT_OK
 
 
+def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.serve import serve
+
+    if not 0 < args.port < 65536:
+        raise ConfigError("--port", "--port", f"not a TCP port: {args.port}")
+    if args.workers is not None and args.workers < 1:
+        raise ConfigError("--workers", "--workers", "must be at least 1")
+    return serve(settings, args.host, args.port, args.workers)
+
+
 def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
@@ -215,6 +230,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "queue": cmd_queue,
     "chat": cmd_chat,
     "forget": cmd_forget,
+    "serve": cmd_serve,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,77 @@
+"""The WSGI application: `create_app()` wires settings, the bot and the blueprints.
+
+The bot (and its SQLite connection) is built lazily, once per process and on first
+use, so a server that forks workers after importing the app never shares a
+connection across processes.
+"""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import Callable
+
+from flask import Flask, jsonify
+
+from bot.config import Settings, load_settings
+from bot.pipeline import Bot
+
+
+class Services:
+    """What request handlers need, built once per process."""
+
+    def __init__(self, settings: Settings, bot: Bot | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._bot = bot
+        self._lock = threading.Lock()  # one pipeline call at a time per process: one SQLite connection
+
+    @property
+    def bot(self) -> Bot:
+        if self._bot is None:
+            with self._lock:
+                if self._bot is None:
+                    from bot.assemble import build_bot
+
+                    self._bot = build_bot(self.settings, clock=self.clock)
+        return self._bot
+
+    def handle(self, message):  # type: ignore[no-untyped-def]
+        bot = self.bot
+        with self._lock:
+            return bot.handle(message)
+
+    def now(self) -> datetime:
+        return self.bot.clock()
+
+
+def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
+               clock: Callable[[], datetime] | None = None) -> Flask:
+    settings = settings or load_settings()
+    app = Flask(__name__)
+    app.config["SETTINGS"] = settings
+    # Twilio's form bodies are small; a hostile one is refused before parsing.
+    app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
+    app.extensions["yessindo"] = Services(settings, bot, clock)
+
+    from bot.web.health import health
+    from bot.web.whatsapp import whatsapp
+
+    app.register_blueprint(health)
+    app.register_blueprint(whatsapp)
+    if settings.simulator:
+        from bot.web.simulator import simulator
+
+        app.register_blueprint(simulator)
+
+    @app.errorhandler(413)
+    def too_large(_err):  # type: ignore[no-untyped-def]
+        return jsonify(error="request too large"), 413
+
+    return app
+
+
+def services() -> Services:
+    from flask import current_app
+
+    return current_app.extensions["yessindo"]  # type: ignore[no-any-return]

@@ -1,0 +1,92 @@
+"""WhatsApp through Twilio: the webhook form in, TwiML out. No Flask here.
+
+Twilio posts `application/x-www-form-urlencoded` fields (From, To, Body, MessageSid,
+ProfileName, WaId, NumMedia, MediaUrlN, MediaContentTypeN, Latitude/Longitude...).
+Every field is kept in `Message.meta`, including ones Twilio adds later.
+"""
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Mapping
+
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.models import Attachment, Message, Reply
+
+# Twilio refuses a WhatsApp body over 1,600 characters.
+MAX_BODY = 1600
+_META_SKIP = {"Body", "From", "To", "MessageSid", "SmsMessageSid", "SmsSid", "AccountSid", "ApiVersion"}
+
+
+def strip_prefix(address: str) -> str:
+    """"whatsapp:+6281234567890" -> "+6281234567890"."""
+    return address.split(":", 1)[1] if address.startswith("whatsapp:") else address
+
+
+def parse_form(form: Mapping[str, str], received_at: datetime) -> Message:
+    """The normalised `Message` for one incoming-message webhook."""
+    customer = strip_prefix(form.get("From", "")).strip()
+    attachments: list[Attachment] = []
+    try:
+        num_media = max(0, min(int(form.get("NumMedia", "0") or 0), 20))
+    except ValueError:
+        num_media = 0
+    for i in range(num_media):
+        url = form.get(f"MediaUrl{i}")
+        if url:
+            attachments.append(Attachment(url=url, content_type=form.get(f"MediaContentType{i}")))
+    if form.get("Latitude") and form.get("Longitude"):
+        attachments.append(Attachment(url=f"geo:{form['Latitude']},{form['Longitude']}", content_type="location",
+                                      filename=form.get("Address") or form.get("Label")))
+    meta = tuple((k, v) for k, v in sorted(form.items()) if k not in _META_SKIP and v)
+    return Message(
+        channel="whatsapp",
+        customer=customer,
+        text=form.get("Body", "") or form.get("ButtonText", "") or "",
+        received_at=received_at,
+        external_id=form.get("MessageSid") or form.get("SmsMessageSid") or None,
+        display_name=form.get("ProfileName") or None,
+        attachments=tuple(attachments),
+        meta=meta,
+    )
+
+
+def split_text(text: str, limit: int = MAX_BODY) -> list[str]:
+    """Split a reply into parts of at most `limit` characters, at a paragraph, line,
+    sentence or word boundary, in that order of preference."""
+    text = text.strip()
+    parts: list[str] = []
+    while len(text) > limit:
+        window = text[:limit]
+        cut = -1
+        for pattern in (r"\n\s*\n", r"\n", r"(?<=[.!?])\s", r"\s"):
+            found = [m.end() for m in re.finditer(pattern, window)]
+            found = [i for i in found if i > limit // 3]
+            if found:
+                cut = found[-1]
+                break
+        if cut <= 0:
+            cut = limit
+        parts.append(text[:cut].strip())
+        text = text[cut:].strip()
+    if text:
+        parts.append(text)
+    return parts
+
+
+def twiml(replies: tuple[Reply, ...] | list[Reply]) -> str:
+    """TwiML answering the webhook: one <Message> per part of each reply."""
+    response = MessagingResponse()
+    for reply in replies:
+        for part in split_text(reply.text):
+            response.message(part)
+    return str(response)
+
+
+def mask_phone(number: str) -> str:
+    """+6282129666065 -> +62821****6065, for logs."""
+    digits = strip_prefix(number)
+    if len(digits) <= 8:
+        return "****"
+    return digits[:6] + "****" + digits[-4:]

@@ -1,0 +1,75 @@
+"""`yessindo-bot serve`: the app under gunicorn.
+
+Pre-forked sync workers: each is a process with its own SQLite connection (WAL lets
+them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE), so a slow
+request never stalls the others and the GIL is not shared. Each worker builds its bot
+after the fork (see `bot.app.Services`).
+"""
+from __future__ import annotations
+
+import logging
+import os
+from typing import Any
+
+from gunicorn.app.base import BaseApplication
+
+from bot.config import Settings
+
+log = logging.getLogger("yessindo.serve")
+
+
+class _Gunicorn(BaseApplication):  # type: ignore[misc]
+    def __init__(self, settings: Settings, options: dict[str, Any]) -> None:
+        self.settings = settings
+        self.options = options
+        super().__init__()
+
+    def load_config(self) -> None:
+        for key, value in self.options.items():
+            if key in self.cfg.settings:  # settings newer than the installed gunicorn are skipped
+                self.cfg.set(key, value)
+
+    def load(self):  # type: ignore[no-untyped-def]
+        from bot.app import create_app
+
+        return create_app(self.settings)
+
+
+def default_workers() -> int:
+    return max(2, (os.cpu_count() or 1) * 2)
+
+
+def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
+    from bot.logsafe import MaskingFilter, configure_logging
+    from handoff.store import Store
+
+    configure_logging()
+    Store(settings.database).close()  # create or upgrade the schema once, before the workers start
+    workers = workers or default_workers()
+    print(f"Yessindo bot serving on http://{host}:{port} ({workers} workers, database {settings.database})")
+    print(f"  WhatsApp webhook: POST http://{host}:{port}/webhooks/whatsapp"
+          + ("" if settings.whatsapp.auth_token else "  (no TWILIO_AUTH_TOKEN: answers 503 until set)"))
+    if settings.simulator:
+        print(f"  Try the bot in your browser: http://{host}:{port}/try")
+    print(f"  Health: http://{host}:{port}/healthz", flush=True)
+
+    def on_worker_start(worker: Any) -> None:
+        for handler in logging.getLogger("gunicorn.error").handlers + logging.getLogger("gunicorn.access").handlers:
+            handler.addFilter(MaskingFilter())
+
+    options = {
+        "bind": f"{host}:{port}",
+        "workers": workers,
+        "worker_class": "sync",
+        "backlog": 2048,
+        "timeout": 30,
+        "graceful_timeout": 10,
+        "accesslog": None,  # access lines would carry customer numbers in query strings; the app logs masked
+        "errorlog": "-",
+        "loglevel": "info",
+        "post_worker_init": on_worker_start,
+        "proc_name": "yessindo-bot",
+        "control_socket_disable": True,  # one shared socket path would clash between instances
+    }
+    _Gunicorn(settings, options).run()
+    return 0

@@ -1,0 +1,1 @@
+"""Flask blueprints: thin adapters from HTTP to the pipeline."""

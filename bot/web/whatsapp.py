@@ -1,0 +1,95 @@
+"""Twilio's WhatsApp webhooks: incoming messages (answered with TwiML) and status callbacks.
+
+Every request is checked against X-Twilio-Signature with the account's auth token,
+against `[whatsapp] public_url` when set (a TLS proxy rewrites the URL the app sees),
+else the request URL. No token configured: 503, never an unchecked webhook. The check
+is by token only, never by matching `To`, so numbers in a Messaging Service pool work.
+"""
+from __future__ import annotations
+
+import logging
+
+from flask import Blueprint, Response, abort, request
+from twilio.request_validator import RequestValidator
+
+from bot.channels.whatsapp import mask_phone, parse_form, twiml
+from bot.errors import StoreError
+
+log = logging.getLogger("yessindo.whatsapp")
+whatsapp = Blueprint("whatsapp", __name__)
+
+EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+def _xml(body: str, status: int = 200) -> Response:
+    return Response(body, status=status, mimetype="application/xml")
+
+
+def _check_signature() -> None:
+    from bot.app import services
+
+    settings = services().settings.whatsapp
+    if not settings.auth_token:
+        log.error("webhook refused: no Twilio auth token configured (TWILIO_AUTH_TOKEN)")
+        abort(Response("WhatsApp webhook not configured: set TWILIO_AUTH_TOKEN (or [whatsapp] auth_token)\n",
+                       status=503, mimetype="text/plain"))
+    signature = request.headers.get("X-Twilio-Signature", "")
+    url = request.url
+    if settings.public_url:
+        # The configured URL names the incoming-message webhook; the status callback
+        # lives beside it. Keep the query string the request carried.
+        base = settings.public_url.rstrip("/")
+        if base.endswith("/webhooks/whatsapp"):
+            base = base[: -len("/webhooks/whatsapp")]
+        url = base + request.full_path.rstrip("?") if request.query_string else base + request.path
+    if not signature or not RequestValidator(settings.auth_token).validate(url, request.form, signature):
+        log.warning("webhook refused: %s signature (path %s)", "missing" if not signature else "wrong", request.path)
+        abort(Response("invalid signature\n", status=403, mimetype="text/plain"))
+
+
+@whatsapp.post("/webhooks/whatsapp")
+def incoming():  # type: ignore[no-untyped-def]
+    from bot.app import services
+
+    _check_signature()
+    svc = services()
+    form = request.form
+    if not form.get("From"):
+        log.warning("webhook without From field: ignored")
+        return _xml(EMPTY_TWIML)
+    message = parse_form(form, svc.now())
+    try:
+        outcome = svc.handle(message)
+    except StoreError as exc:
+        # Not recorded: answer 503 so Twilio's retry (or fallback URL) can deliver it again.
+        log.error("incoming message not stored: %s", exc)
+        return _xml(EMPTY_TWIML, 503)
+    log.info("whatsapp in from %s sid=%s: %s intent=%s ticket=%s", mask_phone(message.customer),
+             message.external_id, outcome.status, outcome.intent.intent if outcome.intent else "-",
+             outcome.ticket_ref or "-")
+    return _xml(twiml(outcome.replies))
+
+
+@whatsapp.post("/webhooks/whatsapp/status")
+def status():  # type: ignore[no-untyped-def]
+    from bot.app import services
+
+    _check_signature()
+    svc = services()
+    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
+    state = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
+    code = request.form.get("ErrorCode") or None
+    known = False
+    try:
+        from handoff.outbox import record_status  # the outbox arrives with its sender
+    except ImportError:  # pragma: no cover - until the outbox lands
+        record_status = None
+    if record_status is not None and sid and state:
+        try:
+            known = record_status(svc.bot.store, svc.now(), sid, state, code, request.form.get("ErrorMessage"))
+        except StoreError as exc:
+            log.error("status callback not stored: %s", exc)
+            return Response("", status=503)
+    log.info("whatsapp status sid=%s %s%s%s", sid, state, f" error={code}" if code else "",
+             "" if known else " (unknown message)")
+    return Response("", status=204)
