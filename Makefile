@@ -18,7 +18,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/yessindo-bot init-db
-	$(BIN)/yessindo-bot chat
+	$(BIN)/yessindo-bot serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -26,6 +26,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/bench_intents.py
 	$(BIN)/python bench/bench_chat.py
+	$(BIN)/python bench/bench_webhook.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
