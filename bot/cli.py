@@ -33,7 +33,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("serve", parents=[common], help="production WSGI server (webhooks, console, simulator)")
     s.add_argument("--host", default="127.0.0.1")
     s.add_argument("--port", type=int, default=5000)
-    s.add_argument("--workers", type=int, default=None, help="worker processes (default: 2 per CPU core)")
+    s.add_argument("--workers", type=int, default=None, help="worker processes (default: one per CPU core, at least 2)")
 
     sub.add_parser("classify", parents=[common], help="one message per stdin line -> one JSON object per line")
 

@@ -1,0 +1,167 @@
+"""Signed WhatsApp webhook posts against `yessindo-bot serve`, and the same load against
+a bare Flask route returning fixed TwiML, on this machine.
+
+wrk (Debian package; installed here when missing) drives 32 concurrent connections for
+DURATION seconds, cycling through pre-signed form bodies, each with its own MessageSid
+and customer, so every request is a new message to store, classify, ticket and answer.
+Afterwards the database is counted: every 200 must be one stored inbound message with
+one stored answer. Targets: >= 1,000 messages/s, p99 < 200 ms.
+    .venv/bin/python bench/bench_webhook.py [DURATION] [WORKERS]
+"""
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO))
+from twilio.request_validator import RequestValidator  # noqa: E402
+
+TOKEN = "bench-token"
+CONNECTIONS = 32
+TEXTS = [
+    "halo kak", "paket sy udh dikirim blm ya", "ready stock ga min?", "bisa bayar COD?", "makasih min",
+    "barang yang datang rusak, minta refund", "jam berapa cs buka?", "lupa password gmn resetnya",
+    "Where is my order? It's been a week", "saran aja, aplikasinya suka lemot", "tolong sambungkan ke supervisor",
+]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def ensure_wrk() -> str:
+    path = shutil.which("wrk")
+    if not path:
+        subprocess.run(["apt-get", "install", "-y", "-qq", "wrk"], check=True, capture_output=True)
+        path = shutil.which("wrk")
+    assert path, "wrk not available"
+    return path
+
+
+def lua_script(url: str, n: int, folder: Path) -> Path:
+    """A wrk script cycling through n pre-signed bodies, read from a file at start-up
+    (a Lua chunk with that many literals would overflow LuaJIT's constant table)."""
+    validator = RequestValidator(TOKEN)
+    data = folder / "bodies.tsv"
+    with data.open("w") as f:
+        for i in range(n):
+            form = {"From": f"whatsapp:+628{1000000000 + i}", "To": "whatsapp:+6282129666065",
+                    "Body": TEXTS[i % len(TEXTS)], "MessageSid": f"SMbench{i:08d}", "NumMedia": "0",
+                    "AccountSid": "ACbench", "ProfileName": "Bench"}
+            f.write(f"{validator.compute_signature(url, form)}\t{urllib.parse.urlencode(form)}\n")
+    script = folder / "post.lua"
+    script.write_text(f"""
+sigs, bodies, n = {{}}, {{}}, 0
+for line in io.lines("{data}") do
+  local tab = string.find(line, "\\t", 1, true)
+  n = n + 1
+  sigs[n] = string.sub(line, 1, tab - 1)
+  bodies[n] = string.sub(line, tab + 1)
+end
+counter = 0
+request = function()
+  counter = counter + 1
+  local i = ((counter - 1) % n) + 1
+  return wrk.format("POST", "/webhooks/whatsapp",
+    {{["Content-Type"] = "application/x-www-form-urlencoded", ["X-Twilio-Signature"] = sigs[i]}}, bodies[i])
+end
+""")
+    return script
+
+
+def start(cmd: list[str], env: dict[str, str], base: str) -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    for _ in range(150):
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return proc
+        except urllib.error.HTTPError:
+            return proc  # the bare app has no /healthz: it answers 404, so it is up
+        except OSError:
+            time.sleep(0.2)
+    proc.kill()
+    raise SystemExit(f"server did not start: {' '.join(cmd)}")
+
+
+def run_wrk(wrk: str, base: str, script: Path, duration: int) -> dict[str, float]:
+    out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script), base],
+                         capture_output=True, text=True, check=True).stdout
+    def ms(label: str) -> float:
+        m = re.search(rf"^\s*{label}%\s+([\d.]+)(us|ms|s)", out, re.M)
+        if not m:
+            return float("nan")
+        value, unit = float(m.group(1)), m.group(2)
+        return value / 1000 if unit == "us" else value * 1000 if unit == "s" else value
+    requests = int(re.search(r"(\d+) requests in", out).group(1))
+    non2xx = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    errors = re.search(r"Socket errors: (.*)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)), "requests": requests,
+            "non2xx": int(non2xx.group(1)) if non2xx else 0, "p50": ms("50"), "p99": ms("99"),
+            "socket_errors": errors.group(1) if errors else "none"}
+
+
+def main() -> None:
+    duration = int(sys.argv[1]) if len(sys.argv) > 1 else 10
+    workers = int(sys.argv[2]) if len(sys.argv) > 2 else max(2, os.cpu_count() or 1)
+    wrk = ensure_wrk()
+    tmp = Path(tempfile.mkdtemp(prefix="bench-webhook-"))
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    env.update(YESSINDO_DATABASE=str(tmp / "bench.db"), TWILIO_AUTH_TOKEN=TOKEN, PYTHONPATH=str(REPO))
+    n_bodies = 60_000
+    script = lua_script(base + "/webhooks/whatsapp", n_bodies, tmp)
+
+    bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(workers)], env, base)
+    try:
+        r = run_wrk(wrk, base, script, duration)
+    finally:
+        bot.terminate()
+        bot.wait(timeout=20)
+    conn = sqlite3.connect(tmp / "bench.db")
+    inbound = conn.execute("SELECT count(*) FROM messages WHERE direction='in'").fetchone()[0]
+    answered = conn.execute("SELECT count(*) FROM messages WHERE direction='out'").fetchone()[0]
+    ok = r["requests"] - r["non2xx"]
+    expected = min(ok, n_bodies)  # past n_bodies wrk repeats bodies: Twilio retries, stored once
+
+    port2 = free_port()
+    base2 = f"http://127.0.0.1:{port2}"
+    bare_cmd = [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port2}", "--workers", str(workers),
+                "--worker-class", "sync", "--backlog", "2048", "--chdir", str(REPO / "bench"), "bare_app:app"]
+    bare = start(bare_cmd, env, base2)
+    try:
+        b = run_wrk(wrk, base2, script, duration)
+    finally:
+        bare.terminate()
+        bare.wait(timeout=20)
+
+    print(f"signed WhatsApp webhooks, {CONNECTIONS} connections, {duration} s, {workers} gunicorn workers, "
+          f"{os.cpu_count()} cores (wrk on the same machine)")
+    print(f"  yessindo-bot serve : {r['rps']:8.0f} msg/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
+          f"non-2xx {r['non2xx']}  socket errors {r['socket_errors']}")
+    print(f"  bare Flask TwiML   : {b['rps']:8.0f} req/s  p50 {b['p50']:.1f} ms  p99 {b['p99']:.1f} ms")
+    print(f"  ratio bot/bare     : {r['rps'] / b['rps']:.2f}")
+    # wrk stops counting at the deadline while up to CONNECTIONS requests are still in flight:
+    # those are stored and answered by the server but not counted by wrk.
+    complete = inbound == answered and expected <= inbound <= expected + CONNECTIONS
+    print(f"  stored: {inbound} inbound, {answered} answers, for {ok} requests wrk saw answered "
+          f"({'every message stored and answered' if complete else 'MISMATCH'})")
+    print(f"  targets: >= 1,000 msg/s {'met' if r['rps'] >= 1000 else 'NOT met'}; "
+          f"p99 < 200 ms {'met' if r['p99'] < 200 else 'NOT met'}")
+
+
+if __name__ == "__main__":
+    main()
