@@ -27,6 +27,8 @@ class WhatsAppSettings:
     account_sid: str = ""
     auth_token: str = ""
     public_url: str = ""
+    template_content_sid: str = ""
+    api_base_url: str = ""
 
 
 @dataclass(frozen=True)
@@ -62,7 +64,8 @@ class Settings:
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "storage": {"database": str},
     "knowledge": {"dir": str},
-    "whatsapp": {"from_number": str, "account_sid": str, "auth_token": str, "public_url": str},
+    "whatsapp": {"from_number": str, "account_sid": str, "auth_token": str, "public_url": str,
+                 "template_content_sid": str, "api_base_url": str},
     "email": {
         "address": str, "imap_host": str, "imap_port": int, "imap_ssl": bool,
         "imap_user": str, "imap_password": str, "imap_folder": str,
@@ -145,6 +148,10 @@ def settings_from_mapping(
     whatsapp = WhatsAppSettings(**wa)
     if not whatsapp.from_number.startswith("whatsapp:+"):
         raise ConfigError(source, "whatsapp.from_number", 'must look like "whatsapp:+6282129666065"')
+    if whatsapp.template_content_sid and not whatsapp.template_content_sid.startswith("HX"):
+        raise ConfigError(source, "whatsapp.template_content_sid", "must be a Content SID starting with HX")
+    if whatsapp.api_base_url and not whatsapp.api_base_url.startswith(("https://", "http://")):
+        raise ConfigError(source, "whatsapp.api_base_url", "must be a URL such as http://127.0.0.1:8099")
     if whatsapp.public_url and not whatsapp.public_url.startswith(("https://", "http://")):
         raise ConfigError(source, "whatsapp.public_url", "must be the full URL Twilio calls, starting with https://")
 
