@@ -25,7 +25,7 @@ PRIORITIES = ("normal", "complex", "escalation")
 TICKET_STATUSES = ("open", "claimed", "resolved")
 CONVERSATION_STATES = ("bot", "human", "closed")
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the outbox table (handoff/outbox.py)
 # The columns a transaction may change after creation (the rest are fixed at insert).
 _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
                                   "display_name"})
@@ -229,6 +229,24 @@ class Transaction:
     def update_ticket(self, ticket: Ticket, **changes: Any) -> None:
         self._update("tickets", ticket.id, _TICKET_FIELDS, changes)
 
+    # --- outbox: delegates to handoff/outbox.py ---
+    def enqueue_outbound(
+        self,
+        conversation: Conversation,
+        body: str,
+        *,
+        kind: str = "text",
+        ticket_ref: str | None = None,
+        content_sid: str | None = None,
+        content_variables: dict[str, Any] | None = None,
+    ) -> int:
+        """Queue one outbound message in THIS transaction (it commits or rolls back with the change)."""
+        from handoff.outbox import enqueue
+
+        return enqueue(self, conversation, body, kind=kind, ticket_ref=ticket_ref, content_sid=content_sid,
+                       content_variables=content_variables)
+    # --- end outbox ---
+
     def log_event(
         self,
         kind: str,
@@ -280,7 +298,10 @@ class Store:
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row and int(row[0]) >= SCHEMA_VERSION:
                 return
-        with db.atomic():
+        # (outbox change) one BEGIN IMMEDIATE around the whole migration: concurrent first
+        # starts (several workers) wait on the busy timeout instead of failing with
+        # "database is locked" on a deferred read->write upgrade; every step is if_not_exists.
+        with self._migration_lock(), db.atomic():
             db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
             db["conversations"].create(
                 {
@@ -325,7 +346,23 @@ class Store:
                 pk="id", not_null={"at", "kind", "actor"}, if_not_exists=True,
             )
             db["events"].create_index(["conversation_id"], if_not_exists=True)
+            # --- outbox (schema version 2): idempotent for a version-1 database ---
+            from handoff.outbox import create_schema as create_outbox_schema
+
+            create_outbox_schema(db)
+            # --- end outbox ---
             db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            if self.conn.in_transaction:
+                self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
 
     # -- the one write path ------------------------------------------------------------
     @contextmanager
@@ -411,6 +448,14 @@ class Store:
         else:
             rows = self.conn.execute("SELECT * FROM events ORDER BY id")
         return [dict(r) for r in rows]
+
+    # --- outbox: delegates to handoff/outbox.py ---
+    def outbox(self, *, conversation_id: int | None = None, status: str | None = None,
+               customer: str | None = None) -> list[dict[str, Any]]:
+        from handoff.outbox import outbox_rows
+
+        return outbox_rows(self, conversation_id=conversation_id, status=status, customer=customer)
+    # --- end outbox ---
 
     def ping(self) -> bool:
         try:
