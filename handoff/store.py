@@ -412,6 +412,7 @@ class Store:
             conn.execute("DELETE FROM messages WHERE customer = ?", (customer,))
             conn.execute("DELETE FROM tickets WHERE customer = ?", (customer,))
             conn.execute("DELETE FROM conversations WHERE customer = ?", (customer,))
+            conn.execute("DELETE FROM outbox WHERE customer = ?", (customer,))  # outbox: queued/sent bodies too
             tx.log_event("customer.forgotten", actor, data=counts)
         return counts
 

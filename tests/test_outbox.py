@@ -94,6 +94,15 @@ def test_enqueue_is_part_of_the_callers_transaction(store, now):
         enqueue(store, now, conv, "", kind="template")  # a template needs its ContentSid
 
 
+def test_forget_deletes_the_customers_outbox_rows(store, now):
+    conv = inbound(store, now)
+    enqueue(store, now, conv)
+    other = inbound(store, now, customer="+6289999999999")
+    enqueue(store, now, other)
+    store.forget(CUSTOMER, now)
+    assert [r["customer"] for r in store.outbox()] == ["+6289999999999"]
+
+
 # -- delivery ------------------------------------------------------------------------------
 def test_delivered_once_with_sid_recorded(store, sender, fake_twilio, now):  # noqa: F811
     conv = inbound(store, now)
@@ -365,4 +374,19 @@ def test_run_sender_loop_delivers_and_stops(tmp_path, fake_twilio, now):  # noqa
     stop.set()
     t.join(5)
     assert not t.is_alive() and len(fake_twilio.creates()) == 1
+    s.close()
+
+
+def test_real_settings_drive_the_sender(tmp_path, fake_twilio, now):  # noqa: F811
+    from bot.config import settings_from_mapping
+
+    settings = settings_from_mapping({
+        "storage": {"database": str(tmp_path / "bot.db")},
+        "whatsapp": {"account_sid": ACCOUNT_SID, "auth_token": AUTH_TOKEN, "api_base_url": fake_twilio.url,
+                     "public_url": "https://bot.yessindo.id"},
+    })
+    s = Store(settings.database)
+    enqueue(s, now, inbound(s, now))
+    assert deliver_due(s, WhatsAppSender(settings), now, **FAST).sent == 1
+    assert fake_twilio.creates()[0].form["StatusCallback"] == "https://bot.yessindo.id/webhooks/whatsapp/status"
     s.close()
