@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from typing import Any
 
 from gunicorn.app.base import BaseApplication
@@ -35,6 +36,18 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         return create_app(self.settings)
 
 
+def start_outbox_thread(settings: Settings) -> threading.Event:
+    """Deliver the outbox (agent replies, follow-ups) from a background thread of this
+    worker. Every worker runs one: rows are claimed exclusively with a lease, so none is
+    sent twice, and a killed worker's rows are picked up by the others."""
+    from bot.channels.whatsapp_sender import run_sender_loop
+
+    stop = threading.Event()
+    thread = threading.Thread(target=run_sender_loop, args=(settings, stop), name="outbox", daemon=True)
+    thread.start()
+    return stop
+
+
 def default_workers() -> int:
     return max(2, os.cpu_count() or 1)  # measured: more workers than cores only add lock waits on SQLite
 
@@ -56,6 +69,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     def on_worker_start(worker: Any) -> None:
         for handler in logging.getLogger("gunicorn.error").handlers + logging.getLogger("gunicorn.access").handlers:
             handler.addFilter(MaskingFilter())
+        start_outbox_thread(settings)
 
     options = {
         "bind": f"{host}:{port}",

@@ -84,3 +84,47 @@ def test_serve_answers_signed_webhooks_and_refuses_forged(server):
         assert json.loads(r.read()) == {"status": "ok"}
     with urllib.request.urlopen(base + "/try") as r:  # embedded defaults: simulator on
         assert b"Yessindo" in r.read()
+
+
+def test_serve_delivers_the_outbox_through_twilio(tmp_path):
+    """A row queued in the outbox is sent by serve's background sender to the (fake) Twilio API."""
+    from datetime import datetime, timezone
+
+    from handoff.store import Store
+    from tests.fake_twilio import FakeTwilio
+
+    fake = FakeTwilio()
+    try:
+        db = tmp_path / "out.db"
+        store = Store(db)
+        now = datetime.now(timezone.utc)
+        with store.write(now) as tx:
+            conv = tx.create_conversation("whatsapp", "+6281234567890", "id", None)
+            tx.add_message(conv, "in", "halo", author="customer", external_id="SMin")
+            tx.enqueue_outbound(conv, "Balasan dari agen Sari")
+        cfg = tmp_path / "config.toml"
+        cfg.write_text(f'[storage]\ndatabase = "{db}"\n[whatsapp]\naccount_sid = "{fake.account_sid}"\n'
+                       f'auth_token = "{fake.auth_token}"\napi_base_url = "{fake.url}"\n')
+        port = free_port()
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+        env["PYTHONPATH"] = str(REPO)
+        proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(cfg), "--port", str(port),
+                                 "--workers", "2"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
+                                stderr=subprocess.STDOUT)
+        try:
+            deadline = time.time() + 30
+            while time.time() < deadline and not store.outbox(status="sent") and proc.poll() is None:
+                time.sleep(0.2)
+            [row] = store.outbox()
+            if row["status"] != "sent":
+                proc.terminate()
+                print(proc.communicate(timeout=15)[0].decode())
+            assert row["status"] == "sent" and row["provider_id"].startswith("SM")
+            time.sleep(1.5)  # the other worker's sender must not send it again
+            creates = fake.creates()
+            assert len(creates) == 1 and creates[0].form["Body"] == "Balasan dari agen Sari"
+        finally:
+            proc.terminate()
+            proc.wait(timeout=15)
+    finally:
+        fake.close()
