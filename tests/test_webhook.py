@@ -201,3 +201,20 @@ def test_logs_mask_numbers_and_never_hold_bodies(client, caplog):
     text = caplog.text
     assert "+62812****7890" in text
     assert "6281234567890" not in text and "rahasia pribadi" not in text
+
+
+def test_database_refusing_writes_gives_503_so_twilio_retries(client):
+    store = client.application.extensions["yessindo"].bot.store
+    store.conn.execute("PRAGMA query_only = ON")
+    resp = post(client, form(sid="SMro"))
+    assert resp.status_code == 503
+    store.conn.execute("PRAGMA query_only = OFF")
+    assert count(client.application, "SELECT count(*) FROM messages") == 0
+    assert post(client, form(sid="SMro")).status_code == 200  # Twilio's retry then lands once
+    assert count(client.application, "SELECT count(*) FROM messages WHERE direction='in'") == 1
+
+
+def test_healthz_503_when_database_is_gone(client):
+    client.application.extensions["yessindo"].bot.store.conn.close()
+    resp = client.get("/healthz")
+    assert resp.status_code == 503 and resp.get_json()["status"] == "error"
