@@ -20,6 +20,7 @@ def build_bot(settings: Settings, clock: Callable[[], datetime] | None = None, s
     knowledge = load_knowledge(settings.knowledge_dir)
     matcher = load_matcher(settings)
     calendar = BusinessCalendar(settings.hours)
-    bot = Bot(knowledge, matcher, calendar, store or Store(settings.database), clock=clock)
+    bot = Bot(knowledge, matcher, calendar, store or Store(settings.database), clock=clock,
+              auto_reply_limit_per_hour=settings.email.auto_replies_per_hour)
     bot.warm_up()
     return bot

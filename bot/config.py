@@ -46,6 +46,7 @@ class EmailSettings:
     smtp_starttls: bool = False
     smtp_user: str = ""
     smtp_password: str = ""
+    auto_replies_per_hour: int = 5
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "address": str, "imap_host": str, "imap_port": int, "imap_ssl": bool,
         "imap_user": str, "imap_password": str, "imap_folder": str,
         "smtp_host": str, "smtp_port": int, "smtp_ssl": bool, "smtp_starttls": bool,
-        "smtp_user": str, "smtp_password": str,
+        "smtp_user": str, "smtp_password": str, "auto_replies_per_hour": int,
     },
     "dev": {"simulator": bool},
     "console": {"secret_key": str},

@@ -74,7 +74,9 @@ class Bot:
         calendar: BusinessCalendar,
         store: Store,
         clock: Callable[[], datetime] | None = None,
+        auto_reply_limit_per_hour: int = 5,
     ) -> None:
+        self.auto_reply_limit_per_hour = auto_reply_limit_per_hour
         self.knowledge = knowledge
         self.matcher = matcher
         self.calendar = calendar
@@ -104,7 +106,10 @@ class Bot:
         with self.store.write(now) as tx:
             if tx.message_exists(message.channel, "in", message.external_id):
                 return Outcome(status="duplicate")
-            conv = tx.current_conversation(message.channel, message.customer)
+            if message.channel == "email":
+                conv = tx.thread_conversation("email", message.customer, message.thread_refs, message.subject)
+            else:
+                conv = tx.current_conversation(message.channel, message.customer)
             lang = self._reply_lang(match, text, conv)
             if conv is None:
                 conv = tx.create_conversation(message.channel, message.customer, lang, message.display_name)
@@ -120,6 +125,13 @@ class Bot:
             changes: dict[str, Any] = {"last_inbound_at": now}
             if _has_words(text) >= 2:
                 changes["lang"] = lang
+            no_reply = self._no_auto_reply(tx, message, now)
+            if no_reply:
+                # Mail loops (RFC 3834): auto-replies, bounces, lists, too many answers: record only.
+                tx.update_conversation(conv.id, **changes)
+                tx.log_event("message.no_auto_reply", "bot", conversation_id=conv.id, data={"reason": no_reply})
+                return Outcome(status="ignored", intent=match, conversation_id=conv.id, message_id=msg_id,
+                               notes=(no_reply,))
             if conv.state == "human":
                 # A person holds this conversation: record, never answer.
                 tx.update_conversation(conv.id, **changes)
@@ -136,7 +148,8 @@ class Bot:
             tx.update_conversation(conv.id, **changes)
             tx.add_message(conv, "out", body, author="bot", intent=match.intent, at=now)
 
-        reply = Reply(text=body, channel=message.channel, customer=message.customer,
+        subject = reply_subject(message.subject, ticket.ref if ticket else None) if message.channel == "email" else None
+        reply = Reply(text=body, channel=message.channel, customer=message.customer, subject=subject,
                       in_reply_to=message.external_id)
         return Outcome(
             status="answered", replies=(reply,), intent=match, conversation_id=conv.id, message_id=msg_id,
@@ -145,6 +158,16 @@ class Bot:
         )
 
     # -- steps ------------------------------------------------------------------------------
+    def _no_auto_reply(self, tx: Transaction, message: Message, now: datetime) -> str | None:
+        reason = dict(message.meta).get("no_auto_reply")
+        if reason:
+            return str(reason)
+        if message.channel == "email" and self.auto_reply_limit_per_hour:
+            sent = tx.auto_replies_since("email", message.customer, now - timedelta(hours=1))
+            if sent >= self.auto_reply_limit_per_hour:
+                return f"rate limit: {sent} automatic answers to this sender in the last hour"
+        return None
+
     def classify(self, text: str, subject: str | None = None) -> IntentMatch:
         if not text and not subject:
             return IntentMatch("unknown", 0.0, "id")
@@ -286,6 +309,19 @@ class Bot:
             parts.append(r.render(lang, "ticket" if created else "ticket_open", ref=about_ticket.ref))
         # One line break between parts: `chat` marks the end of a reply with an empty line.
         return "\n".join(p.strip() for p in parts if p.strip())
+
+
+_RE_PREFIX = re.compile(r"^\s*((re|aw|balas|fwd?|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
+
+
+def reply_subject(subject: str | None, ref: str | None) -> str:
+    """"Re: <subject> [YS-000123]": one "Re: " however many the thread gathered, and the
+    ticket ref once, so a reply threads back even when a mail client drops the headers."""
+    base = _RE_PREFIX.sub("", (subject or "").strip()).strip()
+    if ref:
+        base = re.sub(rf"\s*\[{re.escape(ref)}\]", "", base, flags=re.IGNORECASE).strip()
+        base = f"{base} [{ref}]".strip()
+    return f"Re: {base}" if base else "Re: Yessindo"
 
 
 def _merge_details(old: dict[str, Any], found: Extracted, attachments: list[dict[str, Any]]) -> dict[str, Any]:

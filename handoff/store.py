@@ -10,6 +10,7 @@ aware datetimes back.
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -88,6 +89,13 @@ class Ticket:
         }
 
 
+TICKET_REF_RE = re.compile(r"\b(YS-\d{6})\b", re.IGNORECASE)
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
 def ticket_ref(ticket_id: int) -> str:
     return f"YS-{ticket_id:06d}"
 
@@ -135,6 +143,39 @@ class Transaction:
             (channel, customer),
         ).fetchone()
         return _conversation(row) if row else None
+
+    def thread_conversation(self, channel: str, customer: str, refs: tuple[str, ...],
+                            subject: str | None) -> Conversation | None:
+        """The conversation an email belongs to: by In-Reply-To/References (our messages'
+        ids and the customer's), then by a ticket ref in the subject ("[YS-000123]"), then
+        the sender's open conversation. Only ever one of this customer's conversations."""
+        refs = tuple(r for r in refs if r)
+        if refs:
+            marks = ",".join("?" * len(refs))
+            row = self.conn.execute(
+                f"SELECT conversation_id FROM messages WHERE channel = ? AND customer = ? AND external_id IN ({marks}) "
+                "ORDER BY id DESC LIMIT 1", (channel, customer, *refs)).fetchone()
+            if row is None and _has_table(self.conn, "outbox"):
+                row = self.conn.execute(
+                    f"SELECT conversation_id FROM outbox WHERE channel = ? AND customer = ? AND provider_id IN ({marks}) "
+                    "ORDER BY id DESC LIMIT 1", (channel, customer, *refs)).fetchone()
+            if row is not None:
+                found = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (row[0],)).fetchone()
+                if found is not None:
+                    return _conversation(found)
+        m = TICKET_REF_RE.search(subject or "")
+        if m:
+            row = self.conn.execute(
+                "SELECT c.* FROM tickets t JOIN conversations c ON c.id = t.conversation_id "
+                "WHERE t.ref = ? AND c.channel = ? AND c.customer = ?", (m.group(1).upper(), channel, customer)).fetchone()
+            if row is not None:
+                return _conversation(row)
+        return self.current_conversation(channel, customer)
+
+    def auto_replies_since(self, channel: str, customer: str, since: datetime) -> int:
+        return int(self.conn.execute(
+            "SELECT count(*) FROM messages WHERE channel = ? AND customer = ? AND direction = 'out' "
+            "AND author = 'bot' AND created_at >= ?", (channel, customer, utc_iso(since))).fetchone()[0])
 
     def open_ticket(self, conversation_id: int) -> Ticket | None:
         row = self.conn.execute(
