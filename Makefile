@@ -21,6 +21,8 @@ run: $(STAMP)
 	$(BIN)/yessindo-bot serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
+	@# The email tests run a real Dovecot (Debian's dovecot-imapd); install it once when missing.
+	@test -x /usr/sbin/dovecot || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd; }
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
