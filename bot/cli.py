@@ -46,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
 
     sub.add_parser("init-db", parents=[common], help="create or upgrade the database")
 
+    s = sub.add_parser("poll-email", parents=[common], help="the IMAP loop: answer mail (IDLE, or polling)")
+    s.add_argument("--once", action="store_true", help="handle everything waiting, deliver the replies, exit")
+
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
     s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
 
@@ -174,6 +177,37 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     return serve(settings, args.host, args.port, args.workers)
 
 
+def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    import logging
+
+    from bot.channels.email_imap import IMAPSetupError
+    from bot.channels.email_intake import build_intake
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    intake = build_intake(settings)
+    try:
+        if not args.once:
+            intake.run_forever()
+            return EXIT_OK
+        summary, sent = intake.run_once()
+    except IMAPSetupError as exc:
+        print(f"yessindo-bot: poll-email: {exc}", file=sys.stderr)
+        return EXIT_CONFIG
+    except Exception as exc:  # noqa: BLE001 - IMAP login/network: one line, no traceback
+        if isinstance(exc, (ConfigError, StoreError, KeyboardInterrupt)):
+            raise
+        print(f"yessindo-bot: poll-email: IMAP {settings.email.imap_host}:{settings.email.imap_port}: "
+              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    finally:
+        intake.store.close()
+    waiting = summary.fetched and sent.retried
+    print(f"mails: {summary.fetched} fetched, {summary.answered} answered, {summary.recorded} recorded without "
+          f"an answer, {summary.duplicates} already handled, {summary.failed} failed; replies: {sent.sent} sent, "
+          f"{sent.retried} waiting for a retry, {sent.failed} failed" + (" (SMTP unavailable)" if waiting else ""))
+    return EXIT_OK
+
+
 def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
@@ -231,6 +265,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "chat": cmd_chat,
     "forget": cmd_forget,
     "serve": cmd_serve,
+    "poll-email": cmd_poll_email,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -17,3 +17,237 @@ def test_servers_dovecot_appends_unread_and_smtp_records(dovecot, smtp_server): 
     with smtplib.SMTP(smtp_server.host, smtp_server.port, timeout=10) as s:
         s.sendmail("a@example.com", ["b@example.com"], b"Subject: t2\r\n\r\nbody\r\n")
     assert [r.message["Subject"] for r in smtp_server.received] == ["t", "t2"]
+
+
+# -- the channel ---------------------------------------------------------------------------------
+import json  # noqa: E402
+import os  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import threading  # noqa: E402
+import time  # noqa: E402
+from datetime import datetime, timedelta, timezone  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+import pytest  # noqa: E402
+
+from bot.config import settings_from_mapping  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+SEEN = b"\\Seen"
+
+
+def mail(n: int | str, text: str = "Halo kak, paket saya belum sampai, nomor pesanan INV-20261101-0001",
+         sender: str = "budi@example.com", subject: str = "Paket belum sampai", extra: str = "") -> bytes:
+    return (f"From: Budi <{sender}>\r\nTo: ptyessindo@gmail.com\r\nSubject: {subject}\r\n"
+            f"Date: Tue, 24 Nov 2026 10:00:00 +0700\r\nMessage-ID: <m{n}@example.com>\r\n{extra}"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+
+
+@pytest.fixture
+def config(tmp_path, dovecot, smtp_server):  # noqa: F811
+    email = {**dovecot.settings_table(), **smtp_server.settings_table()}
+    lines = ["[storage]", f'database = "{tmp_path / "bot.db"}"', "[email]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in email.items()]
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path
+
+
+@pytest.fixture
+def settings_(config):
+    import tomllib
+
+    return settings_from_mapping(tomllib.loads(config.read_text()), str(config))
+
+
+@pytest.fixture
+def intake(settings_):
+    from bot.channels.email_intake import build_intake
+
+    it = build_intake(settings_)
+    yield it
+    it.store.close()
+
+
+def poll_once(config: Path, crash_at: str | None = None) -> subprocess.CompletedProcess:
+    env = {k: v for k, v in os.environ.items() if k != "YESSINDO_EMAIL_CRASH_AT"}
+    if crash_at:
+        env["YESSINDO_EMAIL_CRASH_AT"] = crash_at
+    return subprocess.run([sys.executable, "-m", "bot.cli", "poll-email", "--once", "--config", str(config)],
+                          cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_plain_mail_answered_once_threaded_and_seen_after(dovecot, smtp_server, intake):  # noqa: F811
+    dovecot.append(mail(1, extra="References: <older@example.com>\r\nIn-Reply-To: <older@example.com>\r\n",
+                        subject="Re: RE: Paket belum sampai"))
+    assert SEEN not in dovecot.flags()[1]
+    summary, sent = intake.run_once()
+    assert (summary.fetched, summary.answered, sent.sent) == (1, 1, 1)
+    got = smtp_server.wait_for(1)
+    assert len(got) == 1
+    reply = got[0].message
+    assert got[0].rcpt_tos == ["budi@example.com"]
+    assert reply["In-Reply-To"] == "<m1@example.com>"
+    assert reply["References"].split() == ["<older@example.com>", "<m1@example.com>"]
+    assert reply["Subject"].startswith("Re: Paket belum sampai") and "Re: Re" not in reply["Subject"]
+    ticket = intake.store.tickets()[0].ref
+    assert f"[{ticket}]" in reply["Subject"] and ticket in reply.get_content()
+    assert reply["Auto-Submitted"] == "auto-replied"
+    assert reply["Message-ID"].endswith("@gmail.com>")
+    assert "ptyessindo@gmail.com" in reply["From"]
+    assert SEEN in dovecot.flags()[1]
+    # The provider id is our Message-ID: a customer's answer to it threads back.
+    assert intake.store.outbox()[0]["provider_id"] == reply["Message-ID"]
+    summary, sent = intake.run_once()
+    assert (summary.fetched, sent.sent) == (0, 0)
+    time.sleep(0.2)
+    assert len(smtp_server.received) == 1
+
+
+def test_automatic_mail_recorded_not_answered(dovecot, smtp_server, intake):  # noqa: F811
+    auto = mail("auto", text="Saya sedang cuti sampai 1 Desember.", sender="siti@example.com",
+                subject="Balasan otomatis: Paket", extra="Auto-Submitted: auto-replied\r\n")
+    bounce = (b"From: Mail Delivery Subsystem <MAILER-DAEMON@mx.example.net>\r\nTo: ptyessindo@gmail.com\r\n"
+              b"Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <bounce1@mx.example.net>\r\n"
+              b"Return-Path: <>\r\nMIME-Version: 1.0\r\n"
+              b"Content-Type: multipart/report; report-type=delivery-status; boundary=\"b\"\r\n\r\n"
+              b"--b\r\nContent-Type: text/plain\r\n\r\nYour message could not be delivered.\r\n"
+              b"--b\r\nContent-Type: message/delivery-status\r\n\r\nReporting-MTA: dns; mx.example.net\r\n\r\n"
+              b"Final-Recipient: rfc822; nobody@example.org\r\nAction: failed\r\nStatus: 5.1.1\r\n\r\n--b--\r\n")
+    listmail = mail("list", text="Promo minggu ini: diskon 50%", sender="news@list.example.org",
+                    subject="Promo", extra="List-Id: <promo.list.example.org>\r\nPrecedence: list\r\n"
+                                           "List-Unsubscribe: <mailto:unsub@list.example.org>\r\n")
+    dovecot.append(auto, bounce, listmail, mail(2))
+    summary, sent = intake.run_once()
+    assert summary.fetched == 4 and summary.answered == 1 and summary.recorded == 3
+    got = smtp_server.wait_for(1)
+    time.sleep(0.2)
+    assert [r.rcpt_tos for r in smtp_server.received] == [["budi@example.com"]]
+    recorded = {r[0] for r in intake.store.conn.execute(
+        "SELECT external_id FROM messages WHERE direction = 'in'")}
+    assert {"<mauto@example.com>", "<bounce1@mx.example.net>", "<mlist@example.com>", "<m2@example.com>"} <= recorded
+    assert all(SEEN in f for f in dovecot.flags().values())
+    assert got
+
+
+def test_malformed_mail_does_not_block_the_next(dovecot, smtp_server, intake):  # noqa: F811
+    garbage = b"\x00\xff\xfe garbage \x00 no headers at all\r\n\x89PNG\r\n\x1a\n" * 3
+    dovecot.append(garbage, mail(3, sender="ani@example.com"), mail(4, sender="rina@example.com"))
+    summary, sent = intake.run_once()
+    assert summary.fetched == 3 and summary.answered == 2 and summary.failed == 0
+    smtp_server.wait_for(2)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == ["ani@example.com", "rina@example.com"]
+    assert all(SEEN in f for f in dovecot.flags().values())
+    rows = intake.store.conn.execute("SELECT status FROM email_inbox ORDER BY uid").fetchall()
+    assert [r[0] for r in rows][0] in ("unparseable", "recorded")
+
+
+def test_poll_email_once_twice_answers_nothing_twice(dovecot, smtp_server, config):  # noqa: F811
+    dovecot.append(mail(5), mail(6, sender="ani@example.com"))
+    first = poll_once(config)
+    assert first.returncode == 0, first.stderr
+    smtp_server.wait_for(2)
+    dovecot.append(mail(7, sender="rina@example.com"))
+    second = poll_once(config)
+    assert second.returncode == 0, second.stderr
+    smtp_server.wait_for(3)
+    third = poll_once(config)
+    assert third.returncode == 0, third.stderr
+    time.sleep(0.2)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == \
+        ["ani@example.com", "budi@example.com", "rina@example.com"]
+
+
+@pytest.mark.parametrize("crash_at", ["after_fetch", "after_record", "after_enqueue", "after_seen"])
+def test_killed_between_steps_then_rerun_answers_exactly_once(dovecot, smtp_server, config, crash_at):  # noqa: F811
+    dovecot.append(mail(8), mail(9, sender="ani@example.com"))
+    killed = poll_once(config, crash_at)
+    assert killed.returncode == -9, killed.stderr
+    if crash_at in ("after_fetch", "after_record", "after_enqueue"):
+        assert all(SEEN not in f for f in dovecot.flags().values())  # nothing read before it is handled
+    assert smtp_server.received == []
+    rerun = poll_once(config)
+    assert rerun.returncode == 0, rerun.stderr
+    smtp_server.wait_for(2)
+    again = poll_once(config)
+    assert again.returncode == 0
+    time.sleep(0.2)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == ["ani@example.com", "budi@example.com"]
+    assert all(SEEN in f for f in dovecot.flags().values())
+
+
+def test_uidvalidity_change_rescans_without_answering_twice(dovecot, smtp_server, intake):  # noqa: F811
+    dovecot.append(mail(10))
+    intake.run_once()
+    smtp_server.wait_for(1)
+    with intake.store.write(datetime.now(timezone.utc)) as tx:
+        tx.conn.execute("UPDATE email_checkpoint SET uidvalidity = 1, last_uid = 99")
+    c = dovecot.client()
+    c.select_folder("INBOX")
+    c.remove_flags(c.search(["ALL"]), [SEEN])
+    c.logout()
+    summary, sent = intake.run_once()
+    assert summary.uidvalidity_changed and summary.fetched == 1 and summary.answered == 0
+    time.sleep(0.2)
+    assert len(smtp_server.received) == 1
+
+
+def test_smtp_down_then_back_reply_delivered_after_retry(dovecot, smtp_server, intake):  # noqa: F811
+    from bot.channels.email_smtp import EmailSender
+    from handoff.outbox import deliver_due
+
+    smtp_server.stop()
+    dovecot.append(mail(11))
+    summary, sent = intake.run_once()
+    assert summary.answered == 1 and sent.retried == 1 and sent.sent == 0
+    row = intake.store.outbox()[0]
+    assert row["status"] == "pending" and row["attempts"] == 1
+    assert SEEN in dovecot.flags()[1]  # recorded and queued: the outbox owns it now
+    smtp_server.start()
+    sender = EmailSender(intake.email, intake.store)
+    try:
+        later = datetime.now(timezone.utc) + timedelta(minutes=5)
+        done = deliver_due(intake.store, sender, later, channel="email")
+    finally:
+        sender.close()
+    assert done.sent == 1
+    got = smtp_server.wait_for(1)
+    assert len(got) == 1 and got[0].message["Message-ID"] == intake.store.outbox()[0]["provider_id"]
+
+
+def test_recipient_refused_5xx_is_permanent(dovecot, smtp_server, intake):  # noqa: F811
+    smtp_server.handler.reject_rcpt = True
+    dovecot.append(mail(12))
+    summary, sent = intake.run_once()
+    assert sent.failed == 1
+    row = intake.store.outbox()[0]
+    assert row["status"] == "failed" and row["error_code"] == "550"
+
+
+def test_idle_picks_up_a_mail_appended_while_waiting(dovecot, smtp_server, intake):  # noqa: F811
+    stop = threading.Event()
+    batches = []
+    # The intake's store connection belongs to this thread: give the loop its own intake.
+    from bot.channels.email_intake import build_intake
+
+    loop = build_intake(intake.settings)
+    t = threading.Thread(target=loop.run_forever,
+                         kwargs={"stop": stop, "idle_seconds": 20, "on_batch": batches.append}, daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert batches, "the loop did not start"
+    time.sleep(0.3)  # now in IDLE
+    appended = time.monotonic()
+    dovecot.append(mail(13))
+    got = smtp_server.wait_for(1, timeout=10)
+    latency = time.monotonic() - appended
+    stop.set()
+    assert len(got) == 1
+    assert latency < 5, latency  # far inside the 20 s IDLE: the server's push woke it
+    dovecot.append(mail(14, sender="ani@example.com"))  # wakes the IDLE so the loop sees `stop`
+    t.join(timeout=30)
+    assert not t.is_alive()
+    loop.store.close()

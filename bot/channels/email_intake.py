@@ -1,0 +1,346 @@
+"""Email intake: IMAP mailbox -> `Bot.handle` -> email outbox -> SMTP, never losing or
+double-answering a mail.
+
+Per mail, in this order (each step safe to repeat after a crash before the next):
+1. fetched with `BODY.PEEK[]` (nothing is marked read), parsed (`parse_mail` never raises);
+2. recorded once by Message-ID (a synthetic id when it has none) through `Bot.handle`,
+   which drops a duplicate. Automatic mail (auto-replies, bounces, lists, our own,
+   `automatic_reason`) and unparseable mail carry `("no_auto_reply", reason)` in
+   `Message.meta`: the pipeline records them and does not answer;
+3. the bot's answer is queued in the outbox (channel "email") with its headers
+   (`email_outbound`: Message-ID generated now, In-Reply-To, References, subject) and the
+   mail is noted in `email_inbox`, in one transaction right after the pipeline's (the
+   pipeline commits its own). Killed between 2 and 3: the rerun finds the mail recorded
+   (`duplicate`) but not in `email_inbox`, and queues the answer the pipeline stored;
+4. `\\Seen` set, then the checkpoint (folder, UIDVALIDITY, last UID) advanced in the
+   `email_checkpoint` table;
+5. the outbox delivers by SMTP (`email_smtp`), with its retries.
+
+First run (no checkpoint) and after a UIDVALIDITY change: the UNSEEN mails are scanned
+(a mailbox's old, read history is never answered); otherwise every UID above the
+checkpoint. Dedupe by Message-ID makes a rescan answer nothing twice.
+
+Test hook: `YESSINDO_EMAIL_CRASH_AT=after_fetch|after_record|after_enqueue|after_seen`
+kills the process (SIGKILL) at that step of the first mail; only for tests.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sqlite3
+import threading
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+from bot.channels import email_imap
+from bot.channels.email_loop import automatic_reason
+from bot.channels.email_parse import parse_mail
+from bot.channels.email_smtp import EmailSender, create_schema as create_outbound_schema, new_message_id, \
+    references_for
+from bot.models import Attachment, Message
+from handoff.outbox import deliver_due
+from handoff.store import Store, parse_iso
+
+log = logging.getLogger("yessindo.email.intake")
+
+SEEN = b"\\Seen"
+FETCH_CHUNK = 200
+CRASH_ENV = "YESSINDO_EMAIL_CRASH_AT"
+
+
+def create_schema(conn: sqlite3.Connection) -> None:
+    conn.execute("CREATE TABLE IF NOT EXISTS email_checkpoint (folder TEXT PRIMARY KEY, uidvalidity INTEGER NOT NULL, "
+                 "last_uid INTEGER NOT NULL, updated_at TEXT)")
+    conn.execute("CREATE TABLE IF NOT EXISTS email_inbox (message_id TEXT PRIMARY KEY, folder TEXT, uidvalidity "
+                 "INTEGER, uid INTEGER, sender TEXT, status TEXT NOT NULL, reason TEXT, outbox_id INTEGER, "
+                 "created_at TEXT NOT NULL)")
+    create_outbound_schema(conn)
+
+
+def _crash_point(step: str) -> None:
+    if os.environ.get(CRASH_ENV) == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+@dataclass
+class BatchSummary:
+    fetched: int = 0
+    answered: int = 0
+    recorded: int = 0  # recorded without an answer (automatic, unparseable, silenced...)
+    duplicates: int = 0
+    failed: int = 0
+    uidvalidity_changed: bool = False
+    reasons: dict[str, int] = field(default_factory=dict)
+
+
+class EmailIntake:
+    def __init__(self, settings: Any, bot: Any, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.email = settings.email
+        self.bot = bot
+        self.store: Store = bot.store
+        self.clock = clock or bot.clock
+        self.own = tuple(a.lower() for a in {self.email.address, self.email.imap_user, self.email.smtp_user} if a)
+        with self.store.write(self._now()) as tx:
+            create_schema(tx.conn)
+
+    def _now(self) -> datetime:
+        return datetime.now(timezone.utc)
+
+    # -- checkpoint ---------------------------------------------------------------------------
+    def checkpoint(self, folder: str) -> tuple[int, int] | None:
+        row = self.store.conn.execute("SELECT uidvalidity, last_uid FROM email_checkpoint WHERE folder = ?",
+                                      (folder,)).fetchone()
+        return (int(row[0]), int(row[1])) if row else None
+
+    def _save_checkpoint(self, folder: str, uidvalidity: int, last_uid: int) -> None:
+        with self.store.write(self._now()) as tx:
+            tx.conn.execute(
+                "INSERT INTO email_checkpoint (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+                "last_uid = max(CASE WHEN email_checkpoint.uidvalidity = excluded.uidvalidity "
+                "THEN email_checkpoint.last_uid ELSE 0 END, excluded.last_uid), updated_at = excluded.updated_at",
+                (folder, uidvalidity, last_uid, tx.now))
+
+    # -- one pass over the folder ---------------------------------------------------------------
+    def process_folder(self, client: Any) -> BatchSummary:
+        folder = self.email.imap_folder
+        info = client.select_folder(folder)
+        uidvalidity = int(info[b"UIDVALIDITY"])
+        summary = BatchSummary()
+        cp = self.checkpoint(folder)
+        if cp is not None and cp[0] != uidvalidity:
+            summary.uidvalidity_changed = True
+            with self.store.write(self._now()) as tx:
+                tx.log_event("email.uidvalidity_changed", "email",
+                             data={"folder": folder, "old": cp[0], "new": uidvalidity})
+            cp = None
+        if cp is None:
+            uids = sorted(client.search(["UNSEEN"]))
+            if not uids:
+                # Nothing waiting: start from here so later mails are found by UID.
+                last = max(client.search(["ALL"]) or [0])
+                self._save_checkpoint(folder, uidvalidity, last)
+        else:
+            last = cp[1]
+            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+        for start in range(0, len(uids), FETCH_CHUNK):
+            chunk = uids[start:start + FETCH_CHUNK]
+            data = client.fetch(chunk, ["BODY.PEEK[]"])
+            _crash_point("after_fetch")
+            for uid in chunk:
+                raw = data.get(uid, {}).get(b"BODY[]")
+                if raw is None:
+                    continue  # expunged meanwhile
+                summary.fetched += 1
+                self.handle_raw(bytes(raw), folder=folder, uidvalidity=uidvalidity, uid=uid, summary=summary)
+            client.add_flags(chunk, [SEEN], silent=True)
+            _crash_point("after_seen")
+            self._save_checkpoint(folder, uidvalidity, max(chunk))
+        return summary
+
+    # -- one mail -------------------------------------------------------------------------------
+    def handle_raw(self, raw: bytes, *, folder: str = "", uidvalidity: int = 0, uid: int = 0,
+                   summary: BatchSummary | None = None) -> str:
+        """Record one mail and queue its answer; returns what happened."""
+        summary = summary or BatchSummary()
+        mail = parse_mail(raw)
+        mid = mail.message_id
+        if self.store.conn.execute("SELECT 1 FROM email_inbox WHERE message_id = ?", (mid,)).fetchone():
+            summary.duplicates += 1
+            return "duplicate"
+        sender = (mail.sender or "").strip().lower()
+        reason = None
+        if not mail.parse_ok or not sender:
+            reason = "unparseable"
+        else:
+            try:
+                reason = automatic_reason(mail, self.own)
+            except Exception as exc:  # never let the classifier stall the mailbox
+                log.warning("automatic_reason failed on %s: %s", mid, exc)
+        meta: list[tuple[str, str]] = [("imap", f"{folder}:{uidvalidity}:{uid}")]
+        if reason:
+            meta.append(("no_auto_reply", reason))
+        if mail.problems:
+            meta.append(("parse_problems", "; ".join(mail.problems)[:500]))
+        message = Message(
+            channel="email", customer=sender or "unknown-sender@invalid", text=mail.new_text or "",
+            received_at=self.clock(), external_id=mid, subject=mail.subject or None,
+            display_name=mail.sender_name or None,
+            attachments=tuple(Attachment(filename=a.filename, content_type=a.content_type, size=a.size)
+                              for a in mail.attachments),
+            thread_refs=tuple(r for r in (mail.in_reply_to, *mail.references) if r),
+            meta=tuple(meta),
+        )
+        try:
+            outcome = self.bot.handle(message)
+        except sqlite3.Error:
+            raise  # the database is the problem, not this mail: stop, the checkpoint stays
+        except Exception as exc:
+            log.exception("mail %s could not be handled", mid)
+            self._note(mid, folder, uidvalidity, uid, sender, "failed", f"{type(exc).__name__}: {exc}", None,
+                       event=("email.failed", {"message_id": mid, "error": f"{type(exc).__name__}: {exc}"}))
+            summary.failed += 1
+            return "failed"
+        _crash_point("after_record")
+        status = self._finish(mail, mid, sender, reason, outcome, folder, uidvalidity, uid)
+        _crash_point("after_enqueue")
+        if status == "answered":
+            summary.answered += 1
+        else:
+            summary.recorded += 1
+            key = reason or outcome.status
+            summary.reasons[key] = summary.reasons.get(key, 0) + 1
+        return status
+
+    def _finish(self, mail: Any, mid: str, sender: str, reason: str | None, outcome: Any,
+                folder: str, uidvalidity: int, uid: int) -> str:
+        """Queue the answer (if any) and note the mail, in one transaction."""
+        body, conv_id, ticket_ref, subject = None, outcome.conversation_id, outcome.ticket_ref, None
+        if outcome.status == "answered" and outcome.replies:
+            body, subject = outcome.replies[0].text, outcome.replies[0].subject
+        elif outcome.status == "duplicate" and reason is None:
+            body, conv_id, ticket_ref, subject = self._stored_answer(mid, mail.subject)
+        from bot.pipeline import reply_subject
+
+        with self.store.write(self._now()) as tx:
+            if tx.conn.execute("SELECT 1 FROM email_inbox WHERE message_id = ?", (mid,)).fetchone():
+                return "duplicate"
+            outbox_id = None
+            if body and conv_id is not None:
+                conv = self.store.conversation(conv_id)
+                if conv is not None:
+                    outbox_id = tx.enqueue_outbound(conv, body, ticket_ref=ticket_ref)
+                    tx.conn.execute(
+                        "INSERT INTO email_outbound (outbox_id, message_id, in_reply_to, refs, subject, auto) "
+                        "VALUES (?, ?, ?, ?, ?, 1)",
+                        (outbox_id, new_message_id(self.email.address), mid,
+                         " ".join(references_for(mid, mail.references)),
+                         subject or reply_subject(mail.subject, ticket_ref)))
+            status = "answered" if outbox_id else ("unparseable" if reason == "unparseable" else "recorded")
+            note = reason or (None if outbox_id else outcome.status)
+            tx.conn.execute(
+                "INSERT INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, reason, outbox_id, "
+                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (mid, folder, uidvalidity, uid, sender, status, note, outbox_id, tx.now))
+            if reason == "unparseable":
+                # Flag for an agent: nothing usable came out of this mail.
+                tx.log_event("email.unparseable", "email", conversation_id=conv_id,
+                             data={"message_id": mid, "problems": list(mail.problems)[:10], "uid": uid})
+            elif reason:
+                tx.log_event("email.not_answered", "email", conversation_id=conv_id,
+                             data={"message_id": mid, "reason": reason})
+        return status
+
+    def _stored_answer(self, mid: str, subject: str | None) -> tuple[str | None, int | None, str | None, str | None]:
+        """After a crash between the pipeline's commit and ours: the answer the pipeline recorded."""
+        conn = self.store.conn
+        row = conn.execute("SELECT id, conversation_id FROM messages WHERE channel = 'email' AND direction = 'in' "
+                           "AND external_id = ?", (mid,)).fetchone()
+        if row is None:
+            return None, None, None, None
+        out = conn.execute("SELECT text FROM messages WHERE conversation_id = ? AND id > ? AND direction = 'out' "
+                           "AND author = 'bot' ORDER BY id LIMIT 1", (row[1], row[0])).fetchone()
+        nxt_in = conn.execute("SELECT min(id) FROM messages WHERE conversation_id = ? AND id > ? AND direction = 'in'",
+                              (row[1], row[0])).fetchone()[0]
+        if out is None:
+            return None, row[1], None, None
+        out_id = conn.execute("SELECT id FROM messages WHERE conversation_id = ? AND id > ? AND direction = 'out' "
+                              "AND author = 'bot' ORDER BY id LIMIT 1", (row[1], row[0])).fetchone()[0]
+        if nxt_in is not None and nxt_in < out_id:
+            return None, row[1], None, None  # that answer belongs to a later mail
+        ticket = conn.execute("SELECT ref FROM tickets WHERE conversation_id = ? AND status != 'resolved' "
+                              "ORDER BY id DESC LIMIT 1", (row[1],)).fetchone()
+        return out[0], row[1], ticket[0] if ticket else None, None
+
+    def _note(self, mid: str, folder: str, uidvalidity: int, uid: int, sender: str, status: str,
+              reason: str | None, outbox_id: int | None, event: tuple[str, dict] | None = None) -> None:
+        with self.store.write(self._now()) as tx:
+            tx.conn.execute(
+                "INSERT OR IGNORE INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, reason, "
+                "outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, tx.now))
+            if event:
+                tx.log_event(event[0], "email", data=event[1])
+
+    # -- delivery -------------------------------------------------------------------------------
+    def deliver(self, sender: EmailSender | None = None) -> Any:
+        own = sender is None
+        sender = sender or EmailSender(self.email, self.store)
+        try:
+            return deliver_due(self.store, sender, channel="email")
+        finally:
+            if own:
+                sender.close()
+
+    def seconds_until_next_delivery(self, default: float) -> float:
+        row = self.store.conn.execute(
+            "SELECT min(next_attempt_at) FROM outbox WHERE channel = 'email' AND status IN ('pending', 'sending')"
+        ).fetchone()
+        if not row or not row[0]:
+            return default
+        due = parse_iso(row[0])
+        if due is None:
+            return default
+        return max(0.05, min(default, (due - self._now()).total_seconds()))
+
+    # -- the commands -----------------------------------------------------------------------------
+    def run_once(self) -> tuple[BatchSummary, Any]:
+        client = email_imap.connect(self.email)
+        try:
+            summary = self.process_folder(client)
+        finally:
+            try:
+                client.logout()
+            except Exception:  # noqa: BLE001 - the work is done; a failed LOGOUT changes nothing
+                pass
+        return summary, self.deliver()
+
+    def run_forever(self, *, stop: threading.Event | None = None, idle_seconds: float = 300.0,
+                    poll_seconds: float = 30.0, max_backoff: float = 300.0,
+                    on_batch: Callable[[BatchSummary], None] | None = None) -> None:
+        """IDLE (or poll) until `stop` is set; reconnect with exponential backoff when the connection drops."""
+        stop = stop or threading.Event()
+        backoff = 1.0
+        sender = EmailSender(self.email, self.store)
+        try:
+            while not stop.is_set():
+                client = None
+                try:
+                    client = email_imap.connect(self.email)
+                    idle = email_imap.has_idle(client)
+                    backoff = 1.0
+                    while not stop.is_set():
+                        summary = self.process_folder(client)
+                        self.deliver(sender)
+                        if on_batch is not None:
+                            on_batch(summary)
+                        wait = self.seconds_until_next_delivery(idle_seconds if idle else poll_seconds)
+                        email_imap.wait_for_mail(client, wait, poll=not idle)
+                except (email_imap.IMAPSetupError,) as exc:
+                    log.error("email intake stopped: %s", exc)
+                    raise
+                except Exception as exc:  # noqa: BLE001 - network, server, timeouts: reconnect
+                    log.warning("IMAP connection problem (%s); reconnecting in %.0f s", exc, backoff)
+                    sender.close()
+                    stop.wait(backoff)
+                    backoff = min(max_backoff, backoff * 2)
+                finally:
+                    if client is not None:
+                        try:
+                            client.logout()
+                        except Exception:  # noqa: BLE001
+                            pass
+        finally:
+            sender.close()
+
+
+def build_intake(settings: Any, clock: Callable[[], datetime] | None = None) -> EmailIntake:
+    from bot.assemble import build_bot
+
+    return EmailIntake(settings, build_bot(settings, clock=clock))
+
+
+__all__ = ["EmailIntake", "BatchSummary", "build_intake", "create_schema"]
