@@ -385,3 +385,160 @@ def test_dataclasses_are_frozen():
         m.subject = "x"  # type: ignore[misc]
     with pytest.raises(Exception):
         MailAttachment("a", "text/plain", 1, b"a").size = 2  # type: ignore[misc]
+
+
+# --------------------------------------------------------------------------- more real-world shapes
+
+
+def test_format_flowed_soft_breaks_joined():
+    raw = (
+        b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/plain; charset=utf-8; format=flowed\r\n\r\n"
+        b"Pesanan saya belum \r\nsampai juga.\r\n\r\nSalam\r\n>> kutipan \r\n>> lama\r\n"
+    )
+    m = parse_mail(raw)
+    assert m.text.startswith("Pesanan saya belum sampai juga.\n\nSalam")
+    assert ">> kutipan lama" in m.text
+    assert m.new_text == "Pesanan saya belum sampai juga.\n\nSalam"
+
+
+def test_gmail_html_reply_quote_removed():
+    raw = (
+        b"From: a@b.example\r\nSubject: Re: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b'<div dir="ltr">Sudah saya transfer kak.</div><br><div class="gmail_quote">'
+        b'<div dir="ltr" class="gmail_attr">Pada Sen, 23 Nov 2026 pukul 10.15 Yessindo &lt;'
+        b'<a href="mailto:ptyessindo@gmail.com">ptyessindo@gmail.com</a>&gt; menulis:<br></div>'
+        b'<blockquote class="gmail_quote">Silakan transfer ke BCA.</blockquote></div>'
+    )
+    m = parse_mail(raw)
+    assert "> Silakan transfer ke BCA." in m.text
+    assert m.new_text == "Sudah saya transfer kak."
+
+
+def test_outlook_html_reply_block_removed():
+    raw = (
+        b"From: a@b.example\r\nSubject: RE: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+        b"<p>Terima kasih, sudah diterima.</p><hr><div id=\"divRplyFwdMsg\"><b>From:</b> Yessindo<br>"
+        b"<b>Sent:</b> Monday, November 23, 2026 10:15<br><b>To:</b> Ani<br><b>Subject:</b> x</div>"
+        b"<p>Paket sudah dikirim.</p>"
+    )
+    m = parse_mail(raw)
+    assert "Paket sudah dikirim." in m.text
+    assert m.new_text == "Terima kasih, sudah diterima."
+
+
+def test_raw_utf8_bytes_in_headers():
+    raw = "From: Añi Ñoñó <ani@example.id>\r\nSubject: Pesanan café ☕\r\n\r\nhalo".encode()
+    m = parse_mail(raw)
+    assert m.subject == "Pesanan café ☕"
+    assert m.sender_name == "Añi Ñoñó" and m.sender == "ani@example.id"
+
+
+def test_invisible_characters_dropped_from_html():
+    assert html_to_text("<p>Ha\u200blo\ufeff kak</p>") == "Halo kak"
+
+
+def test_huge_html_capped_before_conversion():
+    html = "<p>" + "isi " * 200_000 + "</p>"
+    raw = b"From: a@b.example\r\nSubject: x\r\nContent-Type: text/html; charset=utf-8\r\n\r\n" + html.encode()
+    m = parse_mail(raw, max_text_chars=1000)
+    assert len(m.text) == 1000
+    assert any(p.startswith("HTML body cut at 200000") for p in m.problems)
+    assert "body truncated at 1000 characters" in m.problems
+
+
+def test_one_broken_part_does_not_lose_the_others():
+    raw = (
+        b"From: Ani <ani@example.id>\r\nSubject: Foto\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nIni fotonya.\r\n"
+        b"--B\r\nContent-Type: image/jpeg\r\nContent-Disposition: attachment; filename=\xff\xfe.jpg\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n!!!\r\n--B--\r\n"
+    )
+    m = parse_mail(raw)
+    assert m.parse_ok and m.text == "Ini fotonya." and m.sender == "ani@example.id"
+    assert len(m.attachments) == 1 and m.attachments[0].content_type == "image/jpeg"
+
+
+def test_mutated_samples_never_raise():
+    import random
+
+    rnd = random.Random(4)
+    samples = [p.read_bytes() for p in sorted(MAIL.glob("*.eml"))]
+    tokens = [b"=?", b"?=", b"\r\n", b"--", b"<", b">", b";", b"\r\n\r\n", b"charset=", b"boundary=", b":", b"\xff",
+              b"=?utf-8?b?", b"=?x?q?", b"Content-Type: multipart/mixed; boundary=", b"Content-Transfer-Encoding: base64"]
+    for _ in range(400):
+        raw = bytearray(rnd.choice(samples))
+        for _ in range(rnd.randint(1, 12)):
+            i = rnd.randrange(len(raw) + 1)
+            op = rnd.random()
+            if op < 0.4 and raw:
+                raw[min(i, len(raw) - 1)] = rnd.randrange(256)
+            elif op < 0.7:
+                raw[i:i] = rnd.choice(tokens)
+            else:
+                del raw[i : i + rnd.randint(1, 40)]
+        m = parse_mail(bytes(raw))
+        assert isinstance(m, ParsedMail) and m.message_id.startswith("<")
+        assert not any(p.startswith("unparseable: ") and "Error" in p for p in m.problems), m.problems
+        automatic_reason(m, OWN)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("Ok.\n\nAm 23.11.2026 um 10:15 schrieb Yessindo <cs@y.id>:\nalt", "Ok."),
+        ("Ok.\n\nLe lun. 23 nov. 2026 à 10:15, Yessindo <cs@y.id> a écrit :\nancien", "Ok."),
+        ("Ok.\n\nPada 23 Nov 2026, pukul 10.15, Yessindo <cs@y.id> menulis:\nlama", "Ok."),
+        ("Ok.\n\nOn Monday, November 23, 2026, 10:15:00 AM GMT+7, Yessindo <cs@y.id> wrote:\nold", "Ok."),
+        ("Ok.\n\nYessindo Support <cs@y.id> wrote:\n\n> old", "Ok."),
+        ("Ok.\n*From:* Yessindo\n*Sent:* Monday\n*To:* Ani\n*Subject:* x\nold", "Ok."),
+        ("Ok.\n\nSent from Mail for Windows", "Ok."),
+        ("Ok.\n\nDikirim dari ponsel Samsung Galaxy saya", "Ok."),
+        ("Ok.\n\nDapatkan Outlook untuk Android", "Ok."),
+    ],
+)
+def test_strip_quoted_more_clients(text, expected):
+    assert strip_quoted(text) == expected
+
+
+@pytest.mark.parametrize(
+    "subject, text",
+    [
+        ("Pengiriman gagal, paket kembali ke toko?", "Paket saya kembali ke toko."),
+        ("Kenapa saya dapat balasan otomatis?", "Saya sudah dapat balasan otomatis tapi belum dijawab."),
+        ("Paket datang waktu saya di luar kantor", "I was out of the office when the courier came."),
+        ("Pesanan", "Maaf baru balas, saya sedang cuti jadi paketnya dititipkan."),
+    ],
+)
+def test_customers_using_the_words_are_answered(subject, text):
+    m = _replace(parsed("plain.eml"), subject=subject, text=text, new_text=text)
+    assert automatic_reason(m, OWN) is None
+
+
+@pytest.mark.parametrize(
+    "subject, text",
+    [
+        ("Budi Santoso is out of the office", "Back on Monday."),
+        ("Re: Pesanan", "Terima kasih atas email Anda. Saya sedang cuti hingga 1 Desember 2026."),
+        ("Re: Pesanan", "Terima kasih. Pesan ini dikirim secara otomatis."),
+        ("Re: Order", "Hello, this is an automated response to confirm we got your message."),
+        ("Undeliverable: Pesanan", "Delivery has failed to these recipients"),
+    ],
+)
+def test_more_auto_replies_recognised(subject, text):
+    m = _replace(parsed("plain.eml"), subject=subject, text=text, new_text=text)
+    assert automatic_reason(m, OWN) is not None
+
+
+def test_auto_submitted_with_comment_and_response_suppress():
+    base = parsed("plain.eml")
+    assert automatic_reason(_replace(base, headers={"auto-submitted": "no (manual)"}), OWN) is None
+    assert "auto-replied" in automatic_reason(_replace(base, headers={"auto-submitted": "auto-replied (vacation)"}), OWN)
+    assert "Suppress" in automatic_reason(_replace(base, headers={"x-auto-response-suppress": "DR, OOF, AutoReply"}), OWN)
+    assert automatic_reason(_replace(base, headers={"x-auto-response-suppress": "DR"}), OWN) is None
+
+
+def test_own_addresses_given_with_display_names():
+    base = parsed("plain.eml")
+    own = ["Yessindo Support <PTYessindo@gmail.com>"]
+    assert automatic_reason(_replace(base, sender="ptyessindo@gmail.com"), own) == "sent by our own address"
+    assert automatic_reason(base, own) is None

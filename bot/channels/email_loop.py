@@ -8,6 +8,7 @@ notes never receive a reply. The per-sender hourly cap lives with the sender, no
 from __future__ import annotations
 
 import re
+from email.utils import parseaddr
 from typing import Iterable
 
 from bot.channels.email_parse import ParsedMail
@@ -21,29 +22,40 @@ _NO_REPLY_LOCAL = re.compile(
 _PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"})
 _AUTO_TYPES = frozenset({"message/delivery-status", "message/disposition-notification", "message/feedback-report"})
 
-# Subjects of auto-replies and bounces, English and Indonesian (Outlook, Gmail, Yahoo, Exchange).
-_AUTO_SUBJECT = re.compile(
-    r"(?:^|[\s:\[(])(?:"
-    r"out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto(?:matic)?[-\s]?(?:reply|response|responder)"
+# Subjects of auto-replies and bounces, English and Indonesian (Outlook, Gmail, Yahoo, Exchange,
+# Lotus). Most are recognised only at the start of the subject ("Automatic reply: ...",
+# "Balasan otomatis: ...") so that a customer's "Kenapa saya dapat balasan otomatis?" is answered.
+_AUTO_SUBJECT_START = re.compile(
+    r"^\W*(?:"
+    r"out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto(?:matic)?[-\s]?(?:reply|response|responder|answer)"
     r"|autoreply|autoresponse|vacation\s+(?:reply|response|message|notice)|away\s+from\s+(?:the\s+)?office"
-    r"|balasan\s+otomatis|balas(?:an)?\s+otomatis|jawaban\s+otomatis|respon(?:s)?\s+otomatis|pesan\s+otomatis"
-    r"|sedang\s+cuti|di\s+luar\s+kantor|tidak\s+(?:berada\s+)?di\s+kantor"
-    r"|undeliverable|undelivered\s+mail|delivery\s+status\s+notification|mail\s+delivery\s+(?:failed|failure|subsystem)"
-    r"|returned\s+mail|delivery\s+failure|failure\s+notice|pengiriman\s+gagal|tidak\s+dapat\s+dikirim"
-    r")",
+    r"|balas(?:an)?\s+otomatis|jawaban\s+otomatis|respons?\s+otomatis|pesan\s+otomatis"
+    r"|sedang\s+cuti|(?:sedang\s+)?di\s+luar\s+kantor|(?:sedang\s+)?tidak\s+(?:berada\s+)?di\s+kantor"
+    r"|undeliverable|undelivered\s+mail|delivery\s+status\s+notification|delivery\s+failure"
+    r"|mail\s+delivery\s+(?:failed|failure|subsystem)|returned\s+mail|failure\s+notice"
+    r")\b",
     re.IGNORECASE,
 )
-# Opening words of an out-of-office / auto-reply body.
+_AUTO_SUBJECT_ANY = re.compile(
+    r"\b(?:automatic\s+reply|auto-?reply|autoresponder|is\s+out\s+of\s+(?:the\s+)?office"
+    r"|out\s+of\s+(?:the\s+)?office\s+(?:reply|autoreply|notice)|delivery\s+status\s+notification"
+    r"|balasan\s+otomatis\s*:)",
+    re.IGNORECASE,
+)
+# Out-of-office / auto-reply wording, looked for in the first lines of the body. Present
+# tense and first person, so "I was out of the office when the courier came" or "minggu lalu
+# saya sedang cuti" from a real customer still gets an answer.
 _AUTO_BODY = re.compile(
-    r"^\W*(?:"
-    r"(?:i\s+am|i'm|i’m|i\s+will\s+be)\s+(?:currently\s+|now\s+)?(?:out\s+of\s+(?:the\s+)?office|away\s+from\s+(?:the\s+)?office|on\s+(?:annual\s+)?(?:leave|vacation|holiday))"
-    r"|this\s+is\s+an\s+auto(?:matic|mated)?(?:[-\s]?generated)?\s+(?:reply|response|message)"
-    r"|thank\s+you\s+for\s+your\s+(?:e-?mail|message)\.?\s+(?:i\s+am|i'm)\s+(?:currently\s+)?(?:out|away)"
-    r"|(?:saya\s+)?sedang\s+(?:cuti|tidak\s+(?:berada\s+)?di\s+kantor|(?:berada\s+)?di\s+luar\s+kantor|berlibur)"
-    r"|saya\s+(?:sedang\s+)?tidak\s+(?:berada\s+)?di\s+kantor"
-    r"|(?:ini\s+(?:adalah\s+)?)?(?:pesan|balasan|email|e-mail|surel)\s+(?:ini\s+)?(?:dikirim\s+secara\s+)?otomatis"
-    r"|out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto[-\s]?reply|balasan\s+otomatis|di\s+luar\s+kantor"
-    r")",
+    r"(?:"
+    r"\b(?:i\s+am|i'm|i’m|i\s+will\s+be)\s+(?:currently\s+|now\s+)?(?:out\s+of\s+(?:the\s+)?office|away\s+from\s+(?:the\s+|my\s+)?(?:office|desk|e-?mail)|on\s+(?:annual\s+|parental\s+|maternity\s+)?(?:leave|vacation|holiday))"
+    r"|\bthis\s+is\s+an\s+auto(?:matic|mated)?(?:ally)?[-\s]?(?:generated\s+)?(?:reply|response|message|e-?mail)"
+    r"|\b(?:saya\s+)?sedang\s+(?:tidak\s+(?:berada\s+)?di\s+kantor|berada\s+di\s+luar\s+kantor)"
+    r"|\bsaya\s+(?:sedang\s+)?(?:tidak\s+(?:berada\s+)?di\s+kantor|(?:berada\s+)?di\s+luar\s+kantor)\s+(?:hingga|sampai|s/d|s\.d\.|mulai|dari|pada|selama)"
+    r"|\bsedang\s+(?:cuti|berlibur)\s+(?:hingga|sampai|s/d|s\.d\.|mulai|dari\s+tanggal|pada\s+tanggal|dan\s+akan\s+kembali|selama)"
+    r"|\bini\s+(?:adalah\s+)?(?:balasan|pesan|jawaban|email|e-mail|surel)\s+otomatis"
+    r"|\bpesan\s+ini\s+(?:dikirim|dibuat)\s+secara\s+otomatis"
+    r")"
+    r"|^\W*(?:out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto[-\s]?reply|sedang\s+cuti|di\s+luar\s+kantor)\b",
     re.IGNORECASE | re.MULTILINE,
 )
 
@@ -51,7 +63,10 @@ _AUTO_BODY = re.compile(
 def normalise_address(address: str) -> str:
     """Lower-cased, "+tag" dropped, and for Gmail the dots of the local part too
     (ptyessindo+x@gmail.com and pt.yessindo@gmail.com are the same mailbox)."""
-    address = (address or "").strip().strip("<>").lower()
+    address = (address or "").strip()
+    if "<" in address:
+        address = parseaddr(address)[1]
+    address = address.strip().strip("<>").lower()
     if "@" not in address:
         return address
     local, _, domain = address.rpartition("@")
@@ -68,12 +83,16 @@ def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | No
 
     auto = h.get("auto-submitted")
     if auto is not None:
-        kind = auto.split(";", 1)[0].strip().lower()
+        kind = re.split(r"[;\s(]", auto.strip(), maxsplit=1)[0].lower()
         if kind and kind != "no":
             return f"Auto-Submitted: {kind}"
     for name in ("x-autoreply", "x-autorespond"):
         if name in h and h[name].lower() not in ("no", "false", "0"):
             return f"{name} header"
+    suppress = h.get("x-auto-response-suppress", "").lower()
+    if re.search(r"\b(?:all|autoreply|oof)\b", suppress):
+        # Exchange's way of saying "do not auto-answer this" (set on its own auto-replies).
+        return f"X-Auto-Response-Suppress: {h['x-auto-response-suppress']}"
     precedence = h.get("precedence", "").lower()
     if precedence in _PRECEDENCE:
         return f"Precedence: {precedence}"
@@ -98,9 +117,10 @@ def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | No
     if normalise_address(sender) in own:
         return "sent by our own address"
 
-    if _AUTO_SUBJECT.search(mail.subject or ""):
+    subject = mail.subject or ""
+    if _AUTO_SUBJECT_START.search(subject) or _AUTO_SUBJECT_ANY.search(subject):
         return "auto-reply subject"
-    opening = "\n".join([line for line in (mail.text or "").splitlines() if line.strip()][:3])[:600]
+    opening = "\n".join([line for line in (mail.text or "").splitlines() if line.strip()][:4])[:600]
     if _AUTO_BODY.search(opening):
         return "auto-reply text"
     return None

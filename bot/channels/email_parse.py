@@ -105,7 +105,7 @@ def _decode_bytes(data: bytes, charset: str | None, problems: list[str], what: s
     else:
         codec = _text_codec(cs)
     if codec is not None:
-        if codec in _LATIN1_FAMILY and any(b > 0x7F for b in data):
+        if codec in _LATIN1_FAMILY and not data.isascii():
             # A classic: declared latin-1 / us-ascii but actually utf-8. Real latin-1 text is
             # almost never valid utf-8, so valid utf-8 wins.
             try:
@@ -330,7 +330,11 @@ class _HTMLText(HTMLParser):
         return _tidy("\n".join(self.lines))
 
 
+_INVISIBLE = dict.fromkeys(map(ord, "\u200b\u200c\u200d\u2060\ufeff\u034f\u00ad"), None)
+
+
 def _tidy(text: str) -> str:
+    text = text.translate(_INVISIBLE)
     lines = [line.rstrip() for line in text.split("\n")]
     out = "\n".join(lines)
     out = re.sub(r"\n{3,}", "\n\n", out)
@@ -353,14 +357,21 @@ def html_to_text(html: str) -> str:
 
 
 class _Walk:
-    def __init__(self, keep_bytes: int, problems: list[str]) -> None:
+    def __init__(self, keep_bytes: int, problems: list[str], html_cap: int = 1_000_000) -> None:
         self.keep_bytes = keep_bytes
+        self.html_cap = html_cap
         self.problems = problems
         self.texts: list[str] = []
         self.attachments: list[MailAttachment] = []
         self.depth_note = False
 
     def part(self, part: Message, depth: int = 0) -> None:
+        try:
+            self._part(part, depth)
+        except Exception as exc:  # noqa: BLE001 - one broken part never loses the others
+            self.problems.append(f"a MIME part could not be read ({type(exc).__name__}): skipped")
+
+    def _part(self, part: Message, depth: int) -> None:
         if depth > 40:
             if not self.depth_note:
                 self.problems.append("MIME nesting deeper than 40 levels: the rest was skipped")
@@ -395,13 +406,13 @@ class _Walk:
                 self.texts.append(text)
                 for other in children:  # attachments hidden in the other alternatives still count
                     if other.is_multipart():
-                        sub = _Walk(self.keep_bytes, [])
+                        sub = _Walk(self.keep_bytes, [], self.html_cap)
                         sub.part(other, depth + 1)
                         self.attachments.extend(sub.attachments)
                 return
         # No usable text/plain: the richest other alternative (HTML, or a multipart/related holding it).
         for child in reversed(children):
-            sub = _Walk(self.keep_bytes, self.problems)
+            sub = _Walk(self.keep_bytes, self.problems, self.html_cap)
             sub.part(child, depth + 1)
             if any(t.strip() for t in sub.texts):
                 self.texts.extend(sub.texts)
@@ -410,7 +421,7 @@ class _Walk:
 
     @staticmethod
     def _is_attachment(part: Message, ctype: str) -> bool:
-        disposition = (part.get("Content-Disposition") or "").split(";")[0].strip().lower()
+        disposition = (_raw_header(part, "content-disposition") or "").split(";")[0].strip().lower()
         if disposition == "attachment":
             return True
         if ctype not in ("text/plain", "text/html"):
@@ -445,7 +456,12 @@ class _Walk:
         text = _decode_bytes(data, str(charset) if charset else None, self.problems, what=ctype)
         text = text.replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
         if ctype == "text/html":
+            if len(text) > self.html_cap:
+                text = text[: self.html_cap]
+                self.problems.append(f"HTML body cut at {self.html_cap} characters before conversion")
             return html_to_text(text)
+        if _is_flowed(part):
+            text = _unflow(text, _param(part, "delsp").lower() == "yes")
         return text.strip("\n")
 
     def _attach(self, part: Message, ctype: str) -> None:
@@ -471,6 +487,43 @@ class _Walk:
                 f"attachment {filename or ctype} is {size} bytes, over the keep limit of {self.keep_bytes}: bytes not kept"
             )
         self.attachments.append(MailAttachment(filename, ctype, size, data if keep else None))
+
+
+def _param(part: Message, name: str) -> str:
+    try:
+        value = part.get_param(name)
+    except Exception:  # noqa: BLE001
+        return ""
+    if isinstance(value, tuple):  # RFC 2231 form
+        value = value[2]
+    return str(value or "").strip().strip('"')
+
+
+def _is_flowed(part: Message) -> bool:
+    return _param(part, "format").lower() == "flowed"
+
+
+def _unflow(text: str, delsp: bool) -> str:
+    """RFC 3676 format=flowed: join soft line breaks (a line ending in a space), keep quote depth."""
+    out: list[str] = []
+    pending: tuple[int, str] | None = None
+    for line in text.split("\n"):
+        depth = len(line) - len(line.lstrip(">"))
+        body = line[depth:]
+        if body.startswith(" "):
+            body = body[1:]  # space-stuffing
+        if pending is not None and pending[0] == depth:
+            body = pending[1] + body
+        elif pending is not None:
+            out.append(">" * pending[0] + (" " if pending[0] else "") + pending[1])
+        pending = None
+        if body.endswith(" ") and body != "-- ":
+            pending = (depth, body[:-1] if delsp else body)
+            continue
+        out.append(">" * depth + (" " if depth and body else "") + body)
+    if pending is not None:
+        out.append(">" * pending[0] + (" " if pending[0] else "") + pending[1])
+    return "\n".join(out)
 
 
 def _content_type(part: Message) -> str:
@@ -624,7 +677,7 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
     if top_type == "multipart/report":
         headers["content-type"] = decode_words(_raw_header(msg, "content-type") or top_type)
 
-    walk = _Walk(keep_bytes, problems)
+    walk = _Walk(keep_bytes, problems, html_cap=max(200_000, 50 * max_text_chars))
     walk.part(msg)
     text = _tidy("\n\n".join(t for t in walk.texts if t.strip()))
 
@@ -642,7 +695,10 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
         text = text[:max_text_chars]
         problems.append(f"body truncated at {max_text_chars} characters")
 
-    new_text = strip_quoted(text) if text else ""
+    try:
+        new_text = strip_quoted(text) if text else ""
+    except Exception:  # noqa: BLE001
+        new_text = text
     return ParsedMail(
         message_id=message_id,
         sender=sender,
@@ -664,10 +720,15 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
 # --------------------------------------------------------------------------- quoted history
 
 _ATTRIBUTION = re.compile(
-    r"^\s*(?:On|Pada)\b.{0,400}?\b(?:wrote|menulis|writes)\s*:\s*$", re.IGNORECASE | re.DOTALL
+    r"^\s*(?:On|Pada|Am|Le|El|Op|Em|Il)\b.{0,400}?(?:\b(?:wrote|menulis|writes|schrieb|schreef|escribió|escreveu|ha scritto)|a\s+écrit)\s*:\s*$",
+    re.IGNORECASE | re.DOTALL,
 )
-_ATTRIBUTION_START = re.compile(r"^\s*(?:On|Pada)\b", re.IGNORECASE)
-_ENDS_WROTE = re.compile(r"\b(?:wrote|menulis)\s*:\s*$", re.IGNORECASE)
+_ATTRIBUTION_DE = re.compile(r"^\s*Am\b.{0,300}\bschrieb\b.{0,200}:\s*$", re.IGNORECASE | re.DOTALL)
+_RULE = re.compile(r"^\s*[-_=*]{3,}\s*$")
+_ATTRIBUTION_START = re.compile(r"^\s*(?:On|Pada|Am|Le|El|Op|Em|Il)\b", re.IGNORECASE)
+_ENDS_WROTE = re.compile(
+    r"(?:\b(?:wrote|menulis|schrieb|schreef|escribió|escreveu|ha scritto)|a\s+écrit)\s*:\s*$", re.IGNORECASE
+)
 _ORIGINAL = re.compile(
     r"^\s*-{2,}\s*(?:Original Message|Pesan Asli|Pesan Awal|Pesan asli|Reply message)\s*-{2,}\s*$", re.IGNORECASE
 )
@@ -703,7 +764,7 @@ def _attribution_at(lines: list[str], i: int) -> int:
             joined += " " + lines[i + span - 1].strip()
         if len(joined) > 400:
             return 0
-        if _ENDS_WROTE.search(joined) and _ATTRIBUTION.match(joined):
+        if _ATTRIBUTION.match(joined) or _ATTRIBUTION_DE.match(joined):
             return span
     return 0
 
@@ -761,5 +822,7 @@ def strip_quoted(text: str) -> str:
                 break
         kept.append(line)
         i += 1
+    while kept and (not kept[-1].strip() or _RULE.match(kept[-1])):
+        kept.pop()  # the blank lines and the "-----" / "_____" rule that introduced the history
     result = _tidy("\n".join(kept))
     return result if result.strip() else text
