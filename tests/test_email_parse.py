@@ -542,3 +542,52 @@ def test_own_addresses_given_with_display_names():
     own = ["Yessindo Support <PTYessindo@gmail.com>"]
     assert automatic_reason(_replace(base, sender="ptyessindo@gmail.com"), own) == "sent by our own address"
     assert automatic_reason(base, own) is None
+
+
+def test_html_edge_shapes():
+    assert html_to_text("<ul><li><p>satu</p></li><li><p>dua</p></li></ul>") == "- satu\n- dua"
+    # an unclosed <head> must not hide the body
+    assert html_to_text("<html><head><meta charset=utf-8><body><p>Isi pesan</p>") == "Isi pesan"
+    assert html_to_text("") == ""
+
+
+@pytest.mark.parametrize(
+    "charset, data, expected, note",
+    [
+        ("gb2312", "订单 €".encode("gb18030"), "订单 €", None),  # declared gb2312, bytes of its superset
+        ("us-ascii", "caf\xe9".encode("cp1252"), "café", "8-bit bytes in declared charset us-ascii"),
+        ("utf-8*id", "Halo ☕".encode(), "Halo ☕", None),
+        ("base64", b"halo", "halo", "unknown charset base64"),  # not a text codec
+    ],
+)
+def test_charset_edges(charset, data, expected, note):
+    raw = b"From: a@b.example\r\nContent-Type: text/plain; charset=" + charset.encode() + b"\r\n\r\n" + data
+    m = parse_mail(raw)
+    assert m.text == expected
+    if note is None:
+        assert m.problems == ()
+    else:
+        assert any(note in p for p in m.problems), m.problems
+
+
+def test_attachment_filename_has_no_directories():
+    raw = (
+        b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+        b"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; "
+        b'filename="C:\\\\fakepath\\\\..\\\\nota.pdf"\r\n\r\nPDF\r\n'
+        b"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment; filename=\"../../etc/passwd\"\r\n\r\nx\r\n"
+        b"--B--\r\n"
+    )
+    assert [a.filename for a in parse_mail(raw).attachments] == ["nota.pdf", "passwd"]
+
+
+def test_formal_letter_header_is_not_quoted_history():
+    text = "Selamat pagi,\n\nDari: Budi Santoso\nKepada: Yessindo\nPerihal: Pengembalian dana\n\nMohon refund pesanan YS-1042."
+    assert strip_quoted(text) == text
+
+
+def test_signature_variants_and_prose():
+    assert strip_quoted("Oke.\n\nSent via the Samsung Galaxy S23, an AT&T 5G smartphone") == "Oke."
+    assert strip_quoted("Oke.\n\nDikirim dari aplikasi Email Samsung") == "Oke."
+    prose = "Paket saya dikirim dari gudang mana?"
+    assert strip_quoted(prose) == prose

@@ -24,6 +24,7 @@ from email.header import decode_header
 from email.message import Message
 from email.policy import compat32
 from email.utils import getaddresses, parsedate_to_datetime
+from html import unescape
 from html.parser import HTMLParser
 
 __all__ = ["MailAttachment", "ParsedMail", "parse_mail", "strip_quoted", "html_to_text"]
@@ -78,6 +79,13 @@ _KNOWN_HEADERS = frozenset(
 
 _MSGID_RE = re.compile(r"<[^<>\s]+>")
 _WS_RE = re.compile(r"\s+")
+# Charsets mail clients declare while sending bytes of a superset (as browsers treat them).
+_SUPERSET = {
+    "gb2312": "gb18030", "gbk": "gb18030", "x-gbk": "gb18030", "euc-cn": "gb18030",
+    "ks_c_5601-1987": "cp949", "euc-kr": "cp949", "shift_jis": "cp932", "shift-jis": "cp932", "sjis": "cp932",
+    "big5": "big5hkscs", "tis-620": "cp874", "iso-8859-11": "cp874", "iso-8859-8-i": "iso-8859-8",
+    "utf8mb4": "utf-8", "unicode-1-1-utf-8": "utf-8", "x-unicode20utf8": "utf-8",
+}
 _LATIN1_FAMILY = frozenset({"latin-1", "iso8859-1", "iso8859-15", "cp1252", "ascii"})
 
 
@@ -103,7 +111,8 @@ def _decode_bytes(data: bytes, charset: str | None, problems: list[str], what: s
         codec = None
         cs = ""
     else:
-        codec = _text_codec(cs)
+        cs = cs.split("*", 1)[0]  # RFC 2231 language suffix: utf-8*id
+        codec = _text_codec(_SUPERSET.get(cs, cs))
     if codec is not None:
         if codec in _LATIN1_FAMILY and not data.isascii():
             # A classic: declared latin-1 / us-ascii but actually utf-8. Real latin-1 text is
@@ -115,6 +124,8 @@ def _decode_bytes(data: bytes, charset: str | None, problems: list[str], what: s
             else:
                 problems.append(f"{what}: declared charset {cs} but the bytes are utf-8: decoded as utf-8")
                 return text
+            if codec == "ascii":
+                problems.append(f"{what}: 8-bit bytes in declared charset {cs}: decoded as windows-1252")
             if codec in ("latin-1", "iso8859-1", "ascii"):
                 codec = "cp1252"  # as browsers do: 0x80-0x9f are curly quotes, dashes, euro
                 try:
@@ -192,6 +203,7 @@ def decode_words(value: str | None, problems: list[str] | None = None) -> str:
 
 _BLOCK_PARA = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "hr", "blockquote", "dl"})
 _BLOCK_LINE = frozenset({"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "address", "center", "form", "caption"})
+_BULLET_ONLY = re.compile(r"(?:> )*\s*(?:-|\d+\.) ")
 _SKIP = frozenset({"script", "style", "head", "title", "noscript", "template", "svg", "object", "iframe"})
 
 
@@ -217,6 +229,8 @@ class _HTMLText(HTMLParser):
         return self.lines[-1].strip(" >") == ""
 
     def _newline(self, blank: bool = False) -> None:
+        if _BULLET_ONLY.fullmatch(self.lines[-1]):
+            return  # "<li><p>text": the text stays on the bullet's line
         if not self._line_is_empty():
             self.lines.append("")
         if blank and len(self.lines) >= 2 and self.lines[-2].strip(" >") != "":
@@ -225,6 +239,9 @@ class _HTMLText(HTMLParser):
             self.lines[-1] = ""
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag == "body":
+            self.skip = 0  # an unclosed <head> (or <title>...) must not hide the whole body
+            return
         if tag in _SKIP:
             self.skip += 1
             return
@@ -288,7 +305,7 @@ class _HTMLText(HTMLParser):
         if tag in ("ul", "ol") and self.list_stack:
             self.list_stack.pop()
         if tag in _BLOCK_PARA:
-            self._newline(blank=True)
+            self._newline(blank=not (tag == "p" and self.list_stack))
         elif tag in _BLOCK_LINE:
             self._newline()
 
@@ -350,7 +367,13 @@ def html_to_text(html: str) -> str:
         parser.close()
     except Exception:  # noqa: BLE001 - whatever was read so far is kept
         pass
-    return parser.text()
+    text = parser.text()
+    if not text and html.strip():
+        # Last resort for HTML the parser could not make sense of: drop the tags.
+        crude = re.sub(r"(?is)<(script|style|head)\b.*?</\1\s*>", " ", html)
+        crude = re.sub(r"(?s)<[^>]*>", " ", crude)
+        text = _tidy(_WS_RE.sub(" ", unescape(crude)))
+    return text
 
 
 # --------------------------------------------------------------------------- MIME walk
@@ -471,7 +494,10 @@ class _Walk:
         except Exception:  # noqa: BLE001
             filename = None
         if filename is not None:
-            filename = decode_words(str(filename), self.problems) or None
+            filename = decode_words(str(filename), self.problems)
+            # No directories (C:\\fakepath\\x.pdf, ../../x) and no control characters.
+            filename = re.split(r"[\\/]", filename)[-1]
+            filename = "".join(ch for ch in filename if ch.isprintable()).strip() or None
         inner = part.get_payload()
         if isinstance(inner, list):
             try:
@@ -736,15 +762,16 @@ _HEADER_FROM = re.compile(r"^\s*\**\s*(?:From|Dari)\s*:\**\s*\S", re.IGNORECASE)
 _HEADER_OTHER = re.compile(
     r"^\s*\**\s*(?:Sent|Date|To|Subject|Cc|Dikirim|Terkirim|Tanggal|Kepada|Ke|Subjek|Perihal)\s*:", re.IGNORECASE
 )
+_HEADER_DATE = re.compile(r"^\s*\**\s*(?:Sent|Date|Dikirim|Terkirim|Tanggal)\s*:", re.IGNORECASE)
 _UNDERSCORES = re.compile(r"^\s*_{8,}\s*$")
 _SIG_DASH = re.compile(r"^--\s?$")
 _DEVICE = (
     r"(?:my\b|iphone|ipad|android|yahoo|outlook|mail\b|samsung|galaxy|xiaomi|redmi|oppo|vivo|realme|huawei|"
-    r"ponsel|perangkat|gmail|smartphone|mobile|hp\b|blackberry|aol|proton|windows)"
+    r"ponsel|perangkat|aplikasi|gmail|smartphone|mobile|hp\b|blackberry|aol|proton|windows|huawei|pixel)"
 )
 _SIGNATURE = re.compile(
-    rf"^\s*(?:sent\s+(?:from|with|via)\s+{_DEVICE}.*"
-    rf"|dikirim\s+(?:dari|dengan|melalui)\s+{_DEVICE}.*"
+    rf"^\s*(?:sent\s+(?:from|with|via|using)\s+(?:the\s+|an?\s+)?{_DEVICE}.*"
+    rf"|(?:dikirim|terkirim)\s+(?:dari|dengan|melalui|menggunakan|via)\s+{_DEVICE}.*"
     r"|get\s+outlook\s+for\s+\w+.*"
     r"|dapatkan\s+outlook\s+untuk\s+\w+.*)$",
     re.IGNORECASE,
@@ -773,7 +800,9 @@ def _outlook_block_at(lines: list[str], i: int) -> bool:
     if not _HEADER_FROM.match(lines[i]):
         return False
     following = [l for l in lines[i + 1 : i + 8] if l.strip()][:5]
-    return sum(1 for l in following if _HEADER_OTHER.match(l)) >= 2
+    # A date line is required, so a formal letter ("Dari: Budi / Kepada: Yessindo / Perihal: ...")
+    # is not mistaken for quoted history.
+    return any(_HEADER_DATE.match(l) for l in following) and sum(1 for l in following if _HEADER_OTHER.match(l)) >= 2
 
 
 def _next_nonblank(lines: list[str], i: int) -> int | None:
