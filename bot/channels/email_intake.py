@@ -47,6 +47,7 @@ log = logging.getLogger("yessindo.email.intake")
 
 SEEN = b"\\Seen"
 FETCH_CHUNK = 200
+DELIVER_BATCH = 500
 CRASH_ENV = "YESSINDO_EMAIL_CRASH_AT"
 
 
@@ -270,7 +271,16 @@ class EmailIntake:
         own = sender is None
         sender = sender or EmailSender(self.email, self.store)
         try:
-            return deliver_due(self.store, sender, channel="email")
+            # deliver_due handles at most `limit` rows per call: repeat until a call comes up short.
+            total = deliver_due(self.store, sender, channel="email", limit=DELIVER_BATCH)
+            while total.handled and len(total.ids) % DELIVER_BATCH == 0:
+                more = deliver_due(self.store, sender, channel="email", limit=DELIVER_BATCH)
+                if not more.handled:
+                    break
+                for name in ("sent", "reconciled", "retried", "failed", "refused"):
+                    setattr(total, name, getattr(total, name) + getattr(more, name))
+                total.ids.extend(more.ids)
+            return total
         finally:
             if own:
                 sender.close()
