@@ -591,3 +591,24 @@ def test_signature_variants_and_prose():
     assert strip_quoted("Oke.\n\nDikirim dari aplikasi Email Samsung") == "Oke."
     prose = "Paket saya dikirim dari gudang mana?"
     assert strip_quoted(prose) == prose
+
+
+def test_leading_blank_lines_and_mbox_from_line():
+    m = parse_mail(b"\r\n\r\nFrom: Budi <budi@example.id>\r\nSubject: hi\r\n\r\nisi")
+    assert m.parse_ok and m.sender == "budi@example.id" and m.text == "isi"
+    assert "whitespace before the headers ignored" in m.problems
+    m = parse_mail(b"From budi@example.id Mon Nov 23 10:00:00 2026\nFrom: Budi <budi@example.id>\nSubject: hi\n\nisi")
+    assert m.parse_ok and m.sender == "budi@example.id" and m.subject == "hi" and m.text == "isi"
+
+
+def test_multipart_with_missing_or_wrong_boundary():
+    m = parse_mail(b"From: a@b.example\r\nContent-Type: multipart/alternative\r\n\r\nno boundary at all")
+    assert m.parse_ok and m.text == "no boundary at all"
+    assert any("without usable parts" in p for p in m.problems)
+    m = parse_mail(
+        b"From: a@b.example\r\nContent-Type: multipart/mixed; boundary=ZZ\r\n\r\n"
+        b"--X\r\nContent-Type: text/plain\r\n\r\nIsi pesan\r\n"
+        b"--X\r\nContent-Type: image/png\r\nContent-Disposition: attachment; filename=a.png\r\n\r\nPNG\r\n--X--\r\n"
+    )
+    assert m.text == "Isi pesan"
+    assert [(a.filename, a.data) for a in m.attachments] == [("a.png", b"PNG")]

@@ -414,7 +414,16 @@ class _Walk:
                 for child in children:
                     self.part(child, depth + 1)
             return
-        if self._is_attachment(part, ctype):
+        if ctype.startswith("multipart/"):
+            # Declared multipart, but the parser found no parts (no or wrong boundary).
+            repaired = _reparse_with_found_boundary(part, ctype)
+            if repaired is not None:
+                self.problems.append(f"{ctype}: declared boundary not found, parts split on the one used")
+                self._part(repaired, depth + 1)
+                return
+            self.problems.append(f"{ctype} without usable parts: read as text")
+            ctype = "text/plain"
+        elif self._is_attachment(part, ctype):
             self._attach(part, ctype)
             return
         text = self._text_of(part, ctype)
@@ -513,6 +522,24 @@ class _Walk:
                 f"attachment {filename or ctype} is {size} bytes, over the keep limit of {self.keep_bytes}: bytes not kept"
             )
         self.attachments.append(MailAttachment(filename, ctype, size, data if keep else None))
+
+
+def _reparse_with_found_boundary(part: Message, ctype: str) -> Message | None:
+    """A multipart whose declared boundary is missing from the body, but whose body plainly
+    uses another one ("--XYZ" on its own line): split it on the boundary actually used."""
+    payload = part.get_payload()
+    if not isinstance(payload, str):
+        return None
+    found = re.search(r"^--([^\s\r\n]{1,70}?)\s*$", payload[:20000], re.MULTILINE)
+    if not found or found.group(1).endswith("--"):
+        return None
+    boundary = found.group(1)
+    body = payload.encode("ascii", "surrogateescape")
+    head = f'Content-Type: {ctype}; boundary="{boundary}"\r\n\r\n'.encode()
+    repaired = message_from_bytes(head + body, policy=compat32)
+    if not repaired.is_multipart() or not repaired.get_payload():
+        return None
+    return repaired
 
 
 def _param(part: Message, name: str) -> str:
@@ -676,7 +703,12 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
     problems: list[str] = []
     if not raw.strip():
         return _unparseable(raw, "unparseable: empty message")
-    msg = message_from_bytes(raw, policy=compat32)
+    source = raw
+    if raw[:1].isspace():
+        # Blank lines or spaces before the headers would turn every header into body text.
+        source = raw.lstrip()
+        problems.append("whitespace before the headers ignored")
+    msg = message_from_bytes(source, policy=compat32)
     names = {str(k).lower() for k, _ in msg.raw_items()}
     has_headers = bool(names & _KNOWN_HEADERS)
 
