@@ -612,3 +612,47 @@ def test_multipart_with_missing_or_wrong_boundary():
     )
     assert m.text == "Isi pesan"
     assert [(a.filename, a.data) for a in m.attachments] == [("a.png", b"PNG")]
+
+
+# --------------------------------------------------------------------------- properties
+
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+_HEADERISH = st.lists(
+    st.sampled_from([
+        b"From: ", b"Subject: ", b"To: ", b"Message-ID: ", b"Content-Type: ", b"multipart/mixed; boundary=B",
+        b"text/html; charset=", b"x-unknown", b"utf-8", b"=?utf-8?b?", b"=?iso-8859-1?q?", b"?=", b"\r\n", b"\r\n\r\n",
+        b"--B\r\n", b"--B--", b"<p>", b"<a href=", b"<blockquote>", b"> ", b"On Mon wrote:", b"\xff\xfe", b"\x00",
+        b"Content-Transfer-Encoding: base64\r\n", b"Content-Transfer-Encoding: quoted-printable\r\n", b"=C3=A9",
+    ]) | st.binary(max_size=20),
+    max_size=40,
+).map(b"".join)
+
+
+@settings(max_examples=300, deadline=None)
+@given(_HEADERISH)
+def test_parse_mail_never_raises_property(raw):
+    m = parse_mail(raw)
+    assert isinstance(m, ParsedMail)
+    assert m.message_id.startswith("<") and m.message_id.endswith(">")
+    assert len(m.text) <= 20_000
+    assert m.parse_ok or m.text == "" or m.problems
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=400))
+def test_strip_quoted_property(text):
+    out = strip_quoted(text)
+    assert isinstance(out, str)
+    if text.strip():
+        assert out.strip()  # never empties a non-empty text
+
+
+def test_loop_check_small_cases():
+    base = parsed("plain.eml")
+    assert automatic_reason(parsed("garbage.eml"), OWN) == "unparseable mail: an agent must look"
+    assert automatic_reason(_replace(base, headers={"precedence": "bulk (newsletter)"}), OWN) == "Precedence: bulk"
+    # a single address given as a string is one address, not a list of characters
+    assert automatic_reason(_replace(base, sender="ptyessindo@gmail.com"), "ptyessindo@gmail.com") == "sent by our own address"
+    assert automatic_reason(base, "ptyessindo@gmail.com") is None
+    assert automatic_reason(_replace(base, sender=""), OWN) == "no sender address"

@@ -79,6 +79,8 @@ def normalise_address(address: str) -> str:
 
 def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | None:
     """A short reason why this mail must get no automatic answer, or None when it may get one."""
+    if not mail.parse_ok:
+        return "unparseable mail: an agent must look"
     h = {k.lower(): (v or "").strip() for k, v in mail.headers.items()}
 
     auto = h.get("auto-submitted")
@@ -93,7 +95,7 @@ def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | No
     if re.search(r"\b(?:all|autoreply|oof)\b", suppress):
         # Exchange's way of saying "do not auto-answer this" (set on its own auto-replies).
         return f"X-Auto-Response-Suppress: {h['x-auto-response-suppress']}"
-    precedence = h.get("precedence", "").lower()
+    precedence = (re.split(r"[;\s(]", h.get("precedence", "").strip(), maxsplit=1)[0]).lower()
     if precedence in _PRECEDENCE:
         return f"Precedence: {precedence}"
     if "list-id" in h:
@@ -113,6 +115,8 @@ def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | No
     local = sender.rpartition("@")[0]
     if _NO_REPLY_LOCAL.match(local):
         return f"automatic sender {local}"
+    if isinstance(own_addresses, str):
+        own_addresses = [own_addresses]  # one address given bare, not as a list
     own = {normalise_address(a) for a in own_addresses if a}
     if normalise_address(sender) in own:
         return "sent by our own address"
