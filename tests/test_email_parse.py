@@ -656,3 +656,20 @@ def test_loop_check_small_cases():
     assert automatic_reason(_replace(base, sender="ptyessindo@gmail.com"), "ptyessindo@gmail.com") == "sent by our own address"
     assert automatic_reason(base, "ptyessindo@gmail.com") is None
     assert automatic_reason(_replace(base, sender=""), OWN) == "no sender address"
+
+
+def test_placeholder_plain_text_gives_way_to_html():
+    raw = (
+        b"From: a@b.example\r\nContent-Type: multipart/alternative; boundary=A\r\n\r\n"
+        b"--A\r\nContent-Type: text/plain\r\n\r\nYour email client does not support HTML messages.\r\n"
+        b"--A\r\nContent-Type: text/html\r\n\r\n<p>Pesanan YS-77 belum sampai.</p>\r\n--A--\r\n"
+    )
+    assert parse_mail(raw).text == "Pesanan YS-77 belum sampai."
+
+
+def test_indonesian_zone_names_in_date():
+    m = parse_mail(b"From: a@b.example\r\nDate: Mon, 23 Nov 2026 10:00:00 WIB\r\n\r\nhi")
+    assert m.date == datetime(2026, 11, 23, 3, 0, tzinfo=timezone.utc)
+    m = parse_mail(b"From: a@b.example\r\nDate: Mon, 23 Nov 2026 10:00:00 -0000\r\n\r\nhi")
+    assert m.date == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
+    assert parse_mail(b"From: a@b.example\r\nDate: kemarin sore\r\n\r\nhi").date is None

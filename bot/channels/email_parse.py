@@ -201,6 +201,13 @@ def decode_words(value: str | None, problems: list[str] | None = None) -> str:
 
 # --------------------------------------------------------------------------- HTML to text
 
+# The text/plain some senders put next to their HTML instead of the real text.
+_PLACEHOLDER = re.compile(
+    r"(?:does\s+not|doesn't|cannot|can't)\s+(?:support|display|read)\s+HTML|view\s+(?:this\s+)?(?:e-?mail|message)\s+in\s+(?:a|your)\s+browser"
+    r"|this\s+(?:e-?mail|message)\s+(?:is|was)\s+(?:in|sent\s+in)\s+HTML|HTML[-\s]only"
+    r"|tidak\s+(?:mendukung|dapat\s+menampilkan)\s+HTML|format\s+HTML",
+    re.IGNORECASE,
+)
 _BLOCK_PARA = frozenset({"p", "h1", "h2", "h3", "h4", "h5", "h6", "table", "ul", "ol", "pre", "hr", "blockquote", "dl"})
 _BLOCK_LINE = frozenset({"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "address", "center", "form", "caption"})
 _BULLET_ONLY = re.compile(r"(?:> )*\s*(?:-|\d+\.) ")
@@ -432,9 +439,10 @@ class _Walk:
 
     def _alternative(self, children: list[Message], depth: int) -> None:
         plain = [c for c in children if _content_type(c) == "text/plain" and not self._is_attachment(c, "text/plain")]
+        has_other = any(_content_type(c) != "text/plain" for c in children)
         for child in plain:
             text = self._text_of(child, "text/plain")
-            if text.strip():
+            if text.strip() and not (has_other and _PLACEHOLDER.search(text[:300]) and len(text) < 300):
                 self.texts.append(text)
                 for other in children:  # attachments hidden in the other alternatives still count
                     if other.is_multipart():
@@ -631,11 +639,16 @@ def _addresses(raw: str | None, problems: list[str]) -> list[tuple[str | None, s
     return out
 
 
+_ID_ZONES = re.compile(r"\b(WITA|WIB|WIT)\b", re.IGNORECASE)
+
+
 def _date(raw: str | None) -> datetime | None:
     if not raw:
         return None
+    # Indonesian zone names that some local mailers write instead of an offset.
+    value = _ID_ZONES.sub(lambda m: {"WIB": "+0700", "WITA": "+0800", "WIT": "+0900"}[m.group(1).upper()], raw.strip())
     try:
-        when = parsedate_to_datetime(raw.strip())
+        when = parsedate_to_datetime(value)
     except Exception:  # noqa: BLE001
         return None
     if when is None:
@@ -737,7 +750,11 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
 
     walk = _Walk(keep_bytes, problems, html_cap=max(200_000, 50 * max_text_chars))
     walk.part(msg)
-    text = _tidy("\n\n".join(t for t in walk.texts if t.strip()))
+    text = "\n\n".join(t for t in walk.texts if t.strip())
+    cut = len(text) > 2 * max_text_chars + 1000
+    if cut:
+        text = text[: 2 * max_text_chars + 1000]  # no need to tidy what will be dropped
+    text = _tidy(text)
 
     for defect in getattr(msg, "defects", [])[:3]:
         problems.append(f"MIME defect: {type(defect).__name__}")
@@ -749,7 +766,7 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
         if not _readable(text):
             text = ""
 
-    if len(text) > max_text_chars:
+    if cut or len(text) > max_text_chars:
         text = text[:max_text_chars]
         problems.append(f"body truncated at {max_text_chars} characters")
 
