@@ -125,7 +125,17 @@ class DovecotServer:
             self.stop()
             raise RuntimeError(f"dovecot did not start: {exc}\n{err}\n{log}") from None
 
+    def restart(self, down_for: float = 0.0) -> None:
+        """Stop the server (connections drop), wait, start it again on the same port and mail."""
+        self._terminate()
+        time.sleep(down_for)
+        self.start()
+
     def stop(self) -> None:
+        self._terminate()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def _terminate(self) -> None:
         if self.proc is not None and self.proc.poll() is None:
             self.proc.terminate()
             try:
@@ -134,7 +144,6 @@ class DovecotServer:
                 self.proc.kill()
                 self.proc.wait()
         self.proc = None
-        shutil.rmtree(self.root, ignore_errors=True)
 
     # -- helpers for tests ------------------------------------------------------------------
     def client(self):  # type: ignore[no-untyped-def]

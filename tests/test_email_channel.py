@@ -251,3 +251,80 @@ def test_idle_picks_up_a_mail_appended_while_waiting(dovecot, smtp_server, intak
     t.join(timeout=30)
     assert not t.is_alive()
     loop.store.close()
+
+
+def _run_loop(settings, batches, idle_seconds=20.0):
+    from bot.channels.email_intake import build_intake
+
+    stop = threading.Event()
+    loop = build_intake(settings)
+    t = threading.Thread(target=loop.run_forever,
+                         kwargs={"stop": stop, "idle_seconds": idle_seconds, "on_batch": batches.append},
+                         daemon=True)
+    t.start()
+    deadline = time.monotonic() + 10
+    while not batches and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert batches, "the loop did not start"
+    return loop, stop, t
+
+
+def test_idle_loop_reconnects_after_the_server_restarts(dovecot, smtp_server, intake):  # noqa: F811
+    batches: list = []
+    loop, stop, t = _run_loop(intake.settings, batches)
+    time.sleep(0.3)
+    dovecot.restart(down_for=0.5)  # the IDLE connection drops; the loop reconnects with backoff
+    dovecot.append(mail(20))
+    got = smtp_server.wait_for(1, timeout=20)
+    stop.set()
+    assert len(got) == 1 and got[0].rcpt_tos == ["budi@example.com"]
+    dovecot.append(mail(21, sender="ani@example.com"))
+    t.join(timeout=30)
+    assert not t.is_alive()
+    loop.store.close()
+    assert len(smtp_server.wait_for(2, timeout=2)) <= 2
+
+
+def test_polling_without_idle_finds_new_mail(dovecot, smtp_server, intake):  # noqa: F811
+    from bot.channels import email_imap
+
+    client = email_imap.connect(intake.email)
+    try:
+        intake.process_folder(client)
+        dovecot.append(mail(22))
+        started = time.monotonic()
+        assert email_imap.wait_for_mail(client, 0.3, poll=True)
+        assert time.monotonic() - started >= 0.3
+        summary = intake.process_folder(client)
+    finally:
+        client.logout()
+    assert summary.answered == 1
+    assert intake.deliver().sent == 1
+
+
+REAL_MAIL = {
+    "html_only": ("Content-Type: text/html; charset=utf-8\r\n",
+                  "<html><body><p>Halo kak,</p><p>paket saya <b>belum sampai</b></p></body></html>", "belum sampai"),
+    "latin1": ("Content-Type: text/plain; charset=iso-8859-1\r\nContent-Transfer-Encoding: 8bit\r\n",
+               "Bonjour, ma commande n'est pas arrivée", "arrivée"),
+    "base64": ("Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: base64\r\n",
+               "SGFsbyBrYWssIHBha2V0IHNheWEgYmVsdW0gc2FtcGFp", "paket saya belum sampai"),
+    "quoted_id": ("Content-Type: text/plain; charset=utf-8\r\n",
+                  "Paketnya belum sampai juga kak\r\n\r\nPada Sen, 23 Nov 2026 pukul 10.00 Yessindo "
+                  "<ptyessindo@gmail.com> menulis:\r\n> Halo Kak, pesanan sedang dikirim\r\n", "belum sampai juga"),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REAL_MAIL))
+def test_real_world_mail_answered_with_the_new_text(dovecot, smtp_server, intake, kind):  # noqa: F811
+    headers, body, expect = REAL_MAIL[kind]
+    raw = (f"From: Budi <budi@example.com>\r\nTo: ptyessindo@gmail.com\r\nSubject: Pesanan\r\n"
+           f"Message-ID: <{kind}@example.com>\r\nMIME-Version: 1.0\r\n{headers}\r\n").encode() \
+        + body.encode("latin-1" if kind == "latin1" else "utf-8") + b"\r\n"
+    dovecot.append(raw)
+    summary, sent = intake.run_once()
+    assert summary.answered == 1 and sent.sent == 1
+    stored = intake.store.conn.execute("SELECT text FROM messages WHERE direction = 'in'").fetchone()[0]
+    assert expect in stored
+    assert "menulis:" not in stored and "<b>" not in stored
+    assert len(smtp_server.wait_for(1)) == 1

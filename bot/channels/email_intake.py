@@ -286,15 +286,15 @@ class EmailIntake:
                 sender.close()
 
     def seconds_until_next_delivery(self, default: float) -> float:
+        """Seconds until the next email outbox row is due (a retry or an expired lease), within [1, default]."""
         row = self.store.conn.execute(
-            "SELECT min(next_attempt_at) FROM outbox WHERE channel = 'email' AND status IN ('pending', 'sending')"
+            "SELECT min(CASE status WHEN 'pending' THEN next_attempt_at ELSE lease_until END) FROM outbox "
+            "WHERE channel = 'email' AND status IN ('pending', 'sending')"
         ).fetchone()
-        if not row or not row[0]:
-            return default
-        due = parse_iso(row[0])
+        due = parse_iso(row[0]) if row and row[0] else None
         if due is None:
             return default
-        return max(0.05, min(default, (due - self._now()).total_seconds()))
+        return max(1.0, min(default, (due - self._now()).total_seconds()))
 
     # -- the commands -----------------------------------------------------------------------------
     def run_once(self) -> tuple[BatchSummary, Any]:

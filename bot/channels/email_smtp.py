@@ -44,6 +44,7 @@ from handoff.store import Store, parse_iso, utc_iso
 log = logging.getLogger("yessindo.email.smtp")
 
 SHOP_NAME = "Yessindo"
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 MAX_REFERENCES = 20
 
 
@@ -199,6 +200,10 @@ class EmailSender:
             smtp.ehlo_or_helo_if_needed()
             # A server without AUTH (a local relay, the test server) takes mail without login.
             if user and password and smtp.has_extn("auth"):
+                if not (s.smtp_ssl or s.smtp_starttls) and s.smtp_host not in LOCAL_HOSTS:
+                    smtp.close()
+                    raise SendError(f"refusing to send the password in clear text to {s.smtp_host}: set "
+                                    "[email] smtp_ssl or smtp_starttls", code="config")
                 smtp.login(user, password)
         except smtplib.SMTPAuthenticationError as exc:
             # Usually a config problem an operator fixes: retried with backoff, then failed.
@@ -207,6 +212,8 @@ class EmailSender:
         except smtplib.SMTPResponseException as exc:
             raise SendError(f"SMTP server refused the session: {exc.smtp_code} {_text(exc.smtp_error)}",
                             code=str(exc.smtp_code)) from None
+        except SendError:
+            raise
         except (smtplib.SMTPException, OSError) as exc:
             raise SendError(f"cannot reach the SMTP server {s.smtp_host}:{s.smtp_port}: {exc}",
                             code="connect") from None
