@@ -96,7 +96,9 @@ def test_attachments_recorded_and_kept():
     assert [(a.filename, a.content_type) for a in m.attachments] == [
         ("bukti transfer ✓.pdf", "application/pdf"),  # RFC 2047 encoded filename
         ("foto_paket_é.png", "image/png"),  # RFC 2231 latin-1 filename
+        ("daftar_pesanan_é.csv", "text/csv"),  # RFC 2047 ISO-8859-1 base64 filename
     ]
+    assert m.attachments[2].data == b"no,produk\r\n1,Sepatu caf\xc3\xa9\r\n"  # quoted-printable decoded
     pdf = m.attachments[0]
     assert pdf.size == 9 + 256 * 8
     assert pdf.data is not None and pdf.data.startswith(b"%PDF-1.4\n") and len(pdf.data) == pdf.size
@@ -105,7 +107,8 @@ def test_attachments_recorded_and_kept():
 
 def test_attachment_over_keep_limit_keeps_size_not_bytes():
     m = parsed("attachment.eml", keep_attachment_bytes=2100)
-    pdf, png = m.attachments
+    pdf, png, csv = m.attachments
+    assert csv.data is not None and csv.size == 27
     assert pdf.data is not None and pdf.size == 2057
     assert png.data is None and png.size == 3008
     assert any("over the keep limit" in p for p in m.problems)
@@ -157,6 +160,14 @@ def test_declared_latin1_but_utf8_bytes():
     m = parse_mail(raw)
     assert m.text == "Kopi Café ☕"
     assert any("are utf-8" in p for p in m.problems)
+
+
+def test_huge_body_sample_truncated_with_note():
+    m = parsed("huge_body.eml")
+    assert m.parse_ok and m.subject == "Panjang"
+    assert len(m.text) == 20_000 and m.text.startswith("Halo kak, pesanan saya YS-9000")
+    assert m.problems == ("body truncated at 20000 characters",)
+    assert parsed("huge_body.eml", max_text_chars=100_000).problems == ()
 
 
 def test_huge_body_truncated_with_note():
