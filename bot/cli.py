@@ -183,7 +183,9 @@ def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[n
     from bot.channels.email_imap import IMAPSetupError
     from bot.channels.email_intake import build_intake
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.basicConfig(level=logging.WARNING if args.once else logging.INFO,
+                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
+    logging.getLogger("imapclient").setLevel(logging.WARNING)
     intake = build_intake(settings)
     try:
         if not args.once:
@@ -196,8 +198,9 @@ def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[n
     except Exception as exc:  # noqa: BLE001 - IMAP login/network: one line, no traceback
         if isinstance(exc, (ConfigError, StoreError, KeyboardInterrupt)):
             raise
+        detail = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in exc.args)
         print(f"yessindo-bot: poll-email: IMAP {settings.email.imap_host}:{settings.email.imap_port}: "
-              f"{type(exc).__name__}: {exc}", file=sys.stderr)
+              f"{type(exc).__name__}: {detail}", file=sys.stderr)
         return EXIT_FAIL
     finally:
         intake.store.close()

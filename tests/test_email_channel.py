@@ -328,3 +328,56 @@ def test_real_world_mail_answered_with_the_new_text(dovecot, smtp_server, intake
     assert expect in stored
     assert "menulis:" not in stored and "<b>" not in stored
     assert len(smtp_server.wait_for(1)) == 1
+
+
+def test_customer_answer_to_our_reply_threads_into_the_same_ticket(dovecot, smtp_server, intake):  # noqa: F811
+    dovecot.append(mail(30))
+    intake.run_once()
+    first = smtp_server.wait_for(1)[0].message
+    ours = first["Message-ID"]
+    dovecot.append(mail(31, text="Nomor resinya berapa kak? Sudah 5 hari belum sampai", subject=first["Subject"],
+                        extra=f"In-Reply-To: {ours}\r\nReferences: <m30@example.com> {ours}\r\n"))
+    intake.run_once()
+    second = smtp_server.wait_for(2)[1].message
+    assert second["In-Reply-To"] == "<m31@example.com>"
+    assert second["References"].split() == ["<m30@example.com>", ours, "<m31@example.com>"]
+    assert second["Subject"] == first["Subject"] and second["Subject"].count("Re:") == 1
+    convs = {r[0] for r in intake.store.conn.execute("SELECT conversation_id FROM messages")}
+    assert len(convs) == 1 and len(intake.store.tickets()) == 1
+
+
+def test_crash_after_smtp_accepted_is_reconciled_not_sent_twice(dovecot, smtp_server, intake, monkeypatch):  # noqa: F811
+    import handoff.outbox as outbox
+    from bot.channels.email_smtp import EmailSender
+
+    dovecot.append(mail(32))
+    smtp_server.stop()
+    intake.run_once()  # queued; SMTP down
+    smtp_server.start()
+    real = outbox._record_sent
+
+    def killed(*args, **kwargs):
+        raise KeyboardInterrupt("killed after the SMTP server said 250")
+
+    monkeypatch.setattr(outbox, "_record_sent", killed)
+    sender = EmailSender(intake.email, intake.store)
+    with pytest.raises(KeyboardInterrupt):
+        outbox.deliver_due(intake.store, sender, datetime.now(timezone.utc) + timedelta(minutes=5), channel="email")
+    assert len(smtp_server.wait_for(1)) == 1
+    assert intake.store.outbox()[0]["status"] == "sending"
+    monkeypatch.setattr(outbox, "_record_sent", real)
+    done = outbox.deliver_due(intake.store, sender, datetime.now(timezone.utc) + timedelta(minutes=10),
+                              channel="email")
+    sender.close()
+    assert done.reconciled == 1 and done.sent == 0
+    time.sleep(0.2)
+    assert len(smtp_server.received) == 1
+    assert intake.store.outbox()[0]["status"] == "sent"
+
+
+def test_poll_email_wrong_password_one_line_exit_1(dovecot, smtp_server, config):  # noqa: F811
+    env = {**os.environ, "YESSINDO_EMAIL_PASSWORD": "salah"}
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "poll-email", "--once", "--config", str(config)],
+                       cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert r.stderr.count("\n") == 1 and "poll-email" in r.stderr and "Traceback" not in r.stderr
