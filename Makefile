@@ -29,6 +29,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_intents.py
 	$(BIN)/python bench/bench_chat.py
 	$(BIN)/python bench/bench_webhook.py
+	$(BIN)/python bench/bench_email.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
