@@ -61,6 +61,9 @@ class Plan:
     unknown_streak: int = 0
 
 
+AnswerHook = Callable[[Transaction, Conversation, Reply, "str | None"], None]
+
+
 def now_in(tz: str) -> Callable[[], datetime]:
     zone = ZoneInfo(tz)
     return lambda: datetime.now(zone)
@@ -94,7 +97,11 @@ class Bot:
         self.matcher.match("halo kak, paket saya belum sampai")
 
     # -- the pipeline ---------------------------------------------------------------------
-    def handle(self, message: Message) -> Outcome:
+    def handle(self, message: Message, within: AnswerHook | None = None) -> Outcome:
+        """Record and answer one message. `within(tx, conversation, reply, ticket_ref)` runs
+        inside the same transaction once the answer is decided: a channel that delivers
+        through the outbox queues the reply there, so the answer and its delivery commit
+        together or not at all."""
         now = self.calendar.localize(message.received_at) if message.received_at else self.clock()
         text = clean_text(message.text or "")
         masked = mask_secrets(text)
@@ -147,10 +154,12 @@ class Bot:
             changes.update(unknown_streak=plan.unknown_streak, menu_shown=int(plan.menu_shown))
             tx.update_conversation(conv.id, **changes)
             tx.add_message(conv, "out", body, author="bot", intent=match.intent, at=now)
+            subject = reply_subject(message.subject, ticket.ref if ticket else None) if message.channel == "email" else None
+            reply = Reply(text=body, channel=message.channel, customer=message.customer, subject=subject,
+                          in_reply_to=message.external_id)
+            if within is not None:
+                within(tx, conv, reply, ticket.ref if ticket else None)
 
-        subject = reply_subject(message.subject, ticket.ref if ticket else None) if message.channel == "email" else None
-        reply = Reply(text=body, channel=message.channel, customer=message.customer, subject=subject,
-                      in_reply_to=message.external_id)
         return Outcome(
             status="answered", replies=(reply,), intent=match, conversation_id=conv.id, message_id=msg_id,
             ticket_ref=ticket.ref if ticket else None,

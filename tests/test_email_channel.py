@@ -171,7 +171,7 @@ def test_killed_between_steps_then_rerun_answers_exactly_once(dovecot, smtp_serv
     assert rerun.returncode == 0, rerun.stderr
     smtp_server.wait_for(2)
     again = poll_once(config)
-    assert again.returncode == 0
+    assert again.returncode == 0, again.stderr
     time.sleep(0.2)
     assert sorted(r.rcpt_tos[0] for r in smtp_server.received) == ["ani@example.com", "budi@example.com"]
     assert all(SEEN in f for f in dovecot.flags().values())

@@ -9,9 +9,10 @@ Per mail, in this order (each step safe to repeat after a crash before the next)
    `Message.meta`: the pipeline records them and does not answer;
 3. the bot's answer is queued in the outbox (channel "email") with its headers
    (`email_outbound`: Message-ID generated now, In-Reply-To, References, subject) and the
-   mail is noted in `email_inbox`, in one transaction right after the pipeline's (the
-   pipeline commits its own). Killed between 2 and 3: the rerun finds the mail recorded
-   (`duplicate`) but not in `email_inbox`, and queues the answer the pipeline stored;
+   mail is noted in `email_inbox`, inside the pipeline's own transaction (the `within`
+   hook of `Bot.handle`): recorded, answered and queued commit together. Mail that gets
+   no answer is noted right after. (A database written by an older version may hold a
+   recorded mail without its queue entry: the rerun queues the answer the pipeline stored.)
 4. `\\Seen` set, then the checkpoint (folder, UIDVALIDITY, last UID) advanced in the
    `email_checkpoint` table;
 5. the outbox delivers by SMTP (`email_smtp`), with its retries.
@@ -176,7 +177,7 @@ class EmailIntake:
             meta=tuple(meta),
         )
         try:
-            outcome = self.bot.handle(message)
+            outcome = self.bot.handle(message, within=self._queue_answer(mail, mid, folder, uidvalidity, uid))
         except sqlite3.Error:
             raise  # the database is the problem, not this mail: stop, the checkpoint stays
         except Exception as exc:
@@ -186,7 +187,10 @@ class EmailIntake:
             summary.failed += 1
             return "failed"
         _crash_point("after_record")
-        status = self._finish(mail, mid, sender, reason, outcome, folder, uidvalidity, uid)
+        if outcome.status == "answered":
+            status = "answered"  # queued and noted inside the pipeline's own transaction
+        else:
+            status = self._finish(mail, mid, sender, reason, outcome, folder, uidvalidity, uid)
         _crash_point("after_enqueue")
         if status == "answered":
             summary.answered += 1
@@ -195,6 +199,23 @@ class EmailIntake:
             key = reason or outcome.status
             summary.reasons[key] = summary.reasons.get(key, 0) + 1
         return status
+
+    def _queue_answer(self, mail: Any, mid: str, folder: str, uidvalidity: int, uid: int):  # type: ignore[no-untyped-def]
+        """The hook `Bot.handle` runs inside its transaction: the answer goes into the
+        outbox, with its mail headers, and the mail is noted as handled, all in the same
+        commit as the recorded message and answer."""
+        def queue(tx: Any, conv: Any, reply: Any, ticket_ref: str | None) -> None:
+            outbox_id = tx.enqueue_outbound(conv, reply.text, ticket_ref=ticket_ref)
+            tx.conn.execute(
+                "INSERT INTO email_outbound (outbox_id, message_id, in_reply_to, refs, subject, auto) "
+                "VALUES (?, ?, ?, ?, ?, 1)",
+                (outbox_id, new_message_id(self.email.address), mid,
+                 " ".join(references_for(mid, mail.references)), reply.subject))
+            tx.conn.execute(
+                "INSERT INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, reason, outbox_id, "
+                "created_at) VALUES (?, ?, ?, ?, ?, 'answered', NULL, ?, ?)",
+                (mid, folder, uidvalidity, uid, conv.customer, outbox_id, tx.now))
+        return queue
 
     def _finish(self, mail: Any, mid: str, sender: str, reason: str | None, outcome: Any,
                 folder: str, uidvalidity: int, uid: int) -> str:
