@@ -8,6 +8,12 @@ the INBOX (unread), `flags(...)` reads its flags back.
 `smtp_server` is an aiosmtpd `Controller` recording every message it accepts; `stop()` and
 `start()` take it down and bring it back on the same port (the "SMTP down, then back" test).
 Import the fixtures into a test module with `from tests.mail_servers import dovecot, smtp_server`.
+
+TLS: `test_certs` (session) makes a throwaway CA with `openssl` and a server certificate
+it signed for 127.0.0.1/localhost, plus a self-signed "rogue" certificate no client
+trusts. `DovecotServer(tls=certs.server)` runs Dovecot with `ssl = yes`: STARTTLS on
+`port`, implicit TLS on `tls_port`. `SMTPServer(tls=..., mode="ssl"|"starttls")` runs
+aiosmtpd with implicit TLS, or with STARTTLS required before MAIL.
 """
 from __future__ import annotations
 
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from pathlib import Path
-from typing import Iterator
+from typing import Iterator, Literal
 
 import pytest
 
@@ -37,17 +43,18 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None) -> None:
+def _wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None,
+               host: str = "127.0.0.1") -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc is not None and proc.poll() is not None:
             raise RuntimeError(f"server exited with {proc.returncode}")
         try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
+            with socket.create_connection((host, port), timeout=0.5):
                 return
         except OSError:
             time.sleep(0.05)
-    raise RuntimeError(f"nothing listening on 127.0.0.1:{port} after {timeout} s")
+    raise RuntimeError(f"nothing listening on {host}:{port} after {timeout} s")
 
 
 _CONF = """\
@@ -57,7 +64,7 @@ base_dir = {root}/run
 state_dir = {root}/state
 log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -79,7 +86,8 @@ service imap-login {{
     port = {port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {tls_port}
   }}
 }}
 service stats {{
@@ -93,10 +101,54 @@ service stats {{
 """
 
 
-class DovecotServer:
-    """One running Dovecot with one user (USER / PASSWORD) and an INBOX."""
+@dataclass(frozen=True)
+class CertPair:
+    cert: Path
+    key: Path
 
-    def __init__(self) -> None:
+
+@dataclass(frozen=True)
+class TestCerts:
+    ca: Path          # the CA file a client is given (YESSINDO_EMAIL_CA_FILE)
+    server: CertPair  # signed by `ca`, for IP 127.0.0.1 and DNS localhost
+    rogue: CertPair   # self-signed, same names, trusted by nobody
+
+
+def _openssl(*args: str) -> None:
+    subprocess.run(["openssl", *args], check=True, capture_output=True)
+
+
+def make_test_certs(root: Path) -> TestCerts:
+    """A throwaway CA, a server certificate it signed and an untrusted self-signed one (openssl)."""
+    names = "subjectAltName=IP:127.0.0.1,DNS:localhost"
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=Yessindo test CA",
+             "-keyout", str(root / "ca.key"), "-out", str(root / "ca.pem"),
+             "-addext", "basicConstraints=critical,CA:TRUE", "-addext", "keyUsage=critical,keyCertSign,cRLSign")
+    _openssl("req", "-newkey", "rsa:2048", "-nodes", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(root / "server.key"), "-out", str(root / "server.csr"))
+    (root / "server.ext").write_text(f"{names}\nbasicConstraints=critical,CA:FALSE\n"
+                                     "keyUsage=critical,digitalSignature,keyEncipherment\n"
+                                     "extendedKeyUsage=serverAuth\n"
+                                     "authorityKeyIdentifier=keyid\nsubjectKeyIdentifier=hash\n")
+    _openssl("x509", "-req", "-in", str(root / "server.csr"), "-CA", str(root / "ca.pem"),
+             "-CAkey", str(root / "ca.key"), "-CAcreateserial", "-days", "2", "-sha256",
+             "-extfile", str(root / "server.ext"), "-out", str(root / "server.pem"))
+    _openssl("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=127.0.0.1",
+             "-keyout", str(root / "rogue.key"), "-out", str(root / "rogue.pem"), "-addext", names)
+    for f in root.iterdir():
+        os.chmod(f, 0o644)  # throwaway test keys: readable by whichever process loads them
+    return TestCerts(ca=root / "ca.pem", server=CertPair(root / "server.pem", root / "server.key"),
+                     rogue=CertPair(root / "rogue.pem", root / "rogue.key"))
+
+
+class DovecotServer:
+    """One running Dovecot with one user (USER / PASSWORD) and an INBOX.
+
+    With `tls` (a certificate and key): `ssl = yes`, STARTTLS offered on `port` and
+    implicit TLS on `tls_port`. `listen` is the one address it listens on.
+    """
+
+    def __init__(self, tls: CertPair | None = None, listen: str = "127.0.0.1") -> None:
         if not os.path.exists(DOVECOT):
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd; `make test` does it)")
         # Not under pytest's tmp_path: its parents are 0700 and the mail processes run as nobody.
@@ -106,19 +158,22 @@ class DovecotServer:
             (self.root / sub).mkdir()
         for sub in ("mail", "home"):
             os.chmod(self.root / sub, 0o777)
-        self.host = "127.0.0.1"
+        self.host = listen
         self.port = free_port()
+        self.tls_port = free_port() if tls else 0
         self.user, self.password = USER, PASSWORD
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
+        ssl_conf = f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}" if tls else "ssl = no"
         self.conf = self.root / "dovecot.conf"
-        self.conf.write_text(_CONF.format(root=self.root, port=self.port))
+        self.conf.write_text(_CONF.format(root=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl_conf)
+                             .replace("127.0.0.1", listen))
         self.proc: subprocess.Popen | None = None
 
     def start(self) -> None:
         self.proc = subprocess.Popen([DOVECOT, "-F", "-c", str(self.conf)],
                                      stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         try:
-            _wait_port(self.port, proc=self.proc)
+            _wait_port(self.port, proc=self.proc, host=self.host)
         except RuntimeError as exc:
             err = self.proc.stderr.read().decode(errors="replace") if self.proc.stderr else ""
             log = (self.root / "dovecot.log").read_text(errors="replace") if (self.root / "dovecot.log").exists() else ""
@@ -161,6 +216,10 @@ class DovecotServer:
                 c.append(folder, raw, flags=())
         finally:
             c.logout()
+
+    def log(self) -> str:
+        path = self.root / "dovecot.log"
+        return path.read_text(errors="replace") if path.exists() else ""
 
     def flags(self, folder: str = "INBOX") -> dict[int, tuple[bytes, ...]]:
         """UID -> flags of every mail in the folder (read-only: changes nothing)."""
@@ -210,11 +269,31 @@ class SMTPRecorder:
 
 
 class SMTPServer:
-    def __init__(self, port: int | None = None) -> None:
-        self.host = "127.0.0.1"
+    """aiosmtpd on 127.0.0.1; with `tls`, implicit TLS (`mode="ssl"`) or STARTTLS required (`"starttls"`)."""
+
+    def __init__(self, port: int | None = None, tls: CertPair | None = None,
+                 mode: Literal["ssl", "starttls"] = "ssl", host: str = "127.0.0.1",
+                 auth_plain: bool = False) -> None:
+        self.host = host
         self.port = port or free_port()
         self.handler = SMTPRecorder()
         self.controller = None
+        self.tls, self.mode = tls, mode
+        # AUTH (USER / PASSWORD) is offered with TLS, and with auth_plain even without it;
+        # every attempt is recorded as (mechanism, login, accepted).
+        self.auth_plain = auth_plain
+        self.auth_attempts: list[tuple[str, str, bool]] = []
+
+    def _authenticate(self, server, session, envelope, mechanism, auth_data):  # type: ignore[no-untyped-def]
+        from aiosmtpd.smtp import AuthResult, LoginPassword
+
+        ok = False
+        login = ""
+        if isinstance(auth_data, LoginPassword):
+            login = auth_data.login.decode(errors="replace")
+            ok = login == USER and auth_data.password.decode(errors="replace") == PASSWORD
+        self.auth_attempts.append((mechanism, login, ok))
+        return AuthResult(success=ok)
 
     @property
     def received(self) -> list[Received]:
@@ -223,8 +302,23 @@ class SMTPServer:
     def start(self) -> None:
         from aiosmtpd.controller import Controller
 
+        kwargs: dict[str, object] = {}
+        if self.tls is not None:
+            import ssl
+
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(str(self.tls.cert), str(self.tls.key))
+            kwargs["authenticator"] = self._authenticate
+            if self.mode == "ssl":
+                # aiosmtpd counts only STARTTLS as TLS for AUTH; the whole session is TLS here.
+                kwargs.update(ssl_context=context, auth_require_tls=False)
+            else:
+                kwargs.update(tls_context=context, require_starttls=True)
+        if self.auth_plain:
+            kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
         # A new Controller each time: the port is the same, so "down, then back" is a restart.
-        self.controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10)
+        self.controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
+                                     **kwargs)
         self.controller.start()
 
     def stop(self) -> None:
@@ -239,8 +333,9 @@ class SMTPServer:
         return list(self.received)
 
     def settings_table(self) -> dict[str, object]:
-        return {"smtp_host": self.host, "smtp_port": self.port, "smtp_ssl": False, "smtp_starttls": False,
-                "smtp_user": "", "smtp_password": ""}
+        tls = self.tls is not None
+        return {"smtp_host": self.host, "smtp_port": self.port, "smtp_ssl": tls and self.mode == "ssl",
+                "smtp_starttls": tls and self.mode == "starttls", "smtp_user": "", "smtp_password": ""}
 
 
 @pytest.fixture
@@ -261,3 +356,10 @@ def smtp_server() -> Iterator[SMTPServer]:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def test_certs(tmp_path_factory) -> TestCerts:  # type: ignore[no-untyped-def]
+    if not shutil.which("openssl"):
+        pytest.skip("openssl is not installed")
+    return make_test_certs(tmp_path_factory.mktemp("certs"))

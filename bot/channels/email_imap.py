@@ -7,6 +7,10 @@ across a network. Login with the password (`YESSINDO_EMAIL_PASSWORD` or
 given (`YESSINDO_EMAIL_OAUTH2_TOKEN`, or `[email] imap_oauth2_token` once config
 declares it).
 
+Certificates are always verified (IMAP and SMTP alike, `tls_context`): against the
+system's CAs, plus the CA file in `YESSINDO_EMAIL_CA_FILE` (or `[email] ca_file` once
+config declares it) when one is given, for a server with a private CA.
+
 `wait_for_mail` holds one IDLE for at most `max_idle` seconds (re-issued well
 inside the 29 minutes of RFC 2177 and the 10 minutes Gmail tolerates), then ends it
 and sends NOOP: imapclient's `idle_check` cannot tell a quiet mailbox from a dead
@@ -33,11 +37,27 @@ def oauth2_token(email_settings: Any) -> str:
     return os.environ.get("YESSINDO_EMAIL_OAUTH2_TOKEN") or getattr(email_settings, "imap_oauth2_token", "") or ""
 
 
+def ca_file(email_settings: Any) -> str:
+    return os.environ.get("YESSINDO_EMAIL_CA_FILE") or getattr(email_settings, "ca_file", "") or ""
+
+
+def tls_context(email_settings: Any) -> ssl.SSLContext:
+    """A verifying client context: system CAs, plus the configured CA file (never unverified)."""
+    context = ssl.create_default_context()
+    extra = ca_file(email_settings)
+    if extra:
+        try:
+            context.load_verify_locations(cafile=extra)
+        except (OSError, ssl.SSLError) as exc:
+            raise IMAPSetupError(f"cannot load the CA file {extra}: {exc}") from None
+    return context
+
+
 def connect(email_settings: Any, *, timeout: float = 30.0) -> IMAPClient:
     """An IMAPClient logged in (not yet in a folder)."""
     s = email_settings
     host, port = s.imap_host, s.imap_port
-    context = ssl.create_default_context()
+    context = tls_context(s)
     if s.imap_ssl or port == 993:
         client = IMAPClient(host, port=port, ssl=True, ssl_context=context, timeout=timeout)
     else:

@@ -31,13 +31,13 @@ from __future__ import annotations
 import logging
 import smtplib
 import socket
-import ssl
 from datetime import datetime, timezone
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any, Sequence
 
+from bot.channels.email_imap import IMAPSetupError, tls_context
 from handoff.outbox import DeliverySummary, ProviderMessage, SendError, deliver_due
 from handoff.store import Store, parse_iso, utc_iso
 
@@ -187,7 +187,10 @@ class EmailSender:
     # -- SMTP -------------------------------------------------------------------------------
     def _connect(self) -> smtplib.SMTP:
         s = self.settings
-        context = ssl.create_default_context()
+        try:
+            context = tls_context(s)
+        except IMAPSetupError as exc:
+            raise SendError(str(exc), code="config") from None
         try:
             if s.smtp_ssl:
                 smtp: smtplib.SMTP = smtplib.SMTP_SSL(s.smtp_host, s.smtp_port, timeout=self.timeout, context=context)
