@@ -47,6 +47,7 @@ class EmailSettings:
     smtp_user: str = ""
     smtp_password: str = ""
     auto_replies_per_hour: int = 5
+    ca_file: str = ""
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "imap_user": str, "imap_password": str, "imap_folder": str,
         "smtp_host": str, "smtp_port": int, "smtp_ssl": bool, "smtp_starttls": bool,
         "smtp_user": str, "smtp_password": str, "auto_replies_per_hour": int,
+        "ca_file": str,
     },
     "dev": {"simulator": bool},
     "console": {"secret_key": str},
