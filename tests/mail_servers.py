@@ -14,6 +14,11 @@ it signed for 127.0.0.1/localhost, plus a self-signed "rogue" certificate no cli
 trusts. `DovecotServer(tls=certs.server)` runs Dovecot with `ssl = yes`: STARTTLS on
 `port`, implicit TLS on `tls_port`. `SMTPServer(tls=..., mode="ssl"|"starttls")` runs
 aiosmtpd with implicit TLS, or with STARTTLS required before MAIL.
+
+OAuth2: `DovecotServer(oauth2_introspection_url=url)` also offers XOAUTH2 and OAUTHBEARER,
+checked by an oauth2 passdb that POSTs the token to `url` (RFC 7662 introspection) and
+accepts it when the answer has `"active": true` and `"username"` equal to the login user.
+Password logins (the helpers) keep working through the passwd-file passdb.
 """
 from __future__ import annotations
 
@@ -57,6 +62,24 @@ def _wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None =
     raise RuntimeError(f"nothing listening on {host}:{port} after {timeout} s")
 
 
+_OAUTH2_PASSDB = """\
+passdb {{
+  driver = oauth2
+  mechanisms = xoauth2 oauthbearer
+  args = {root}/dovecot-oauth2.conf.ext
+}}
+"""
+
+_OAUTH2_CONF = """\
+introspection_mode = post
+introspection_url = {url}
+force_introspection = yes
+username_attribute = username
+active_attribute = active
+active_value = true
+timeout_msecs = 5000
+"""
+
 _CONF = """\
 protocols = imap
 listen = 127.0.0.1
@@ -66,7 +89,7 @@ log_path = {root}/dovecot.log
 info_log_path = {root}/dovecot.log
 {ssl}
 disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = plain login{auth_mechanisms}
 default_login_user = dovenull
 default_internal_user = dovecot
 mail_location = maildir:{root}/mail/%n
@@ -76,7 +99,7 @@ passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {root}/passwd
 }}
-userdb {{
+{oauth2_passdb}userdb {{
   driver = static
   args = uid=nobody gid=nogroup home={root}/home/%n
 }}
@@ -148,7 +171,8 @@ class DovecotServer:
     implicit TLS on `tls_port`. `listen` is the one address it listens on.
     """
 
-    def __init__(self, tls: CertPair | None = None, listen: str = "127.0.0.1") -> None:
+    def __init__(self, tls: CertPair | None = None, listen: str = "127.0.0.1",
+                 oauth2_introspection_url: str | None = None) -> None:
         if not os.path.exists(DOVECOT):
             raise RuntimeError("dovecot is not installed (apt-get install dovecot-imapd; `make test` does it)")
         # Not under pytest's tmp_path: its parents are 0700 and the mail processes run as nobody.
@@ -164,8 +188,13 @@ class DovecotServer:
         self.user, self.password = USER, PASSWORD
         (self.root / "passwd").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         ssl_conf = f"ssl = yes\nssl_cert = <{tls.cert}\nssl_key = <{tls.key}" if tls else "ssl = no"
+        mechanisms, oauth2_passdb = "", ""
+        if oauth2_introspection_url:
+            (self.root / "dovecot-oauth2.conf.ext").write_text(_OAUTH2_CONF.format(url=oauth2_introspection_url))
+            mechanisms, oauth2_passdb = " xoauth2 oauthbearer", _OAUTH2_PASSDB.format(root=self.root)
         self.conf = self.root / "dovecot.conf"
-        self.conf.write_text(_CONF.format(root=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl_conf)
+        self.conf.write_text(_CONF.format(root=self.root, port=self.port, tls_port=self.tls_port, ssl=ssl_conf,
+                                          auth_mechanisms=mechanisms, oauth2_passdb=oauth2_passdb)
                              .replace("127.0.0.1", listen))
         self.proc: subprocess.Popen | None = None
 
