@@ -48,6 +48,7 @@ class EmailSettings:
     smtp_password: str = ""
     auto_replies_per_hour: int = 5
     ca_file: str = ""
+    imap_oauth2_token: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "imap_user": str, "imap_password": str, "imap_folder": str,
         "smtp_host": str, "smtp_port": int, "smtp_ssl": bool, "smtp_starttls": bool,
         "smtp_user": str, "smtp_password": str, "auto_replies_per_hour": int,
-        "ca_file": str,
+        "ca_file": str, "imap_oauth2_token": str,
     },
     "dev": {"simulator": bool},
     "console": {"secret_key": str},
@@ -162,6 +163,8 @@ def settings_from_mapping(
     if environ.get("YESSINDO_EMAIL_PASSWORD"):
         em["imap_password"] = environ["YESSINDO_EMAIL_PASSWORD"]
         em["smtp_password"] = environ["YESSINDO_EMAIL_PASSWORD"]
+    if environ.get("YESSINDO_EMAIL_OAUTH2_TOKEN"):
+        em["imap_oauth2_token"] = environ["YESSINDO_EMAIL_OAUTH2_TOKEN"]
     email = EmailSettings(**em)
     if "@" not in email.address:
         raise ConfigError(source, "email.address", f"not an email address: {email.address!r}")
