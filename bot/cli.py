@@ -49,11 +49,32 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("poll-email", parents=[common], help="the IMAP loop: answer mail (IDLE, or polling)")
     s.add_argument("--once", action="store_true", help="handle everything waiting, deliver the replies, exit")
 
+    a = sub.add_parser("agent", parents=[common], help="agents and supervisors")
+    asub = a.add_subparsers(dest="agent_command", required=True, metavar="ACTION")
+    s = asub.add_parser("add", parents=[common], help="add an agent; the password is read from stdin")
+    s.add_argument("name")
+    s.add_argument("--role", choices=["agent", "supervisor"], required=True)
+    s.add_argument("--password-stdin", action="store_true", required=True)
+
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
     s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
 
     q = sub.add_parser("queue", parents=[common], help="the human queue")
     qsub = q.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
+    s = qsub.add_parser("claim", parents=[common], help="take a ticket over (the bot falls silent there)")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s = qsub.add_parser("reply", parents=[common], help="answer the customer on their channel")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s.add_argument("--text", required=True)
+    s = qsub.add_parser("release", parents=[common], help="give a ticket back to the queue")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s = qsub.add_parser("resolve", parents=[common], help="close a ticket (an escalation needs --note, sent to the customer)")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s.add_argument("--note")
     s = qsub.add_parser("list", parents=[common], help="list tickets, most urgent first")
     s.add_argument("--json", action="store_true")
     s.add_argument("--status", choices=["open", "claimed", "resolved"])
@@ -153,6 +174,8 @@ def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
 
     store = Store(settings.database)
     tz = ZoneInfo(settings.hours.timezone)
+    if args.queue_command != "list":
+        return _queue_action(args, settings, store, tz)
     if args.queue_command == "list":
         tickets = store.tickets(status=args.status)
         if args.json:
@@ -231,6 +254,65 @@ def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
     return EXIT_OK
 
 
+def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type: ignore[no-untyped-def]
+    from bot.outbound import queue_message
+    from handoff import queue
+
+    now = datetime.now(tz)
+    try:
+        if args.queue_command == "claim":
+            t = queue.claim(store, now, args.ref, args.agent)
+            print(f"{t.ref} is now held by {t.agent}; the bot is silent in that conversation")
+        elif args.queue_command == "reply":
+            text = args.text.strip()
+            if not text:
+                raise queue.QueueError("--text is empty")
+            queue.ensure_schema(store)
+            with store.write(now) as tx:
+                ticket, conv = queue.holding(tx, args.ref, args.agent)
+                outbox_id = queue_message(tx, conv, text, ticket.ref, author=args.agent,
+                                          email_address=settings.email.address)
+                tx.log_event("agent.replied", args.agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                             data={"outbox_id": outbox_id})
+            print(f"reply to {ticket.ref} queued on {conv.channel} (outbox {outbox_id})")
+        elif args.queue_command == "release":
+            queue.release(store, now, args.ref, args.agent)
+            print(f"{args.ref.upper()} is back in the queue")
+        elif args.queue_command == "resolve":
+            def send(tx, conv, text, ref):  # type: ignore[no-untyped-def]
+                queue_message(tx, conv, text, ref, author=args.agent, email_address=settings.email.address)
+            t = queue.resolve(store, now, args.ref, args.agent, args.note, send_result=send)
+            print(f"{t.ref} resolved")
+    except queue.QueueError as exc:
+        print(f"yessindo-bot: queue {args.queue_command}: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    return EXIT_OK
+
+
+def cmd_agent(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from werkzeug.security import generate_password_hash
+
+    from handoff import queue
+    from handoff.store import Store
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    if len(password) < 8:
+        print("yessindo-bot: agent add: the password (one line on stdin) must have at least 8 characters",
+              file=sys.stderr)
+        return EXIT_FAIL
+    store = Store(settings.database)
+    try:
+        queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), args.name, args.role,
+                        generate_password_hash(password))
+    except queue.QueueError as exc:
+        print(f"yessindo-bot: agent add: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"{args.role} {args.name} added")
+    return EXIT_OK
+
+
 def mask_customer(customer: str) -> str:
     """+6282129666065 -> +62821****6065; budi@example.com -> b***@example.com."""
     if "@" in customer:
@@ -269,6 +351,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "forget": cmd_forget,
     "serve": cmd_serve,
     "poll-email": cmd_poll_email,
+    "agent": cmd_agent,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,0 +1,123 @@
+"""What agents do with the queue: claim, release, resolve; and who the agents are.
+
+Every action is one short write transaction on the store, so two agents claiming at
+once cannot both win: BEGIN IMMEDIATE serialises them, and the second sees the first's
+claim. Claiming hands the conversation to the agent (state "human": the bot falls
+silent there) until the agent releases or resolves it. Every action is an event.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from handoff.store import Conversation, Store, Ticket, Transaction, _conversation, _ticket
+
+ROLES = ("agent", "supervisor")
+
+
+class QueueError(Exception):
+    """An action that cannot be done, with the reason a person can act on."""
+
+
+@dataclass(frozen=True)
+class Agent:
+    name: str
+    role: str
+
+
+def ensure_schema(store: Store) -> None:
+    store.conn.execute(
+        "CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, "
+        "created_at TEXT NOT NULL)")
+
+
+def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: str) -> None:
+    if role not in ROLES:
+        raise QueueError(f"role must be one of {', '.join(ROLES)}")
+    if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
+        raise QueueError("agent name: letters, digits, '.', '-' and '_' only")
+    ensure_schema(store)
+    with store.write(now) as tx:
+        if tx.conn.execute("SELECT 1 FROM agents WHERE name = ?", (name,)).fetchone():
+            raise QueueError(f"agent {name} already exists")
+        tx.conn.execute("INSERT INTO agents (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
+                        (name, role, password_hash, tx.now))
+        tx.log_event("agent.added", "operator", data={"agent": name, "role": role})
+
+
+def get_agent(store: Store, name: str) -> Agent | None:
+    ensure_schema(store)
+    row = store.conn.execute("SELECT name, role FROM agents WHERE name = ?", (name,)).fetchone()
+    return Agent(row[0], row[1]) if row else None
+
+
+def _locked_ticket(tx: Transaction, ref: str) -> tuple[Ticket, Conversation]:
+    row = tx.conn.execute("SELECT * FROM tickets WHERE ref = ?", (ref.upper(),)).fetchone()
+    if row is None:
+        raise QueueError(f"no ticket {ref}")
+    ticket = _ticket(row)
+    conv = _conversation(tx.conn.execute("SELECT * FROM conversations WHERE id = ?",
+                                         (ticket.conversation_id,)).fetchone())
+    return ticket, conv
+
+
+def _require(store: Store, agent: str) -> Agent:
+    found = get_agent(store, agent)
+    if found is None:
+        raise QueueError(f"no agent {agent} (add one with: yessindo-bot agent add {agent} --role agent --password-stdin)")
+    return found
+
+
+def claim(store: Store, now: datetime, ref: str, agent: str) -> Ticket:
+    """The agent now holds the ticket and its conversation; QueueError names who holds it otherwise."""
+    who = _require(store, agent)
+    with store.write(now) as tx:
+        ticket, conv = _locked_ticket(tx, ref)
+        if ticket.status == "resolved":
+            raise QueueError(f"{ticket.ref} is already resolved")
+        if ticket.priority == "escalation" and who.role != "supervisor":
+            raise QueueError(f"{ticket.ref} is an escalation: a supervisor must take it")
+        if ticket.agent and ticket.agent != agent:
+            raise QueueError(f"{ticket.ref} is held by {ticket.agent}")
+        tx.update_ticket(ticket, status="claimed", agent=agent)
+        tx.update_conversation(conv.id, state="human", agent=agent)
+        tx.log_event("ticket.claimed", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
+    return store.ticket(ticket.ref)  # type: ignore[return-value]
+
+
+def holding(tx: Transaction, ref: str, agent: str) -> tuple[Ticket, Conversation]:
+    """The ticket and conversation, when this agent holds them (inside the caller's transaction)."""
+    ticket, conv = _locked_ticket(tx, ref)
+    if ticket.status != "claimed" or ticket.agent != agent:
+        holder = f"held by {ticket.agent}" if ticket.agent else "not claimed"
+        raise QueueError(f"{ticket.ref} is {holder}: claim it first")
+    return ticket, conv
+
+
+def release(store: Store, now: datetime, ref: str, agent: str) -> None:
+    _require(store, agent)
+    with store.write(now) as tx:
+        ticket, conv = holding(tx, ref, agent)
+        tx.update_ticket(ticket, status="open", agent=None)
+        tx.update_conversation(conv.id, state="bot", agent=None)
+        tx.log_event("ticket.released", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
+
+
+def resolve(store: Store, now: datetime, ref: str, agent: str, note: str | None,
+            send_result: Any = None) -> Ticket:
+    """Close the ticket; the bot speaks in the conversation again. An escalation needs a
+    written result (the policy promises one), which `send_result(tx, conv, text, ref)` queues."""
+    _require(store, agent)
+    with store.write(now) as tx:
+        ticket, conv = holding(tx, ref, agent)
+        if ticket.priority == "escalation":
+            if not note or not note.strip():
+                raise QueueError(f"{ticket.ref} is an escalation: resolving it needs the written result (--note)")
+            if send_result is not None:
+                send_result(tx, conv, note.strip(), ticket.ref)
+        tx.update_ticket(ticket, status="resolved", resolved_at=now)
+        tx.update_conversation(conv.id, state="bot", agent=None)
+        tx.log_event("ticket.resolved", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                     data={"note": bool(note)})
+    return store.ticket(ticket.ref)  # type: ignore[return-value]

@@ -1,0 +1,103 @@
+"""Agents working the queue from the command line: claim, reply, release, resolve."""
+from __future__ import annotations
+
+import json
+import sqlite3
+import subprocess
+
+import pytest
+
+from tests.test_cli import BIN, REPO, run
+
+AT = ["--at", "2026-11-24T10:00:00+07:00"]
+
+
+@pytest.fixture
+def env(tmp_path):
+    e = {"YESSINDO_DATABASE": str(tmp_path / "q.db")}
+    assert run(["agent", "add", "sari", "--role", "agent", "--password-stdin"], stdin="rahasia-sari\n", env=e).returncode == 0
+    assert run(["agent", "add", "budi", "--role", "agent", "--password-stdin"], stdin="rahasia-budi\n", env=e).returncode == 0
+    assert run(["agent", "add", "dewi", "--role", "supervisor", "--password-stdin"], stdin="rahasia-dewi\n",
+               env=e).returncode == 0
+    return e
+
+
+def ticket(env, text, sender="+6281234567890", channel="whatsapp"):
+    run(["chat", "--channel", channel, "--from", sender, *AT], stdin=text + "\n", env=env)
+    return json.loads(run(["queue", "list", "--json"], env=env).stdout)[-1]["ref"]
+
+
+def db(env):
+    return sqlite3.connect(env["YESSINDO_DATABASE"])
+
+
+def test_agent_password_is_hashed_and_short_ones_refused(env):
+    [(h,)] = db(env).execute("SELECT password_hash FROM agents WHERE name = 'sari'").fetchall()
+    assert "rahasia-sari" not in h and h.startswith(("scrypt:", "pbkdf2:"))
+    p = run(["agent", "add", "x", "--role", "agent", "--password-stdin"], stdin="short\n", env=env)
+    assert p.returncode == 1 and "8 characters" in p.stderr.decode()
+    p = run(["agent", "add", "sari", "--role", "agent", "--password-stdin"], stdin="another-pass\n", env=env)
+    assert p.returncode == 1 and "already exists" in p.stderr.decode()
+
+
+def test_claim_silences_bot_reply_queues_release_and_resolve(env):
+    ref = ticket(env, "paket saya belum sampai")
+    assert run(["queue", "claim", ref, "--agent", "sari"], env=env).returncode == 0
+    p = run(["queue", "claim", ref, "--agent", "budi"], env=env)
+    assert p.returncode == 1 and "held by sari" in p.stderr.decode()
+    # The customer writes again: recorded, no bot answer.
+    p = run(["chat", "--from", "+6281234567890", *AT], stdin="halo? ada orang?\n", env=env)
+    assert p.stdout.decode().strip() == ""
+    p = run(["queue", "reply", ref, "--agent", "sari", "--text", "Halo Kak, saya Sari, sedang saya cek."], env=env)
+    assert p.returncode == 0, p.stderr
+    [(channel, body, status)] = db(env).execute("SELECT channel, body, status FROM outbox").fetchall()
+    assert (channel, body, status) == ("whatsapp", "Halo Kak, saya Sari, sedang saya cek.", "pending")
+    p = run(["queue", "reply", ref, "--agent", "budi", "--text", "x"], env=env)
+    assert p.returncode == 1 and "held by sari" in p.stderr.decode()
+    assert run(["queue", "release", ref, "--agent", "sari"], env=env).returncode == 0
+    [t] = json.loads(run(["queue", "list", "--json", "--status", "open"], env=env).stdout)
+    assert t["agent"] is None
+    assert run(["queue", "claim", ref, "--agent", "budi"], env=env).returncode == 0
+    assert run(["queue", "resolve", ref, "--agent", "budi", "--note", "terkirim"], env=env).returncode == 0
+    assert json.loads(run(["queue", "list", "--json", "--status", "resolved"], env=env).stdout)[0]["ref"] == ref
+    kinds = [r[0] for r in db(env).execute("SELECT kind FROM events ORDER BY id")]
+    for kind in ("ticket.claimed", "agent.replied", "ticket.released", "ticket.resolved"):
+        assert kind in kinds
+
+
+def test_escalation_is_a_supervisors_and_needs_a_written_result(env):
+    ref = ticket(env, "saya tidak puas, minta eskalasi ke supervisor", sender="budi@example.com", channel="email")
+    p = run(["queue", "claim", ref, "--agent", "sari"], env=env)
+    assert p.returncode == 1 and "supervisor" in p.stderr.decode()
+    assert run(["queue", "claim", ref, "--agent", "dewi"], env=env).returncode == 0
+    p = run(["queue", "resolve", ref, "--agent", "dewi"], env=env)
+    assert p.returncode == 1 and "written result" in p.stderr.decode()
+    p = run(["queue", "resolve", ref, "--agent", "dewi", "--note", "Dana Kakak kami kembalikan penuh hari ini."],
+            env=env)
+    assert p.returncode == 0, p.stderr
+    [(channel, customer, body)] = db(env).execute("SELECT channel, customer, body FROM outbox").fetchall()
+    assert (channel, customer) == ("email", "budi@example.com") and "kembalikan penuh" in body
+    [(subject, auto)] = db(env).execute("SELECT subject, auto FROM email_outbound").fetchall()
+    assert subject.startswith("Re: ") and f"[{ref}]" in subject and auto == 0
+
+
+def test_unknown_ticket_or_agent(env):
+    assert "no ticket" in run(["queue", "claim", "YS-999999", "--agent", "sari"], env=env).stderr.decode()
+    ref = ticket(env, "paket saya belum sampai")
+    assert "no agent" in run(["queue", "claim", ref, "--agent", "nobody"], env=env).stderr.decode()
+
+
+def test_concurrent_claims_from_two_processes_one_wins(env):
+    ref = ticket(env, "paket saya belum sampai")
+    import os
+
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    full_env.update(env, PYTHONPATH=str(REPO))
+    procs = [subprocess.Popen(BIN + ["queue", "claim", ref, "--agent", a], env=full_env, cwd=REPO,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for a in ("sari", "budi")]
+    results = [(p.wait(timeout=60), p.stderr.read().decode()) for p in procs]
+    codes = sorted(code for code, _ in results)
+    assert codes == [0, 1]
+    loser_err = next(err for code, err in results if code == 1)
+    [(holder,)] = db(env).execute("SELECT agent FROM tickets WHERE ref = ?", (ref,)).fetchall()
+    assert f"held by {holder}" in loser_err
