@@ -38,8 +38,8 @@ from typing import Any, Callable
 from bot.channels import email_imap
 from bot.channels.email_loop import automatic_reason
 from bot.channels.email_parse import parse_mail
-from bot.channels.email_smtp import EmailSender, create_schema as create_outbound_schema, new_message_id, \
-    references_for
+from bot.channels.email_smtp import EmailSender, queue_reply
+from bot.channels.email_smtp import create_schema as create_outbound_schema
 from bot.models import Attachment, Message
 from handoff.outbox import deliver_due
 from handoff.store import Store, parse_iso
@@ -59,6 +59,15 @@ def create_schema(conn: sqlite3.Connection) -> None:
                  "INTEGER, uid INTEGER, sender TEXT, status TEXT NOT NULL, reason TEXT, outbox_id INTEGER, "
                  "created_at TEXT NOT NULL)")
     create_outbound_schema(conn)
+
+
+def _note_inbox(tx: Any, mid: str, folder: str, uidvalidity: int, uid: int, sender: str, status: str,
+                reason: str | None, outbox_id: int | None, *, or_ignore: bool = False) -> None:
+    """Record what became of one fetched mail (the once-only guard of the intake)."""
+    tx.conn.execute(
+        f"INSERT {'OR IGNORE ' if or_ignore else ''}INTO email_inbox (message_id, folder, uidvalidity, uid, sender, "
+        "status, reason, outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, tx.now))
 
 
 def _crash_point(step: str) -> None:
@@ -205,25 +214,17 @@ class EmailIntake:
         outbox, with its mail headers, and the mail is noted as handled, all in the same
         commit as the recorded message and answer."""
         def queue(tx: Any, conv: Any, reply: Any, ticket_ref: str | None) -> None:
-            outbox_id = tx.enqueue_outbound(conv, reply.text, ticket_ref=ticket_ref)
-            tx.conn.execute(
-                "INSERT INTO email_outbound (outbox_id, message_id, in_reply_to, refs, subject, auto) "
-                "VALUES (?, ?, ?, ?, ?, 1)",
-                (outbox_id, new_message_id(self.email.address), mid,
-                 " ".join(references_for(mid, mail.references)), reply.subject))
-            tx.conn.execute(
-                "INSERT INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, reason, outbox_id, "
-                "created_at) VALUES (?, ?, ?, ?, ?, 'answered', NULL, ?, ?)",
-                (mid, folder, uidvalidity, uid, conv.customer, outbox_id, tx.now))
+            outbox_id = queue_reply(tx, conv, reply.text, ticket_ref=ticket_ref, from_address=self.email.address,
+                                    in_reply_to=mid, references=mail.references, subject=reply.subject, auto=True)
+            _note_inbox(tx, mid, folder, uidvalidity, uid, conv.customer, "answered", None, outbox_id)
         return queue
 
     def _finish(self, mail: Any, mid: str, sender: str, reason: str | None, outcome: Any,
                 folder: str, uidvalidity: int, uid: int) -> str:
-        """Queue the answer (if any) and note the mail, in one transaction."""
+        """Note a mail the pipeline did not answer just now, in one transaction; for a mail
+        recorded by an older version without its queue entry, queue the stored answer."""
         body, conv_id, ticket_ref, subject = None, outcome.conversation_id, outcome.ticket_ref, None
-        if outcome.status == "answered" and outcome.replies:
-            body, subject = outcome.replies[0].text, outcome.replies[0].subject
-        elif outcome.status == "duplicate" and reason is None:
+        if outcome.status == "duplicate" and reason is None:
             body, conv_id, ticket_ref, subject = self._stored_answer(mid, mail.subject)
         from bot.pipeline import reply_subject
 
@@ -234,19 +235,12 @@ class EmailIntake:
             if body and conv_id is not None:
                 conv = self.store.conversation(conv_id)
                 if conv is not None:
-                    outbox_id = tx.enqueue_outbound(conv, body, ticket_ref=ticket_ref)
-                    tx.conn.execute(
-                        "INSERT INTO email_outbound (outbox_id, message_id, in_reply_to, refs, subject, auto) "
-                        "VALUES (?, ?, ?, ?, ?, 1)",
-                        (outbox_id, new_message_id(self.email.address), mid,
-                         " ".join(references_for(mid, mail.references)),
-                         subject or reply_subject(mail.subject, ticket_ref)))
+                    outbox_id = queue_reply(tx, conv, body, ticket_ref=ticket_ref, from_address=self.email.address,
+                                            in_reply_to=mid, references=mail.references,
+                                            subject=subject or reply_subject(mail.subject, ticket_ref), auto=True)
             status = "answered" if outbox_id else ("unparseable" if reason == "unparseable" else "recorded")
             note = reason or (None if outbox_id else outcome.status)
-            tx.conn.execute(
-                "INSERT INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, reason, outbox_id, "
-                "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (mid, folder, uidvalidity, uid, sender, status, note, outbox_id, tx.now))
+            _note_inbox(tx, mid, folder, uidvalidity, uid, sender, status, note, outbox_id)
             if reason == "unparseable":
                 # Flag for an agent: nothing usable came out of this mail.
                 tx.log_event("email.unparseable", "email", conversation_id=conv_id,
@@ -280,10 +274,7 @@ class EmailIntake:
     def _note(self, mid: str, folder: str, uidvalidity: int, uid: int, sender: str, status: str,
               reason: str | None, outbox_id: int | None, event: tuple[str, dict] | None = None) -> None:
         with self.store.write(self._now()) as tx:
-            tx.conn.execute(
-                "INSERT OR IGNORE INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, reason, "
-                "outbox_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, tx.now))
+            _note_inbox(tx, mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, or_ignore=True)
             if event:
                 tx.log_event(event[0], "email", data=event[1])
 

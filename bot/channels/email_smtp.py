@@ -56,6 +56,19 @@ def create_schema(conn: Any) -> None:
     )
 
 
+def queue_reply(tx: Any, conv: Any, body: str, *, ticket_ref: str | None, from_address: str,
+                in_reply_to: str | None, references: Sequence[str], subject: str, auto: bool) -> int:
+    """Queue one email to the customer in the outbox, with the headers the sender will
+    use (our Message-ID, made now so a retry reuses it), inside the caller's transaction.
+    `auto` marks an automatic answer (`Auto-Submitted: auto-replied`)."""
+    outbox_id = int(tx.enqueue_outbound(conv, body, ticket_ref=ticket_ref))
+    refs = " ".join(references_for(in_reply_to, references)) if in_reply_to else ""
+    tx.conn.execute(
+        "INSERT INTO email_outbound (outbox_id, message_id, in_reply_to, refs, subject, auto) VALUES (?, ?, ?, ?, ?, ?)",
+        (outbox_id, new_message_id(from_address), in_reply_to, refs, subject, int(auto)))
+    return outbox_id
+
+
 def new_message_id(address: str) -> str:
     """`<...@our-domain>` for a reply (the domain of the support address)."""
     domain = address.rpartition("@")[2] or "yessindo.local"
