@@ -22,6 +22,7 @@ Password logins (the helpers) keep working through the passwd-file passdb.
 """
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import socket
@@ -392,3 +393,21 @@ def test_certs(tmp_path_factory) -> TestCerts:  # type: ignore[no-untyped-def]
     if not shutil.which("openssl"):
         pytest.skip("openssl is not installed")
     return make_test_certs(tmp_path_factory.mktemp("certs"))
+
+
+def customer_mail(n: int | str, text: str = "Halo kak, paket saya belum sampai, nomor pesanan INV-20261101-0001",
+                  sender: str = "budi@example.com", subject: str = "Paket belum sampai", extra: str = "",
+                  id_prefix: str = "m") -> bytes:
+    """A plain customer mail to the support address, Message-ID <{id_prefix}{n}@example.com>."""
+    return (f"From: Budi <{sender}>\r\nTo: {USER}\r\nSubject: {subject}\r\n"
+            f"Date: Tue, 24 Nov 2026 10:00:00 +0700\r\nMessage-ID: <{id_prefix}{n}@example.com>\r\n{extra}"
+            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
+
+
+def write_config(tmp_path: Path, email: dict[str, object]) -> Path:
+    """A config.toml with a database in tmp_path and the given [email] table."""
+    lines = ["[storage]", f'database = "{tmp_path / "bot.db"}"', "[email]"]
+    lines += [f"{k} = {json.dumps(v)}" for k, v in email.items()]
+    path = tmp_path / "config.toml"
+    path.write_text("\n".join(lines) + "\n")
+    return path

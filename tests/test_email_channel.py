@@ -4,6 +4,7 @@ from __future__ import annotations
 import smtplib
 
 from tests.mail_servers import dovecot, smtp_server  # noqa: F401  (fixtures)
+from tests.mail_servers import customer_mail as mail, write_config
 
 
 def test_servers_dovecot_appends_unread_and_smtp_records(dovecot, smtp_server):  # noqa: F811
@@ -20,7 +21,6 @@ def test_servers_dovecot_appends_unread_and_smtp_records(dovecot, smtp_server): 
 
 
 # -- the channel ---------------------------------------------------------------------------------
-import json  # noqa: E402
 import os  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
@@ -37,21 +37,10 @@ REPO = Path(__file__).resolve().parents[1]
 SEEN = b"\\Seen"
 
 
-def mail(n: int | str, text: str = "Halo kak, paket saya belum sampai, nomor pesanan INV-20261101-0001",
-         sender: str = "budi@example.com", subject: str = "Paket belum sampai", extra: str = "") -> bytes:
-    return (f"From: Budi <{sender}>\r\nTo: ptyessindo@gmail.com\r\nSubject: {subject}\r\n"
-            f"Date: Tue, 24 Nov 2026 10:00:00 +0700\r\nMessage-ID: <m{n}@example.com>\r\n{extra}"
-            f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n{text}\r\n").encode()
-
 
 @pytest.fixture
 def config(tmp_path, dovecot, smtp_server):  # noqa: F811
-    email = {**dovecot.settings_table(), **smtp_server.settings_table()}
-    lines = ["[storage]", f'database = "{tmp_path / "bot.db"}"', "[email]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in email.items()]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
+    return write_config(tmp_path, {**dovecot.settings_table(), **smtp_server.settings_table()})
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ USER}` for GOOD_TOKEN and `{"active": false}` for anything else. Dovecot
 """
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -22,6 +23,9 @@ from urllib.parse import parse_qs
 import pytest
 
 from tests.mail_servers import USER, DovecotServer, smtp_server  # noqa: F401
+from tests.mail_servers import customer_mail, write_config
+
+mail = functools.partial(customer_mail, id_prefix="oauth")
 
 REPO = Path(__file__).resolve().parents[1]
 SEEN = b"\\Seen"
@@ -89,19 +93,6 @@ def dovecot_oauth2(introspection) -> Iterator[DovecotServer]:
         server.stop()
 
 
-def mail(n: int) -> bytes:
-    return (f"From: Budi <budi@example.com>\r\nTo: {USER}\r\nSubject: Paket belum sampai\r\n"
-            f"Date: Tue, 24 Nov 2026 10:00:00 +0700\r\nMessage-ID: <oauth{n}@example.com>\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            "Halo kak, paket saya belum sampai, nomor pesanan INV-20261101-0001\r\n").encode()
-
-
-def write_config(tmp_path: Path, email: dict[str, object]) -> Path:
-    lines = ["[storage]", f'database = "{tmp_path / "bot.db"}"', "[email]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in email.items()]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def poll_once(config: Path, token: str) -> subprocess.CompletedProcess:

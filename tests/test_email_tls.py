@@ -5,7 +5,7 @@ verifies them as usual and is only told to trust that CA (`YESSINDO_EMAIL_CA_FIL
 """
 from __future__ import annotations
 
-import json
+import functools
 import os
 import ssl
 import subprocess
@@ -19,25 +19,14 @@ import pytest
 
 from bot.config import settings_from_mapping
 from tests.mail_servers import DovecotServer, SMTPServer, dovecot, smtp_server, test_certs  # noqa: F401
+from tests.mail_servers import customer_mail, write_config
 
 REPO = Path(__file__).resolve().parents[1]
 SEEN = b"\\Seen"
 CA_ENV = "YESSINDO_EMAIL_CA_FILE"
+mail = functools.partial(customer_mail, id_prefix="tls")
 
 
-def mail(n: int | str, sender: str = "budi@example.com") -> bytes:
-    return (f"From: Budi <{sender}>\r\nTo: ptyessindo@gmail.com\r\nSubject: Paket belum sampai\r\n"
-            f"Date: Tue, 24 Nov 2026 10:00:00 +0700\r\nMessage-ID: <tls{n}@example.com>\r\n"
-            "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
-            "Halo kak, paket saya belum sampai, nomor pesanan INV-20261101-0001\r\n").encode()
-
-
-def write_config(tmp_path: Path, email: dict[str, object]) -> Path:
-    lines = ["[storage]", f'database = "{tmp_path / "bot.db"}"', "[email]"]
-    lines += [f"{k} = {json.dumps(v)}" for k, v in email.items()]
-    path = tmp_path / "config.toml"
-    path.write_text("\n".join(lines) + "\n")
-    return path
 
 
 def load_settings(config: Path):  # type: ignore[no-untyped-def]
