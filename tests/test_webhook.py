@@ -218,3 +218,17 @@ def test_healthz_503_when_database_is_gone(client):
     client.application.extensions["yessindo"].bot.store.conn.close()
     resp = client.get("/healthz")
     assert resp.status_code == 503 and resp.get_json()["status"] == "error"
+
+
+def test_status_callback_updates_the_outbound_message(client, clock):
+    store = client.application.extensions["yessindo"].bot.store
+    with store.write(clock()) as tx:
+        conv = tx.create_conversation("whatsapp", "+6281234567890", "id", None)
+        outbox_id = tx.enqueue_outbound(conv, "Balasan agen")
+        tx.conn.execute("UPDATE outbox SET status = 'sent', provider_id = 'SMknown' WHERE id = ?", (outbox_id,))
+    data = {"MessageSid": "SMknown", "MessageStatus": "undelivered", "ErrorCode": "63016", "AccountSid": "AC123"}
+    url = "http://localhost/webhooks/whatsapp/status"
+    resp = client.post("/webhooks/whatsapp/status", data=data, headers={"X-Twilio-Signature": sign(url, data)})
+    assert resp.status_code == 204
+    [row] = store.outbox()
+    assert (row["status"], row["error_code"]) == ("undelivered", "63016")

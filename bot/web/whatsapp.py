@@ -14,6 +14,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import mask_phone, parse_form, twiml
 from bot.errors import StoreError
+from handoff.outbox import record_status
 
 log = logging.getLogger("yessindo.whatsapp")
 whatsapp = Blueprint("whatsapp", __name__)
@@ -80,11 +81,7 @@ def status():  # type: ignore[no-untyped-def]
     state = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
     code = request.form.get("ErrorCode") or None
     known = False
-    try:
-        from handoff.outbox import record_status  # the outbox arrives with its sender
-    except ImportError:  # pragma: no cover - until the outbox lands
-        record_status = None
-    if record_status is not None and sid and state:
+    if sid and state:
         try:
             known = record_status(svc.bot.store, svc.now(), sid, state, code, request.form.get("ErrorMessage"))
         except StoreError as exc:
