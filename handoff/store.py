@@ -26,11 +26,17 @@ PRIORITIES = ("normal", "complex", "escalation")
 TICKET_STATUSES = ("open", "claimed", "resolved")
 CONVERSATION_STATES = ("bot", "human", "closed")
 
-SCHEMA_VERSION = 2  # 2: the outbox table (handoff/outbox.py)
+SCHEMA_VERSION = 3  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence
 # The columns a transaction may change after creation (the rest are fixed at insert).
 _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
-                                  "display_name"})
-_TICKET_FIELDS = frozenset({"intent", "priority", "status", "agent", "due_at", "details", "resolved_at"})
+                                  "display_name", "csat_ticket", "csat_asked_at"})
+_TICKET_FIELDS = frozenset({"intent", "priority", "status", "agent", "due_at", "details", "resolved_at",
+                            "first_response_due", "first_response_at", "resolution_due", "csat", "csat_at",
+                            "escalated_by"})
+# Columns added by schema version 3 (a version-2 database gets them on upgrade).
+_V3_TICKET_COLUMNS = {"first_response_due": str, "first_response_at": str, "resolution_due": str, "csat": int,
+                      "csat_at": str, "escalated_by": str}
+_V3_CONVERSATION_COLUMNS = {"csat_ticket": str, "csat_asked_at": str}
 
 
 def utc_iso(t: datetime) -> str:
@@ -53,6 +59,9 @@ class Conversation:
     menu_shown: bool
     created_at: datetime
     last_inbound_at: datetime | None
+    display_name: str | None = None
+    csat_ticket: str | None = None  # the ticket whose satisfaction question awaits an answer
+    csat_asked_at: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -69,6 +78,14 @@ class Ticket:
     due_at: datetime
     created_at: datetime
     details: dict[str, Any]
+    # SLA timers (handoff/sla.py): `due_at` is the next unmet deadline (first response,
+    # then resolution), so the queue sorts by it; both promises are kept separately.
+    first_response_due: datetime | None = None
+    first_response_at: datetime | None = None
+    resolution_due: datetime | None = None
+    resolved_at: datetime | None = None
+    csat: int | None = None
+    summary: str = ""
 
     def as_json(self, tz: Any = None) -> dict[str, Any]:
         """The shape `queue list --json` prints."""
@@ -85,6 +102,11 @@ class Ticket:
             "agent": self.agent,
             "due_at": show(self.due_at),
             "created_at": show(self.created_at),
+            "first_response_due": show(self.first_response_due) if self.first_response_due else None,
+            "first_response_at": show(self.first_response_at) if self.first_response_at else None,
+            "resolution_due": show(self.resolution_due) if self.resolution_due else None,
+            "resolved_at": show(self.resolved_at) if self.resolved_at else None,
+            "csat": self.csat,
             "details": self.details,
         }
 
@@ -106,16 +128,27 @@ def _conversation(row: sqlite3.Row | dict[str, Any]) -> Conversation:
         agent=row["agent"], lang=row["lang"], unknown_streak=row["unknown_streak"],
         menu_shown=bool(row["menu_shown"]), created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
         last_inbound_at=parse_iso(row["last_inbound_at"]),
+        display_name=row["display_name"],
+        csat_ticket=row["csat_ticket"] if "csat_ticket" in row.keys() else None,
+        csat_asked_at=parse_iso(row["csat_asked_at"]) if "csat_asked_at" in row.keys() else None,
     )
 
 
 def _ticket(row: sqlite3.Row | dict[str, Any]) -> Ticket:
+    keys = row.keys()
+
+    def opt(name: str) -> Any:
+        return row[name] if name in keys else None
+
     return Ticket(
         id=row["id"], ref=row["ref"], conversation_id=row["conversation_id"], channel=row["channel"],
         customer=row["customer"], intent=row["intent"], priority=row["priority"], status=row["status"],
         agent=row["agent"], due_at=parse_iso(row["due_at"]),  # type: ignore[arg-type]
         created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
         details=json.loads(row["details"] or "{}"),
+        first_response_due=parse_iso(opt("first_response_due")), first_response_at=parse_iso(opt("first_response_at")),
+        resolution_due=parse_iso(opt("resolution_due")), resolved_at=parse_iso(opt("resolved_at")),
+        csat=opt("csat"), summary=opt("summary") or "",
     )
 
 
@@ -248,15 +281,21 @@ class Transaction:
         due_at: datetime,
         details: dict[str, Any],
         summary: str,
+        resolution_due: datetime | None = None,
     ) -> Ticket:
+        """`due_at` is the first-response promise; `resolution_due` (default: the same) the
+        promise to have it solved. Both sit on the business-hours calendar (handoff/sla.py)."""
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}")
+        resolution_due = max(resolution_due or due_at, due_at)
         cur = self.conn.execute(
             "INSERT INTO tickets (ref, conversation_id, channel, customer, intent, priority, status, due_at, "
-            "created_at, updated_at, details, summary) VALUES (NULL, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?)",
+            "created_at, updated_at, details, summary, first_response_due, resolution_due) "
+            "VALUES (NULL, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation.id, conversation.channel, conversation.customer, intent, priority,
                 utc_iso(due_at), self.now, self.now, json.dumps(details, ensure_ascii=False), summary,
+                utc_iso(due_at), utc_iso(resolution_due),
             ),
         )
         ticket_id = int(cur.lastrowid)  # type: ignore[arg-type]
@@ -392,7 +431,33 @@ class Store:
 
             create_outbox_schema(db)
             # --- end outbox ---
+            self._migrate_v3(db)
             db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+
+    @staticmethod
+    def _migrate_v3(db: sqlite_utils.Database) -> None:
+        """SLA timers and CSAT on tickets, the CSAT question on conversations; agents,
+        login attempts (rate limit) and console presence. Idempotent."""
+        for table, columns in (("tickets", _V3_TICKET_COLUMNS), ("conversations", _V3_CONVERSATION_COLUMNS)):
+            have = set(db[table].columns_dict)
+            for name, kind in columns.items():
+                if name not in have:
+                    db[table].add_column(name, kind)
+        # Tickets made before version 3: the first-response promise was `due_at`.
+        db.execute("UPDATE tickets SET first_response_due = due_at WHERE first_response_due IS NULL")
+        db.execute("UPDATE tickets SET resolution_due = due_at WHERE resolution_due IS NULL")
+        # The queue: unresolved tickets by due time, without sorting 100,000 resolved ones.
+        db.execute("CREATE INDEX IF NOT EXISTS idx_tickets_active_due ON tickets (due_at, id) WHERE status != 'resolved'")
+        db["tickets"].create_index(["created_at"], if_not_exists=True)
+        db["tickets"].create_index(["agent", "status"], if_not_exists=True)
+        db["agents"].create({"name": str, "role": str, "password_hash": str, "created_at": str},
+                            pk="name", not_null={"role", "password_hash", "created_at"}, if_not_exists=True)
+        db["login_attempts"].create({"id": int, "key": str, "at": str}, pk="id", not_null={"key", "at"},
+                                    if_not_exists=True)
+        db["login_attempts"].create_index(["key", "at"], if_not_exists=True)
+        db["presence"].create({"conversation_id": int, "agent": str, "seen_at": str},
+                              pk=("conversation_id", "agent"), not_null={"seen_at"}, if_not_exists=True)
+        db["events"].create_index(["at"], if_not_exists=True)
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
