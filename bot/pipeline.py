@@ -8,7 +8,7 @@ ticket, record the answer. Knows no Flask, Twilio or IMAP.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
@@ -56,7 +56,8 @@ class Plan:
     key: str  # reply text key
     ticket_intent: str | None = None
     priority: str = "normal"
-    due_at: datetime | None = None
+    due_at: datetime | None = None  # the first-response promise
+    resolution_due: datetime | None = None  # the promise to have it solved
     menu_shown: bool = False
     unknown_streak: int = 0
 
@@ -213,27 +214,30 @@ class Bot:
         shop = self.knowledge.shop
         if intent == "unknown" and ticket is not None and found:
             # "INV-20261101-0001" after the bot asked for the order number: a follow-up.
-            return Plan("followup", ticket.intent, ticket.priority, ticket.due_at)
+            return Plan("followup", ticket.intent, ticket.priority, ticket.due_at, ticket.resolution_due)
+        # Every ticket is to be solved within the policy's outer bound: complex cases in
+        # 2 working days, and a normal question no later than that.
+        outer = self.calendar.add_working_days(now, shop.complex_working_days)
         if intent == "unknown":
             streak = conv.unknown_streak + 1
             if streak >= 2:
                 return Plan("unknown_handover", "unknown", "normal", self._first_response_due(message.channel, now),
-                            unknown_streak=0)
+                            outer, unknown_streak=0)
             return Plan("unknown", menu_shown=True, unknown_streak=streak)
         if intent == "greeting":
             return Plan("greeting", menu_shown=True)
         if intent in ("hours", "contact", "thanks", "feedback"):
             return Plan(intent)
         if intent == "escalation":
-            return Plan("escalation", "escalation", "escalation",
-                        self.calendar.add_working_days(now, shop.review_working_days))
+            review = self.calendar.add_working_days(now, shop.review_working_days)
+            return Plan("escalation", "escalation", "escalation", review, review)
         complex_case = intent == "return_refund" or (
             intent in ("order_status", "product") and _WRONG_SHIPMENT.search(text) is not None
         )
         if complex_case:
             key = "return_refund" if intent == "return_refund" else "wrong_shipment"
-            return Plan(key, intent, "complex", self.calendar.add_working_days(now, shop.complex_working_days))
-        return Plan(intent, intent, "normal", self._first_response_due(message.channel, now))
+            return Plan(key, intent, "complex", outer, outer)
+        return Plan(intent, intent, "normal", self._first_response_due(message.channel, now), outer)
 
     def _apply_ticket(
         self,
@@ -253,18 +257,20 @@ class Bot:
             if details != ticket.details:
                 changes["details"] = details
             if plan.ticket_intent and PRIORITIES.index(plan.priority) > PRIORITIES.index(ticket.priority):
-                changes.update(priority=plan.priority, intent=plan.ticket_intent, due_at=plan.due_at)
+                changes.update(priority=plan.priority, intent=plan.ticket_intent,
+                               **_raised_timers(ticket, plan))
                 tx.log_event("ticket.priority_raised", "bot", conversation_id=conv.id, ticket_ref=ticket.ref,
                              data={"from": ticket.priority, "to": plan.priority})
             if changes:
                 tx.update_ticket(ticket, **changes)
+                ticket = replace(ticket, **changes)
             return ticket, False
         if not plan.ticket_intent or plan.due_at is None:
             return None, False
         summary = text[:200]
         ticket = tx.create_ticket(
             conv, intent=plan.ticket_intent, priority=plan.priority, due_at=plan.due_at,
-            details=_merge_details({}, found, attachments), summary=summary,
+            resolution_due=plan.resolution_due, details=_merge_details({}, found, attachments), summary=summary,
         )
         return ticket, True
 
@@ -289,7 +295,8 @@ class Bot:
             parts.append(r.render(lang, "secret_warning"))
         if plan.key in CATEGORIES and match.confidence >= 1.0 and ticket is not None and created:
             parts.append(r.render(lang, "menu_pick", category=r.category_name(lang, CATEGORIES.index(plan.key))))
-        due = ticket.due_at if ticket is not None else plan.due_at
+        # {when} in the complex-case and escalation texts is the promise to have it solved.
+        due = (ticket.resolution_due or ticket.due_at) if ticket is not None else (plan.resolution_due or plan.due_at)
         if plan.key == "order_status" and found.order_numbers:
             parts.append(r.render(lang, "order_status_known", details=", ".join(found.order_numbers)))
         else:
@@ -331,6 +338,27 @@ def reply_subject(subject: str | None, ref: str | None) -> str:
         base = re.sub(rf"\s*\[{re.escape(ref)}\]", "", base, flags=re.IGNORECASE).strip()
         base = f"{base} [{ref}]".strip()
     return f"Re: {base}" if base else "Re: Yessindo"
+
+
+def _raised_timers(ticket: Ticket, plan: Plan) -> dict[str, Any]:
+    """The SLA timers of an open ticket whose priority goes up (handoff/sla.py's fields).
+
+    A promise already made is never loosened: before the first response the earlier of
+    the two first-response promises stands (a WhatsApp customer told "15 minutes" who
+    then asks for a supervisor still gets a person within 15 minutes); after it, the first
+    response is history and stays as it was. The resolution promise is the new plan's
+    (the reply states it), never earlier than the one already given. `due_at` is the
+    next unmet deadline: the first response while none was given, else the resolution.
+    """
+    first_due = ticket.first_response_due or ticket.due_at
+    if ticket.first_response_at is None and plan.due_at is not None:
+        first_due = min(first_due, plan.due_at)
+    resolution = plan.resolution_due or plan.due_at or ticket.resolution_due or ticket.due_at
+    if ticket.resolution_due is not None:
+        resolution = max(resolution, ticket.resolution_due)
+    resolution = max(resolution, first_due)
+    due = first_due if ticket.first_response_at is None else resolution
+    return {"first_response_due": first_due, "resolution_due": resolution, "due_at": due}
 
 
 def _merge_details(old: dict[str, Any], found: Extracted, attachments: list[dict[str, Any]]) -> dict[str, Any]:

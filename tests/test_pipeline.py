@@ -228,3 +228,41 @@ def test_data_deletion_request_gets_the_privacy_promise(convo):
     reply = convo.say("tolong hapus akun dan data pribadi saya")
     assert convo.last.intent.intent == "account"
     assert "kerahasiaannya" in reply
+
+
+def test_tickets_carry_first_response_and_resolution_promises(convo, bot, clock):
+    convo.say("paket saya belum sampai")
+    [t] = tickets(bot)
+    assert t.first_response_due == t.due_at == datetime(2026, 11, 24, 10, 15, tzinfo=WIB)
+    assert t.resolution_due == datetime(2026, 11, 26, 10, 0, tzinfo=WIB)  # 2 working days: the outer bound
+    assert t.first_response_at is None and t.resolved_at is None
+
+
+def test_complex_case_promises_two_working_days_for_both(convo, bot):
+    convo.say("barang yang datang rusak, saya minta refund")
+    [t] = tickets(bot)
+    assert t.due_at == t.first_response_due == t.resolution_due == datetime(2026, 11, 26, 10, 0, tzinfo=WIB)
+
+
+def test_raised_priority_keeps_the_earlier_first_response_and_states_the_new_resolution(convo, bot, clock):
+    convo.say("paket saya belum sampai")  # normal: a person within 15 minutes
+    clock.set("2026-11-24T10:05:00+07:00")
+    reply = convo.say("saya mau eskalasi ke atasan anda")
+    [t] = tickets(bot)
+    assert t.priority == "escalation"
+    assert t.first_response_due == t.due_at == datetime(2026, 11, 24, 10, 15, tzinfo=WIB)
+    assert t.resolution_due == datetime(2026, 11, 26, 10, 5, tzinfo=WIB)
+    assert "Kamis, 26 November 2026 pukul 10.05 WIB" in reply  # the review promise, not 10.15
+
+
+def test_raised_priority_after_first_response_is_due_at_resolution(convo, bot, clock):
+    convo.say("paket saya belum sampai")
+    [t] = tickets(bot)
+    with bot.store.write(clock()) as tx:
+        tx.update_ticket(t, first_response_at=datetime(2026, 11, 24, 10, 3, tzinfo=WIB))
+    clock.set("2026-11-24T11:00:00+07:00")
+    convo.say("barangnya datang tapi rusak, mau retur")
+    [t] = tickets(bot)
+    assert t.priority == "complex"
+    assert t.first_response_due == datetime(2026, 11, 24, 10, 15, tzinfo=WIB)
+    assert t.resolution_due == t.due_at == datetime(2026, 11, 26, 11, 0, tzinfo=WIB)
