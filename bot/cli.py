@@ -75,6 +75,19 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
     s.add_argument("--note")
+    s = qsub.add_parser("escalate", parents=[common], help="hand a ticket to the supervisors (due in 2 working days)")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s.add_argument("--reason", required=True)
+    s = qsub.add_parser("template", parents=[common],
+                        help="send the WhatsApp template (when the 24-hour window is closed)")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s = qsub.add_parser("email", parents=[common], help="email a WhatsApp customer at an address they gave us")
+    s.add_argument("ref")
+    s.add_argument("--agent", required=True)
+    s.add_argument("--to", required=True)
+    s.add_argument("--text", required=True)
     s = qsub.add_parser("list", parents=[common], help="list tickets, most urgent first")
     s.add_argument("--json", action="store_true")
     s.add_argument("--status", choices=["open", "claimed", "resolved"])
@@ -255,36 +268,35 @@ def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
 
 
 def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type: ignore[no-untyped-def]
-    from bot.outbound import queue_message
-    from handoff import queue
+    from bot.desk import Desk, QueueError
 
     now = datetime.now(tz)
+    desk = Desk.from_settings(settings, store)
+    action = args.queue_command
     try:
-        if args.queue_command == "claim":
-            t = queue.claim(store, now, args.ref, args.agent)
+        if action == "claim":
+            t = desk.claim(now, args.ref, args.agent)
             print(f"{t.ref} is now held by {t.agent}; the bot is silent in that conversation")
-        elif args.queue_command == "reply":
-            text = args.text.strip()
-            if not text:
-                raise queue.QueueError("--text is empty")
-            queue.ensure_schema(store)
-            with store.write(now) as tx:
-                ticket, conv = queue.holding(tx, args.ref, args.agent)
-                outbox_id = queue_message(tx, conv, text, ticket.ref, author=args.agent,
-                                          email_address=settings.email.address)
-                tx.log_event("agent.replied", args.agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                             data={"outbox_id": outbox_id})
-            print(f"reply to {ticket.ref} queued on {conv.channel} (outbox {outbox_id})")
-        elif args.queue_command == "release":
-            queue.release(store, now, args.ref, args.agent)
+        elif action == "reply":
+            outbox_id = desk.reply(now, args.ref, args.agent, args.text)
+            print(f"reply to {args.ref.upper()} queued (outbox {outbox_id})")
+        elif action == "release":
+            desk.release(now, args.ref, args.agent)
             print(f"{args.ref.upper()} is back in the queue")
-        elif args.queue_command == "resolve":
-            def send(tx, conv, text, ref):  # type: ignore[no-untyped-def]
-                queue_message(tx, conv, text, ref, author=args.agent, email_address=settings.email.address)
-            t = queue.resolve(store, now, args.ref, args.agent, args.note, send_result=send)
+        elif action == "resolve":
+            t = desk.resolve(now, args.ref, args.agent, args.note)
             print(f"{t.ref} resolved")
-    except queue.QueueError as exc:
-        print(f"yessindo-bot: queue {args.queue_command}: {exc}", file=sys.stderr)
+        elif action == "escalate":
+            t = desk.escalate(now, args.ref, args.agent, args.reason)
+            print(f"{t.ref} is now an escalation for a supervisor, due {t.due_at.astimezone(tz).isoformat()}")
+        elif action == "template":
+            outbox_id = desk.send_template(now, args.ref, args.agent)
+            print(f"template to {args.ref.upper()} queued (outbox {outbox_id})")
+        elif action == "email":
+            outbox_id = desk.email_customer(now, args.ref, args.agent, args.text, args.to)
+            print(f"email for {args.ref.upper()} queued (outbox {outbox_id})")
+    except QueueError as exc:
+        print(f"yessindo-bot: queue {action}: {exc}", file=sys.stderr)
         return EXIT_FAIL
     return EXIT_OK
 

@@ -1,8 +1,11 @@
-"""Queue a person's message to a customer on the customer's own channel, through the
-outbox, inside the caller's transaction."""
+"""Queue a person's message to a customer, through the outbox, inside the caller's
+transaction: on the customer's own channel, as a WhatsApp template, or by email to an
+address a WhatsApp customer gave us."""
 from __future__ import annotations
 
 import json
+from dataclasses import replace
+from typing import Any
 
 from handoff.store import Conversation, Transaction
 
@@ -15,17 +18,43 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
     if conv.channel != "email":
         outbox_id = tx.enqueue_outbound(conv, text, ticket_ref=ticket_ref)
     else:
-        from bot.channels.email_smtp import create_schema, queue_reply
-        from bot.pipeline import reply_subject
-
-        create_schema(tx.conn)
         last = tx.conn.execute(
             "SELECT external_id, meta FROM messages WHERE conversation_id = ? AND direction = 'in' "
             "ORDER BY id DESC LIMIT 1", (conv.id,)).fetchone()
         in_reply_to = last[0] if last else None
         subject = json.loads(last[1] or "{}").get("subject") if last else None
-        outbox_id = queue_reply(tx, conv, text, ticket_ref=ticket_ref, from_address=email_address,
-                                in_reply_to=in_reply_to, references=[], subject=reply_subject(subject, ticket_ref),
-                                auto=False)
+        from bot.pipeline import reply_subject
+
+        outbox_id = _queue_email(tx, conv, text, ticket_ref, email_address, in_reply_to,
+                                 reply_subject(subject, ticket_ref))
     tx.add_message(conv, "out", text, author=author, meta={"outbox_id": outbox_id})
     return outbox_id
+
+
+def queue_email_to(tx: Transaction, conv: Conversation, address: str, text: str, ticket_ref: str | None, *,
+                   author: str, email_address: str) -> int:
+    """Email a customer of another channel (a WhatsApp customer whose 24-hour window has
+    closed) at an address they gave us. The message stays in their conversation."""
+    target = replace(conv, channel="email", customer=address.strip().lower())
+    subject = f"Yessindo: tiket {ticket_ref}" if ticket_ref else "Yessindo"
+    outbox_id = _queue_email(tx, target, text, ticket_ref, email_address, None, subject)
+    tx.add_message(conv, "out", text, author=author, meta={"outbox_id": outbox_id, "via": "email", "to": target.customer})
+    return outbox_id
+
+
+def queue_template(tx: Transaction, conv: Conversation, content_sid: str, variables: dict[str, Any],
+                   shown_text: str, ticket_ref: str | None, *, author: str) -> int:
+    """Send the approved WhatsApp template (allowed outside the 24-hour window)."""
+    outbox_id = tx.enqueue_outbound(conv, shown_text, kind="template", ticket_ref=ticket_ref,
+                                    content_sid=content_sid, content_variables=variables)
+    tx.add_message(conv, "out", shown_text, author=author, meta={"outbox_id": outbox_id, "via": "template"})
+    return outbox_id
+
+
+def _queue_email(tx: Transaction, conv: Conversation, text: str, ticket_ref: str | None, from_address: str,
+                 in_reply_to: str | None, subject: str) -> int:
+    from bot.channels.email_smtp import create_schema, queue_reply
+
+    create_schema(tx.conn)
+    return queue_reply(tx, conv, text, ticket_ref=ticket_ref, from_address=from_address, in_reply_to=in_reply_to,
+                       references=[], subject=subject, auto=False)

@@ -1,6 +1,7 @@
 """What agents do with the queue: claim, release, resolve; and who the agents are.
 
-Every action is one short write transaction on the store, so two agents claiming at
+What a person sends the customer on the way (replies, the written result of an
+escalation, the satisfaction question) is bot/desk.py's business. Every action is one short write transaction on the store, so two agents claiming at
 once cannot both win: BEGIN IMMEDIATE serialises them, and the second sees the first's
 claim. Claiming hands the conversation to the agent (state "human": the bot falls
 silent there) until the agent releases or resolves it. Every action is an event.
@@ -17,7 +18,12 @@ ROLES = ("agent", "supervisor")
 
 
 class QueueError(Exception):
-    """An action that cannot be done, with the reason a person can act on."""
+    """An action that cannot be done, with the reason a person can act on: in English for
+    the command line, in Indonesian (`indonesian`) for the console."""
+
+    def __init__(self, message: str, indonesian: str | None = None) -> None:
+        super().__init__(message)
+        self.indonesian = indonesian or message
 
 
 @dataclass(frozen=True)
@@ -55,7 +61,7 @@ def get_agent(store: Store, name: str) -> Agent | None:
 def _locked_ticket(tx: Transaction, ref: str) -> tuple[Ticket, Conversation]:
     row = tx.conn.execute("SELECT * FROM tickets WHERE ref = ?", (ref.upper(),)).fetchone()
     if row is None:
-        raise QueueError(f"no ticket {ref}")
+        raise QueueError(f"no ticket {ref}", f"Tiket {ref} tidak ada")
     ticket = _ticket(row)
     conv = _conversation(tx.conn.execute("SELECT * FROM conversations WHERE id = ?",
                                          (ticket.conversation_id,)).fetchone())
@@ -65,7 +71,8 @@ def _locked_ticket(tx: Transaction, ref: str) -> tuple[Ticket, Conversation]:
 def _require(store: Store, agent: str) -> Agent:
     found = get_agent(store, agent)
     if found is None:
-        raise QueueError(f"no agent {agent} (add one with: yessindo-bot agent add {agent} --role agent --password-stdin)")
+        raise QueueError(f"no agent {agent} (add one with: yessindo-bot agent add {agent} --role agent --password-stdin)",
+                         f"Petugas {agent} tidak terdaftar")
     return found
 
 
@@ -75,11 +82,13 @@ def claim(store: Store, now: datetime, ref: str, agent: str) -> Ticket:
     with store.write(now) as tx:
         ticket, conv = _locked_ticket(tx, ref)
         if ticket.status == "resolved":
-            raise QueueError(f"{ticket.ref} is already resolved")
+            raise QueueError(f"{ticket.ref} is already resolved", f"{ticket.ref} sudah selesai")
         if ticket.priority == "escalation" and who.role != "supervisor":
-            raise QueueError(f"{ticket.ref} is an escalation: a supervisor must take it")
+            raise QueueError(f"{ticket.ref} is an escalation: a supervisor must take it",
+                             f"{ticket.ref} adalah eskalasi: hanya supervisor yang dapat mengambilnya")
         if ticket.agent and ticket.agent != agent:
-            raise QueueError(f"{ticket.ref} is held by {ticket.agent}")
+            raise QueueError(f"{ticket.ref} is held by {ticket.agent}",
+                             f"{ticket.ref} sedang ditangani oleh {ticket.agent}")
         tx.update_ticket(ticket, status="claimed", agent=agent)
         tx.update_conversation(conv.id, state="human", agent=agent)
         tx.log_event("ticket.claimed", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
@@ -91,7 +100,8 @@ def holding(tx: Transaction, ref: str, agent: str) -> tuple[Ticket, Conversation
     ticket, conv = _locked_ticket(tx, ref)
     if ticket.status != "claimed" or ticket.agent != agent:
         holder = f"held by {ticket.agent}" if ticket.agent else "not claimed"
-        raise QueueError(f"{ticket.ref} is {holder}: claim it first")
+        pemegang = f"sedang ditangani oleh {ticket.agent}" if ticket.agent else "belum diambil alih"
+        raise QueueError(f"{ticket.ref} is {holder}: claim it first", f"{ticket.ref} {pemegang}: ambil alih dulu")
     return ticket, conv
 
 
@@ -102,22 +112,3 @@ def release(store: Store, now: datetime, ref: str, agent: str) -> None:
         tx.update_ticket(ticket, status="open", agent=None)
         tx.update_conversation(conv.id, state="bot", agent=None)
         tx.log_event("ticket.released", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
-
-
-def resolve(store: Store, now: datetime, ref: str, agent: str, note: str | None,
-            send_result: Any = None) -> Ticket:
-    """Close the ticket; the bot speaks in the conversation again. An escalation needs a
-    written result (the policy promises one), which `send_result(tx, conv, text, ref)` queues."""
-    _require(store, agent)
-    with store.write(now) as tx:
-        ticket, conv = holding(tx, ref, agent)
-        if ticket.priority == "escalation":
-            if not note or not note.strip():
-                raise QueueError(f"{ticket.ref} is an escalation: resolving it needs the written result (--note)")
-            if send_result is not None:
-                send_result(tx, conv, note.strip(), ticket.ref)
-        tx.update_ticket(ticket, status="resolved", resolved_at=now)
-        tx.update_conversation(conv.id, state="bot", agent=None)
-        tx.log_event("ticket.resolved", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                     data={"note": bool(note)})
-    return store.ticket(ticket.ref)  # type: ignore[return-value]

@@ -4,12 +4,15 @@ from __future__ import annotations
 import json
 import sqlite3
 import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from tests.test_cli import BIN, REPO, run
 
-AT = ["--at", "2026-11-24T10:00:00+07:00"]
+# Tickets are made "now": agent replies check WhatsApp's 24-hour window against the real clock.
+AT = ["--at", datetime.now(ZoneInfo("Asia/Jakarta")).isoformat(timespec="seconds")]
 
 
 @pytest.fixture

@@ -1,0 +1,277 @@
+"""What agents and supervisors do with a ticket, for the console and the CLI alike.
+
+Claim, release, reply, resolve, escalate, send the WhatsApp template or an email: each
+is one short write transaction (handoff/queue.py checks who holds what), and every
+message to the customer goes through the outbox on a channel that can reach them:
+- WhatsApp free text only inside the 24-hour window (WhatsApp refuses it afterwards,
+  error 63016); outside it the approved template, or email when the customer gave an
+  address;
+- email threaded on the customer's last mail, without Auto-Submitted (a person wrote it).
+The first message a person sends stops the first-response timer (handoff/sla.py); a
+resolve stops the resolution timer and asks the customer one satisfaction question.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from bot.business_hours import BusinessCalendar
+from bot.config import Settings
+from bot.outbound import queue_email_to, queue_message, queue_template
+from bot.responder import Responder
+from handoff import queue
+from handoff.outbox import WINDOW, _last_inbound
+from handoff.queue import QueueError
+from handoff.store import Conversation, Store, Ticket, Transaction
+
+TEMPLATE_TEXT = "[Template WhatsApp] Ada kabar untuk tiket {ref}. Balas pesan ini agar kami bisa melanjutkan."
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+@dataclass(frozen=True)
+class ChannelState:
+    """How a person can reach this ticket's customer right now."""
+
+    channel: str
+    window_open: bool | None  # WhatsApp's 24-hour window; None for email
+    window_closes_at: datetime | None
+    template_available: bool
+    email_addresses: tuple[str, ...]
+
+    @property
+    def free_text_ok(self) -> bool:
+        return self.window_open is not False
+
+
+class Desk:
+    def __init__(self, settings: Settings, store: Store, calendar: BusinessCalendar, responder: Responder,
+                 review_working_days: int = 2) -> None:
+        self.settings = settings
+        self.store = store
+        self.calendar = calendar
+        self.responder = responder
+        self.review_working_days = review_working_days
+        queue.ensure_schema(store)
+
+    @classmethod
+    def from_settings(cls, settings: Settings, store: Store) -> "Desk":
+        from bot.knowledge import load_knowledge
+
+        knowledge = load_knowledge(settings.knowledge_dir)
+        calendar = BusinessCalendar(settings.hours)
+        return cls(settings, store, calendar, Responder(knowledge, calendar),
+                   review_working_days=knowledge.shop.review_working_days)
+
+    # -- reads --------------------------------------------------------------------------
+    def channel_state(self, now: datetime, ref: str) -> ChannelState:
+        ticket = self.store.ticket(ref.upper())
+        if ticket is None:
+            raise QueueError(f"no ticket {ref}", f"Tiket {ref} tidak ada")
+        conv = self.store.conversation(ticket.conversation_id)
+        assert conv is not None
+        return self._channel_state(self.store.conn, conv, ticket, now)
+
+    def _channel_state(self, conn: Any, conv: Conversation, ticket: Ticket, now: datetime) -> ChannelState:
+        emails = tuple(dict.fromkeys(e.lower() for e in ticket.details.get("emails", []) if _EMAIL.match(e)))
+        if conv.channel == "email":
+            return ChannelState("email", None, None, False, (conv.customer,))
+        last = _last_inbound(conn, conv.customer)
+        closes = last + WINDOW if last else None
+        return ChannelState(conv.channel, bool(closes and now < closes), closes,
+                            bool(self.settings.whatsapp.template_content_sid), emails)
+
+    # -- actions ------------------------------------------------------------------------
+    def claim(self, now: datetime, ref: str, agent: str) -> Ticket:
+        return queue.claim(self.store, now, ref, agent)
+
+    def release(self, now: datetime, ref: str, agent: str) -> None:
+        queue.release(self.store, now, ref, agent)
+
+    def reply(self, now: datetime, ref: str, agent: str, text: str) -> int:
+        text = _clean(text)
+        self._who(agent)
+        with self.store.write(now) as tx:
+            ticket, conv = queue.holding(tx, ref, agent)
+            state = self._channel_state(tx.conn, conv, ticket, now)
+            if not state.free_text_ok:
+                raise QueueError(_window_closed(state), _window_closed_id(state))
+            outbox_id = queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+            self._first_response(tx, ticket, now, agent)
+            tx.log_event("agent.replied", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                         data={"outbox_id": outbox_id})
+        return outbox_id
+
+    def send_template(self, now: datetime, ref: str, agent: str) -> int:
+        self._who(agent)
+        sid = self.settings.whatsapp.template_content_sid
+        with self.store.write(now) as tx:
+            ticket, conv = queue.holding(tx, ref, agent)
+            if conv.channel != "whatsapp":
+                raise QueueError(f"{ticket.ref} is an email conversation: templates are for WhatsApp",
+                                 "Template hanya untuk percakapan WhatsApp")
+            if not sid:
+                raise QueueError("no WhatsApp template configured ([whatsapp] template_content_sid)",
+                                 "Belum ada template WhatsApp yang diatur ([whatsapp] template_content_sid)")
+            outbox_id = queue_template(tx, conv, sid, {"1": ticket.ref}, TEMPLATE_TEXT.format(ref=ticket.ref),
+                                       ticket.ref, author=agent)
+            self._first_response(tx, ticket, now, agent)
+            tx.log_event("agent.sent_template", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                         data={"outbox_id": outbox_id})
+        return outbox_id
+
+    def email_customer(self, now: datetime, ref: str, agent: str, text: str, address: str) -> int:
+        text = _clean(text)
+        self._who(agent)
+        with self.store.write(now) as tx:
+            ticket, conv = queue.holding(tx, ref, agent)
+            state = self._channel_state(tx.conn, conv, ticket, now)
+            address = address.strip().lower()
+            if address not in state.email_addresses:
+                raise QueueError(f"{address or 'that address'} is not an email address this customer gave us",
+                                 f"{address or 'Alamat itu'} bukan alamat email yang diberikan pelanggan ini")
+            if conv.channel == "email":
+                outbox_id = queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+            else:
+                outbox_id = queue_email_to(tx, conv, address, text, ticket.ref, author=agent,
+                                           email_address=self._from())
+            self._first_response(tx, ticket, now, agent)
+            tx.log_event("agent.emailed", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                         data={"outbox_id": outbox_id})
+        return outbox_id
+
+    def resolve(self, now: datetime, ref: str, agent: str, note: str | None = None) -> Ticket:
+        """Close the ticket and ask the customer one satisfaction question. An escalation
+        needs a written result, which the policy promises the customer: it is sent on a
+        channel that reaches them (WhatsApp in the window, else email, else the template)."""
+        self._who(agent)
+        note = (note or "").strip() or None
+        with self.store.write(now) as tx:
+            ticket, conv = queue.holding(tx, ref, agent)
+            state = self._channel_state(tx.conn, conv, ticket, now)
+            if ticket.priority == "escalation":
+                if not note:
+                    raise QueueError(f"{ticket.ref} is an escalation: resolving it needs the written result (--note)",
+                                     f"{ticket.ref} adalah eskalasi: tulis hasil tertulis untuk pelanggan")
+                via = self._deliver_written(tx, conv, ticket, state, note, agent)
+                self._first_response(tx, ticket, now, agent)
+                tx.log_event("escalation.result_sent", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                             data={"via": via})
+            tx.update_ticket(ticket, status="resolved", resolved_at=now)
+            tx.update_conversation(conv.id, state="bot", agent=None)
+            tx.log_event("ticket.resolved", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                         data={"note": bool(note), "internal_note": note if ticket.priority != "escalation" else None})
+            if state.free_text_ok:
+                question = self.responder.render(conv.lang or "id", "csat_question", ref=ticket.ref)
+                queue_message(tx, conv, question, ticket.ref, author="bot", email_address=self._from())
+                tx.update_conversation(conv.id, csat_ticket=ticket.ref, csat_asked_at=now)
+                tx.log_event("csat.asked", "bot", conversation_id=conv.id, ticket_ref=ticket.ref)
+        return self.store.ticket(ticket.ref)  # type: ignore[return-value]
+
+    def escalate(self, now: datetime, ref: str, agent: str, reason: str) -> Ticket:
+        """Hand the ticket to the supervisors: an escalation, due within the policy's
+        review time (2 working days), open for any supervisor to take. The customer is
+        told when the written result will come, where a message can reach them."""
+        who = self._who(agent)
+        reason = (reason or "").strip()
+        if not reason:
+            raise QueueError("say why the ticket goes to a supervisor (--reason)",
+                             "Tulis alasan eskalasi ke supervisor")
+        with self.store.write(now) as tx:
+            ticket, conv = queue._locked_ticket(tx, ref)
+            if ticket.status == "resolved":
+                raise QueueError(f"{ticket.ref} is already resolved", f"{ticket.ref} sudah selesai")
+            if ticket.priority == "escalation":
+                raise QueueError(f"{ticket.ref} is already an escalation", f"{ticket.ref} sudah berupa eskalasi")
+            if ticket.agent and ticket.agent != who.name:
+                raise QueueError(f"{ticket.ref} is held by {ticket.agent}",
+                                 f"{ticket.ref} sedang ditangani oleh {ticket.agent}")
+            due = self.calendar.add_working_days(now, self.review_working_days)
+            changes: dict[str, Any] = dict(priority="escalation", status="open", agent=None, resolution_due=due,
+                                           escalated_by=who.name)
+            if ticket.first_response_at is None:
+                changes["first_response_due"] = due
+            changes["due_at"] = due
+            tx.update_ticket(ticket, **changes)
+            tx.update_conversation(conv.id, state="bot", agent=None)
+            tx.log_event("ticket.escalated", who.name, conversation_id=conv.id, ticket_ref=ticket.ref,
+                         data={"reason": reason, "due_at": due.isoformat()})
+            state = self._channel_state(tx.conn, conv, ticket, now)
+            if state.free_text_ok:
+                text = self.responder.render(conv.lang or "id", "escalated_to_supervisor", ref=ticket.ref, when=due)
+                queue_message(tx, conv, text, ticket.ref, author="bot", email_address=self._from())
+        return self.store.ticket(ticket.ref)  # type: ignore[return-value]
+
+    # -- steps --------------------------------------------------------------------------
+    def _who(self, agent: str) -> queue.Agent:
+        found = queue.get_agent(self.store, agent)
+        if found is None:
+            raise QueueError(f"no agent {agent} (add one with: yessindo-bot agent add {agent} --role agent "
+                             "--password-stdin)", f"Petugas {agent} tidak terdaftar")
+        return found
+
+    def _from(self) -> str:
+        return self.settings.email.address
+
+    @staticmethod
+    def _first_response(tx: Transaction, ticket: Ticket, now: datetime, agent: str) -> None:
+        """A person's first message stops the first-response timer; the queue then sorts
+        the ticket by its resolution promise."""
+        fresh = tx.conn.execute("SELECT first_response_at, first_response_due, resolution_due, due_at FROM tickets "
+                                "WHERE id = ?", (ticket.id,)).fetchone()
+        if fresh["first_response_at"]:
+            return
+        due = fresh["first_response_due"] or fresh["due_at"]
+        tx.update_ticket(ticket, first_response_at=now, due_at=fresh["resolution_due"] or fresh["due_at"])
+        tx.log_event("ticket.first_response", agent, conversation_id=ticket.conversation_id, ticket_ref=ticket.ref,
+                     data={"within_promise": tx.now <= due})
+
+    def _deliver_written(self, tx: Transaction, conv: Conversation, ticket: Ticket, state: ChannelState,
+                         text: str, agent: str) -> str:
+        if state.free_text_ok:
+            queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+            return conv.channel
+        if state.email_addresses:
+            queue_email_to(tx, conv, state.email_addresses[0], text, ticket.ref, author=agent,
+                           email_address=self._from())
+            return "email"
+        if state.template_available:
+            flat = " ".join(text.split())[:900]
+            queue_template(tx, conv, self.settings.whatsapp.template_content_sid, {"1": ticket.ref, "2": flat},
+                           text, ticket.ref, author=agent)
+            return "template"
+        raise QueueError(_window_closed(state) + ". The written result cannot reach the customer yet.",
+                         _window_closed_id(state) + ". Hasil tertulis belum bisa dikirim ke pelanggan.")
+
+
+def _clean(text: str) -> str:
+    text = (text or "").replace("\r\n", "\n").strip()
+    if not text:
+        raise QueueError("the message is empty", "Pesan kosong")
+    if len(text) > 4000:
+        raise QueueError(f"the message is too long ({len(text)} characters; at most 4,000)",
+                         f"Pesan terlalu panjang ({len(text)} karakter; paling banyak 4.000)")
+    return text
+
+
+def _window_closed(state: ChannelState) -> str:
+    options = []
+    if state.template_available:
+        options.append("send the WhatsApp template")
+    if state.email_addresses:
+        options.append("email " + ", ".join(state.email_addresses))
+    where = ("; " + " or ".join(options)) if options else "; no template is configured and no email address is known"
+    return ("WhatsApp's 24-hour window is closed (the customer last wrote more than 24 hours ago): free text "
+            f"cannot be sent{where}")
+
+
+def _window_closed_id(state: ChannelState) -> str:
+    options = []
+    if state.template_available:
+        options.append("kirim template WhatsApp")
+    if state.email_addresses:
+        options.append("kirim email ke " + ", ".join(state.email_addresses))
+    where = ("; " + " atau ".join(options)) if options else "; belum ada template dan alamat email pelanggan"
+    return f"Jendela 24 jam WhatsApp sudah tertutup (pelanggan terakhir menulis lebih dari 24 jam lalu){where}"
+
