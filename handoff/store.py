@@ -16,9 +16,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterator
+from typing import TYPE_CHECKING, Any, Iterator
 
-import sqlite_utils
+if TYPE_CHECKING:
+    import sqlite_utils
 
 from bot.errors import StoreError
 
@@ -359,7 +360,7 @@ class Store:
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
             self.conn = conn
-            self.db = sqlite_utils.Database(conn)
+            self._db: Any = None
             if create:
                 self._migrate()
             else:
@@ -367,17 +368,27 @@ class Store:
         except sqlite3.Error as exc:
             raise StoreError(describe_sqlite_error(self.path, exc)) from None
 
+    @property
+    def db(self) -> "sqlite_utils.Database":
+        """sqlite-utils over the same connection, for migrations and tests. Imported on
+        first use: a `queue list` on an up-to-date database never needs it (~40 ms)."""
+        if self._db is None:
+            import sqlite_utils
+
+            self._db = sqlite_utils.Database(self.conn)
+        return self._db
+
     # -- schema ------------------------------------------------------------------
     def _migrate(self) -> None:
-        db = self.db
         mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
         if mode != "wal" and self.path != ":memory:":
             self.conn.execute("PRAGMA journal_mode = WAL")
         self.conn.execute("PRAGMA synchronous = NORMAL")
-        if "meta" in db.table_names() and db["meta"].count:
+        if _has_table(self.conn, "meta"):
             row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
             if row and int(row[0]) >= SCHEMA_VERSION:
                 return
+        db = self.db
         # (outbox change) one BEGIN IMMEDIATE around the whole migration: concurrent first
         # starts (several workers) wait on the busy timeout instead of failing with
         # "database is locked" on a deferred read->write upgrade; every step is if_not_exists.
@@ -435,7 +446,7 @@ class Store:
             db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     @staticmethod
-    def _migrate_v3(db: sqlite_utils.Database) -> None:
+    def _migrate_v3(db: Any) -> None:
         """SLA timers and CSAT on tickets, the CSAT question on conversations; agents,
         login attempts (rate limit) and console presence. Idempotent."""
         for table, columns in (("tickets", _V3_TICKET_COLUMNS), ("conversations", _V3_CONVERSATION_COLUMNS)):
