@@ -55,6 +55,12 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("name")
     s.add_argument("--role", choices=["agent", "supervisor"], required=True)
     s.add_argument("--password-stdin", action="store_true", required=True)
+    s = asub.add_parser("passwd", parents=[common], help="set an agent's password (read from stdin)")
+    s.add_argument("name")
+    s.add_argument("--password-stdin", action="store_true", required=True)
+    s = asub.add_parser("remove", parents=[common], help="remove an agent; their tickets go back to the queue")
+    s.add_argument("name")
+    asub.add_parser("list", parents=[common], help="list agents and their roles")
 
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
     s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
@@ -210,7 +216,41 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
         raise ConfigError("--port", "--port", f"not a TCP port: {args.port}")
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", "--workers", "must be at least 1")
+    console_login_hint(settings, args.host, args.port)
     return serve(settings, args.host, args.port, args.workers)
+
+
+def console_login_hint(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Tell the operator how to log in to the console. On a try-out set-up (the embedded
+    defaults: simulator on) with no agent yet, make a supervisor `admin` with a random
+    password, shown once here, so `make run` leads straight into the console."""
+    import secrets
+    from zoneinfo import ZoneInfo
+
+    from werkzeug.security import generate_password_hash
+
+    from handoff import queue
+    from handoff.store import Store
+
+    store = Store(settings.database)
+    try:
+        url = f"http://{host}:{port}/console"
+        if queue.list_agents(store):
+            print(f"  Agent console: {url} (log in with an agent's name and password; list them with "
+                  "`yessindo-bot agent list`)")
+        elif settings.simulator:
+            password = secrets.token_urlsafe(9)
+            queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), "admin", "supervisor",
+                            generate_password_hash(password))
+            print(f"  Agent console: {url}  name: admin  password: {password}\n"
+                  "    (a first supervisor for trying things out; change the password with "
+                  "`yessindo-bot agent passwd admin --password-stdin`, add agents with "
+                  "`yessindo-bot agent add NAME --role agent --password-stdin`)")
+        else:
+            print(f"  Agent console: {url}. No agent yet: add one with "
+                  "`yessindo-bot agent add NAME --role supervisor --password-stdin`")
+    finally:
+        store.close()
 
 
 def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
@@ -309,19 +349,32 @@ def cmd_agent(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     from handoff import queue
     from handoff.store import Store
 
-    password = sys.stdin.readline().rstrip("\r\n")
-    if len(password) < 8:
-        print("yessindo-bot: agent add: the password (one line on stdin) must have at least 8 characters",
-              file=sys.stderr)
-        return EXIT_FAIL
+    action = args.agent_command
     store = Store(settings.database)
+    now = datetime.now(ZoneInfo(settings.hours.timezone))
+    if action == "list":
+        for agent in queue.list_agents(store):
+            print(f"{agent.name}  {agent.role}")
+        return EXIT_OK
     try:
-        queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), args.name, args.role,
-                        generate_password_hash(password))
+        if action == "remove":
+            released = queue.remove_agent(store, now, args.name)
+            print(f"{args.name} removed; {released} ticket(s) back in the queue")
+            return EXIT_OK
+        password = sys.stdin.readline().rstrip("\r\n")
+        if len(password) < 8:
+            print(f"yessindo-bot: agent {action}: the password (one line on stdin) must have at least 8 characters",
+                  file=sys.stderr)
+            return EXIT_FAIL
+        if action == "add":
+            queue.add_agent(store, now, args.name, args.role, generate_password_hash(password))
+            print(f"{args.role} {args.name} added")
+        else:
+            queue.set_password(store, now, args.name, generate_password_hash(password))
+            print(f"password of {args.name} changed")
     except queue.QueueError as exc:
-        print(f"yessindo-bot: agent add: {exc}", file=sys.stderr)
+        print(f"yessindo-bot: agent {action}: {exc}", file=sys.stderr)
         return EXIT_FAIL
-    print(f"{args.role} {args.name} added")
     return EXIT_OK
 
 

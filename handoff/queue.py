@@ -52,6 +52,36 @@ def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: 
         tx.log_event("agent.added", "operator", data={"agent": name, "role": role})
 
 
+def set_password(store: Store, now: datetime, name: str, password_hash: str) -> None:
+    ensure_schema(store)
+    with store.write(now) as tx:
+        if not tx.conn.execute("UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)).rowcount:
+            raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
+        tx.log_event("agent.password_changed", "operator", data={"agent": name})
+
+
+def remove_agent(store: Store, now: datetime, name: str) -> int:
+    """Remove an agent (their console session ends at the next request); the tickets they
+    held go back to the queue and the bot speaks there again. Returns how many."""
+    ensure_schema(store)
+    with store.write(now) as tx:
+        if not tx.conn.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount:
+            raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
+        held = tx.conn.execute("SELECT * FROM tickets WHERE agent = ? AND status = 'claimed'", (name,)).fetchall()
+        for row in held:
+            tx.conn.execute("UPDATE tickets SET status = 'open', agent = NULL, updated_at = ? WHERE id = ?",
+                            (tx.now, row["id"]))
+            tx.conn.execute("UPDATE conversations SET state = 'bot', agent = NULL, updated_at = ? WHERE id = ?",
+                            (tx.now, row["conversation_id"]))
+        tx.log_event("agent.removed", "operator", data={"agent": name, "released": len(held)})
+    return len(held)
+
+
+def list_agents(store: Store) -> list[Agent]:
+    ensure_schema(store)
+    return [Agent(r[0], r[1]) for r in store.conn.execute("SELECT name, role FROM agents ORDER BY name")]
+
+
 def get_agent(store: Store, name: str) -> Agent | None:
     ensure_schema(store)
     row = store.conn.execute("SELECT name, role FROM agents WHERE name = ?", (name,)).fetchone()

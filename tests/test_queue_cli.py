@@ -104,3 +104,51 @@ def test_concurrent_claims_from_two_processes_one_wins(env):
     loser_err = next(err for code, err in results if code == 1)
     [(holder,)] = db(env).execute("SELECT agent FROM tickets WHERE ref = ?", (ref,)).fetchall()
     assert f"held by {holder}" in loser_err
+
+
+def test_agent_list_passwd_and_remove_releases_held_tickets(env):
+    ref = ticket(env, "status pesanan INV-20261101-0009 gimana")
+    assert run(["queue", "claim", ref, "--agent", "sari"], env=env).returncode == 0
+    assert run(["agent", "list"], env=env).stdout.decode().split() == ["budi", "agent", "dewi", "supervisor",
+                                                                       "sari", "agent"]
+    (old,), = db(env).execute("SELECT password_hash FROM agents WHERE name = 'sari'").fetchall()
+    assert run(["agent", "passwd", "sari", "--password-stdin"], stdin="baru-rahasia-1\n", env=env).returncode == 0
+    (new,), = db(env).execute("SELECT password_hash FROM agents WHERE name = 'sari'").fetchall()
+    assert new != old and "baru-rahasia-1" not in new
+    p = run(["agent", "remove", "sari"], env=env)
+    assert p.returncode == 0 and "1 ticket(s) back" in p.stdout.decode()
+    [t] = json.loads(run(["queue", "list", "--json", "--status", "open"], env=env).stdout)
+    assert t["ref"] == ref and t["agent"] is None
+    assert run(["agent", "remove", "sari"], env=env).returncode == 1
+
+
+def test_serve_hint_makes_a_first_supervisor_only_on_a_try_out_setup(tmp_path):
+    from bot.cli import console_login_hint
+    from bot.config import settings_from_mapping
+    from handoff import queue
+    from handoff.store import Store
+
+    import contextlib
+    import io
+
+    dev = settings_from_mapping({"storage": {"database": str(tmp_path / "dev.db")}})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        console_login_hint(dev, "127.0.0.1", 5000)
+    text = out.getvalue()
+    assert "http://127.0.0.1:5000/console" in text and "name: admin  password: " in text
+    password = text.split("password: ")[1].split()[0]
+    from werkzeug.security import check_password_hash
+
+    store = Store(dev.database)
+    [(h,)] = store.conn.execute("SELECT password_hash FROM agents WHERE name = 'admin'").fetchall()
+    assert check_password_hash(h, password) and queue.get_agent(store, "admin").role == "supervisor"
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        console_login_hint(dev, "127.0.0.1", 5000)
+    assert "password" not in out.getvalue().split("agent list")[0].replace("name and password", "")
+    prod = settings_from_mapping({"storage": {"database": str(tmp_path / "prod.db")}, "dev": {"simulator": False}})
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        console_login_hint(prod, "127.0.0.1", 5000)
+    assert "No agent yet" in out.getvalue() and not queue.list_agents(Store(prod.database))
