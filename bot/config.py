@@ -55,6 +55,7 @@ class EmailSettings:
 class Settings:
     source: str = EMBEDDED
     database: str = "yessindo.db"
+    retention_days: int = 0  # delete conversations idle this long (0 = keep forever)
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
@@ -65,7 +66,7 @@ class Settings:
 
 # Key -> expected type, per table. `hours` is checked by HoursSettings itself.
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "storage": {"database": str},
+    "storage": {"database": str, "retention_days": int},
     "knowledge": {"dir": str},
     "whatsapp": {"from_number": str, "account_sid": str, "auth_token": str, "public_url": str,
                  "template_content_sid": str, "api_base_url": str},
@@ -140,6 +141,10 @@ def settings_from_mapping(
 
     storage, knowledge = table("storage"), table("knowledge")
     database = environ.get("YESSINDO_DATABASE") or storage.get("database") or Settings.database
+    retention_days = storage.get("retention_days", Settings.retention_days)
+    if retention_days < 0:
+        raise ConfigError(source, "storage.retention_days",
+                          f"must be 0 (keep forever) or a number of days, got {retention_days}")
     knowledge_dir = Path(knowledge["dir"]) if "dir" in knowledge else DEFAULT_KNOWLEDGE_DIR
     if not knowledge_dir.is_absolute() and source != EMBEDDED:
         knowledge_dir = (Path(source).parent / knowledge_dir).resolve()
@@ -179,6 +184,7 @@ def settings_from_mapping(
     return Settings(
         source=source,
         database=str(database),
+        retention_days=retention_days,
         knowledge_dir=knowledge_dir,
         whatsapp=whatsapp,
         email=email,

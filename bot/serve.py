@@ -9,8 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import random
 import threading
-from typing import Any
+from datetime import datetime
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
 
 from gunicorn.app.base import BaseApplication
 
@@ -48,6 +51,49 @@ def start_outbox_thread(settings: Settings) -> threading.Event:
     return stop
 
 
+RETENTION_INTERVAL = 3600.0  # seconds between two retention runs of one worker
+
+
+def run_retention_loop(settings: Settings, stop: threading.Event, interval: float = RETENTION_INTERVAL,
+                       first_delay: float | None = None, clock: Callable[[], datetime] | None = None) -> None:
+    """Purge conversations older than `[storage] retention_days` once per `interval`,
+    the first time after `first_delay` (default: a random part of the interval, so the
+    workers do not all start at once). Idempotent, so workers racing is harmless.
+    Logs counts only, never whose data it was."""
+    from handoff.retention import purge_older_than
+    from handoff.store import Store
+
+    zone = ZoneInfo(settings.hours.timezone)
+    clock = clock or (lambda: datetime.now(zone))
+    delay = random.uniform(0, interval) if first_delay is None else first_delay
+    if stop.wait(delay):
+        return
+    store = Store(settings.database)
+    try:
+        while True:
+            try:
+                counts = purge_older_than(store, clock(), settings.retention_days)
+                if any(counts.values()):
+                    log.info("retention (%d days): %s", settings.retention_days,
+                             ", ".join(f"{n} {kind}" for kind, n in counts.items() if n))
+            except Exception:  # keep the loop alive; the next round tries again
+                log.exception("retention round failed")
+            if stop.wait(interval):
+                return
+    finally:
+        store.close()
+
+
+def start_retention_thread(settings: Settings) -> threading.Event | None:
+    """Run the retention loop in a background thread of this worker, when retention is on."""
+    if settings.retention_days <= 0:
+        return None
+    stop = threading.Event()
+    thread = threading.Thread(target=run_retention_loop, args=(settings, stop), name="retention", daemon=True)
+    thread.start()
+    return stop
+
+
 def default_workers() -> int:
     return max(2, os.cpu_count() or 1)  # measured: more workers than cores only add lock waits on SQLite
 
@@ -70,6 +116,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         for handler in logging.getLogger("gunicorn.error").handlers + logging.getLogger("gunicorn.access").handlers:
             handler.addFilter(MaskingFilter())
         start_outbox_thread(settings)
+        start_retention_thread(settings)
 
     options = {
         "bind": f"{host}:{port}",

@@ -81,6 +81,10 @@ def test_every_setting_is_documented_in_the_example():
     ('[hours]\ntimezone = "Mars/Base"\n', "hours.timezone", "timezone"),
     ('[dev]\nsimulator = "yes"\n', "dev.simulator", "true or false"),
     ('[storage\ndatabase = 1\n', "-", "not valid TOML"),
+    ('[storage]\nretention_days = -1\n', "storage.retention_days", "keep forever"),
+    ('[storage]\nretention_days = "30"\n', "storage.retention_days", "whole number"),
+    ('[storage]\nretention_days = 30.5\n', "storage.retention_days", "whole number"),
+    ('[storage]\nretention_days = true\n', "storage.retention_days", "whole number"),
 ])
 def test_bad_config_names_file_key_and_problem(tmp_path, body, key, problem):
     path = tmp_path / "bad.toml"
@@ -102,3 +106,9 @@ def test_config_not_utf8(tmp_path):
     path.write_bytes(b'[storage]\ndatabase = "caf\xe9.db"\n')
     with pytest.raises(ConfigError, match="UTF-8"):
         load_settings(str(path), environ={})
+
+
+def test_retention_days_default_and_example():
+    assert settings_from_mapping({}).retention_days == 0  # keep forever unless configured
+    assert settings_from_mapping({"storage": {"retention_days": 90}}, "f").retention_days == 90
+    assert load_settings(str(REPO / "config.example.toml"), environ={}).retention_days == 365

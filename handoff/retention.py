@@ -1,0 +1,119 @@
+"""Retention: delete conversations nobody has touched for `[storage] retention_days`.
+
+A conversation goes, with everything that belongs to it (messages, tickets, queued
+and sent outbox rows with their mail headers, events, console presence), once its
+last activity (created, updated, last message, ticket or outbox change) is older than
+the cutoff and it has no unresolved ticket: a case an agent still has to answer is
+never deleted, however old. Like `Store.forget`, it leaves one `retention.purged`
+event with the counts and without any customer id.
+
+Work is done in batches of `BATCH` conversations, each its own short write
+transaction (the bot keeps answering in between); a conversation and its rows always
+go together. Running it twice, or from two workers at once, is harmless: the second
+run finds nothing left to delete.
+
+Also: login attempts and console presence older than a day (they only serve a rate
+limit and "who is looking at this" for a few minutes), and the sender address on old
+`email_inbox` rows (the Message-ID stays: it keeps a mail from being answered twice).
+"""
+from __future__ import annotations
+
+import sqlite3
+from datetime import datetime, timedelta
+from typing import Any
+
+from handoff.store import Store, Transaction, utc_iso
+
+BATCH = 500
+SHORT_LIVED = timedelta(days=1)  # login_attempts, presence
+COUNT_KEYS = ("conversations", "messages", "tickets", "outbox", "events", "presence", "login_attempts",
+              "email_senders")
+
+# Conversations idle since before :cutoff with nothing still to do. Times are UTC ISO
+# strings, which compare as text.
+_CANDIDATES = """
+SELECT c.id FROM conversations c
+WHERE c.created_at < :cutoff
+  AND coalesce(c.updated_at, c.created_at) < :cutoff
+  AND coalesce(c.last_inbound_at, c.created_at) < :cutoff
+  AND (c.state IS NULL OR c.state != 'human')
+  AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id AND m.created_at >= :cutoff)
+  AND NOT EXISTS (SELECT 1 FROM tickets t WHERE t.conversation_id = c.id
+                  AND (t.status != 'resolved' OR coalesce(t.updated_at, t.created_at) >= :cutoff))
+  {outbox}
+ORDER BY c.id
+LIMIT :limit
+"""
+_OUTBOX_GUARD = """AND NOT EXISTS (SELECT 1 FROM outbox o WHERE o.conversation_id = c.id
+                  AND (o.status IN ('pending', 'sending') OR coalesce(o.updated_at, o.created_at) >= :cutoff))"""
+
+
+def _has_table(conn: sqlite3.Connection, name: str) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
+
+
+def _marks(ids: list[Any]) -> str:
+    return ",".join("?" * len(ids))
+
+
+def _delete_batch(tx: Transaction, cutoff: str, counts: dict[str, int]) -> int:
+    """Delete up to BATCH idle conversations and their rows; return how many."""
+    conn = tx.conn
+    has_outbox = _has_table(conn, "outbox")
+    sql = _CANDIDATES.format(outbox=_OUTBOX_GUARD if has_outbox else "")
+    ids = [r[0] for r in conn.execute(sql, {"cutoff": cutoff, "limit": BATCH})]
+    if not ids:
+        return 0
+    m = _marks(ids)
+    counts["events"] += conn.execute(f"DELETE FROM events WHERE conversation_id IN ({m})", ids).rowcount
+    if has_outbox:
+        outbox_ids = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE conversation_id IN ({m})", ids)]
+        for start in range(0, len(outbox_ids), BATCH):
+            chunk = outbox_ids[start:start + BATCH]
+            if _has_table(conn, "email_outbound"):
+                conn.execute(f"DELETE FROM email_outbound WHERE outbox_id IN ({_marks(chunk)})", chunk)
+            counts["outbox"] += conn.execute(f"DELETE FROM outbox WHERE id IN ({_marks(chunk)})", chunk).rowcount
+    if _has_table(conn, "presence"):
+        counts["presence"] += conn.execute(f"DELETE FROM presence WHERE conversation_id IN ({m})", ids).rowcount
+    counts["messages"] += conn.execute(f"DELETE FROM messages WHERE conversation_id IN ({m})", ids).rowcount
+    counts["tickets"] += conn.execute(f"DELETE FROM tickets WHERE conversation_id IN ({m})", ids).rowcount
+    counts["conversations"] += conn.execute(f"DELETE FROM conversations WHERE id IN ({m})", ids).rowcount
+    return len(ids)
+
+
+def purge_older_than(store: Store, now: datetime, days: int, actor: str = "retention") -> dict[str, int]:
+    """Delete conversations whose last activity is more than `days` days before `now`
+    and that have no unresolved ticket, with all their rows; return the counts per kind
+    (keys: COUNT_KEYS). `days <= 0` means keep forever: nothing is deleted, no event.
+
+    One `retention.purged` event (actor `actor`, data: the counts and `days`) is logged
+    when anything was deleted. Never logs or returns a customer id."""
+    counts = dict.fromkeys(COUNT_KEYS, 0)
+    if isinstance(days, bool) or not isinstance(days, int):
+        raise TypeError("days must be an int")
+    if days <= 0:
+        return counts
+    cutoff = utc_iso(now - timedelta(days=days))
+    short = utc_iso(now - SHORT_LIVED)
+    while True:
+        with store.write(now) as tx:
+            done = _delete_batch(tx, cutoff, counts)
+        if done < BATCH:
+            break
+    with store.write(now) as tx:
+        conn = tx.conn
+        if _has_table(conn, "login_attempts"):
+            counts["login_attempts"] = conn.execute("DELETE FROM login_attempts WHERE at < ?", (short,)).rowcount
+        if _has_table(conn, "presence"):
+            counts["presence"] += conn.execute("DELETE FROM presence WHERE seen_at < ?", (short,)).rowcount
+        if _has_table(conn, "email_inbox"):
+            counts["email_senders"] = conn.execute(
+                "UPDATE email_inbox SET sender = NULL WHERE created_at < ? AND sender IS NOT NULL", (cutoff,)).rowcount
+        if counts["conversations"]:
+            # Events that name only a ticket (no conversation id) of a ticket now gone.
+            counts["events"] += conn.execute(
+                "DELETE FROM events WHERE at < ? AND conversation_id IS NULL AND ticket_ref IS NOT NULL "
+                "AND ticket_ref NOT IN (SELECT ref FROM tickets WHERE ref IS NOT NULL)", (cutoff,)).rowcount
+        if any(counts.values()):
+            tx.log_event("retention.purged", actor, data={"days": days, **counts})
+    return counts
