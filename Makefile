@@ -21,8 +21,17 @@ run: $(STAMP)
 	$(BIN)/yessindo-bot serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
-	@# The email tests run a real Dovecot (Debian's dovecot-imapd); install it once when missing.
-	@test -x /usr/sbin/dovecot || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y dovecot-imapd; }
+	@# The email tests run a real Dovecot (Debian's dovecot-imapd) and the browser tests drive
+	@# Debian's Chromium through Playwright (tests/browser.py; never `playwright install`, which
+	@# downloads browsers from outside the package registries). Install whichever is missing,
+	@# with a single apt-get update.
+	@missing=""; \
+	test -x /usr/sbin/dovecot || missing="$$missing dovecot-imapd"; \
+	test -x /usr/bin/chromium || missing="$$missing chromium"; \
+	if [ -n "$$missing" ]; then \
+		echo "installing Debian packages:$$missing"; \
+		apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y $$missing; \
+	fi
 	$(BIN)/python -m pytest -q
 
 bench: $(STAMP)
