@@ -341,18 +341,17 @@ def reply_subject(subject: str | None, ref: str | None) -> str:
 
 
 def _raised_timers(ticket: Ticket, plan: Plan) -> dict[str, Any]:
-    """The SLA timers of an open ticket whose priority goes up (handoff/sla.py's fields).
+    """The SLA timers of an open ticket whose priority goes up (as `Desk.escalate` does).
 
-    A promise already made is never loosened: before the first response the earlier of
-    the two first-response promises stands (a WhatsApp customer told "15 minutes" who
-    then asks for a supervisor still gets a person within 15 minutes); after it, the first
-    response is history and stays as it was. The resolution promise is the new plan's
-    (the reply states it), never earlier than the one already given. `due_at` is the
-    next unmet deadline: the first response while none was given, else the resolution.
+    Before the first response, the first-response promise becomes the new priority's
+    (a complex case or an escalation: the working days the reply states); after it, the
+    first response is history and stays as it was. The resolution promise is the new
+    plan's, never earlier than the one already given. `due_at` is the next unmet
+    deadline: the first response while none was given, else the resolution.
     """
     first_due = ticket.first_response_due or ticket.due_at
     if ticket.first_response_at is None and plan.due_at is not None:
-        first_due = min(first_due, plan.due_at)
+        first_due = plan.due_at
     resolution = plan.resolution_due or plan.due_at or ticket.resolution_due or ticket.due_at
     if ticket.resolution_due is not None:
         resolution = max(resolution, ticket.resolution_due)
