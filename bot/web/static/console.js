@@ -1,0 +1,215 @@
+/* Yessindo agent console: live updates by polling (no inline script: the page's CSP
+   allows only this file). Everything that comes from the server is written with
+   textContent / setAttribute, never innerHTML: customer text stays text. */
+"use strict";
+(function () {
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  // Poll `url()` every `ms` (slower while the tab is hidden); 401 -> back to the login page.
+  function poll(url, ms, handle) {
+    let failures = 0;
+    async function tick() {
+      let wait = document.hidden ? Math.max(ms, 15000) : ms;
+      try {
+        const r = await fetch(url(), { headers: { "Accept": "application/json" }, credentials: "same-origin",
+                                       cache: "no-store" });
+        if (r.status === 401) {
+          const next = location.pathname + location.search;
+          location.assign("/console/login?next=" + encodeURIComponent(next));
+          return;
+        }
+        if (r.ok) {
+          handle(await r.json());
+          failures = 0;
+        } else {
+          failures += 1;
+        }
+      } catch (err) {
+        failures += 1;  // server restarting or network gone: try again, slower
+      }
+      if (failures) wait = Math.min(ms * Math.pow(2, failures), 60000);
+      setTimeout(tick, wait);
+    }
+    setTimeout(tick, ms);
+  }
+
+  // -- the filters: apply on change -----------------------------------------------------------
+  const filters = document.getElementById("filters");
+  if (filters) {
+    filters.addEventListener("change", function () { filters.submit(); });
+  }
+
+  // -- the queue ------------------------------------------------------------------------------
+  const queue = document.getElementById("queue");
+  if (queue && queue.dataset.api) {
+    const body = queue.tBodies[0];
+    const empty = document.getElementById("queue-empty");
+
+    function row(r) {
+      const tr = el("tr");
+      tr.setAttribute("data-ref", r.ref);
+      tr.className = r.classes;
+
+      const ref = el("td", "ref");
+      const link = el("a", null, r.ref);
+      link.setAttribute("href", "/console/t/" + encodeURIComponent(r.ref));
+      ref.appendChild(link);
+      tr.appendChild(ref);
+      tr.appendChild(el("td", "channel", r.channel_label));
+      tr.appendChild(el("td", "customer", r.customer));
+      tr.appendChild(el("td", "intent", r.intent_label));
+
+      const prio = el("td", "priority");
+      prio.appendChild(el("span", "badge prio-" + r.priority, r.priority_label));
+      if (r.supervisor) {
+        prio.appendChild(document.createTextNode(" "));
+        prio.appendChild(el("span", "badge supervisor", "Supervisor"));
+      }
+      tr.appendChild(prio);
+
+      const status = el("td", "status", r.status_label);
+      if (r.agent) {
+        status.appendChild(document.createTextNode(" · "));
+        status.appendChild(el("span", "agent", r.agent));
+      }
+      tr.appendChild(status);
+
+      const due = el("td", "due");
+      const time = el("time", null, r.due);
+      if (r.due_iso) time.setAttribute("datetime", r.due_iso);
+      due.appendChild(time);
+      tr.appendChild(due);
+
+      const sla = el("td", "sla");
+      const mark = r.sla_state === "late" ? "⚠ " : (r.sla_state === "at_risk" ? "⏳ " : "");
+      sla.appendChild(el("span", "sla-" + r.sla_state, mark + r.sla_label));
+      tr.appendChild(sla);
+
+      const preview = el("td", "preview");
+      if (r.preview_who) {
+        preview.appendChild(el("span", "who", r.preview_who + ":"));
+        preview.appendChild(document.createTextNode(" "));
+      }
+      preview.appendChild(el("span", "text", r.preview));
+      tr.appendChild(preview);
+      return tr;
+    }
+
+    function setCount(id, value) {
+      const node = document.getElementById(id);
+      if (node && value !== undefined) node.textContent = String(value);
+    }
+
+    poll(function () { return queue.dataset.api; }, Number(queue.dataset.poll) || 3000, function (data) {
+      setCount("count-open", data.counts.open);
+      setCount("count-claimed", data.counts.claimed);
+      setCount("count-mine", data.counts.mine);
+      if (data.version === queue.dataset.version) return;
+      const fresh = document.createDocumentFragment();
+      data.rows.forEach(function (r) { fresh.appendChild(row(r)); });
+      body.replaceChildren(fresh);
+      queue.dataset.version = data.version;
+      if (empty) empty.hidden = data.rows.length > 0;
+    });
+  }
+
+  // -- one ticket -----------------------------------------------------------------------------
+  const ticket = document.getElementById("ticket");
+  const transcript = document.getElementById("transcript");
+  if (ticket && transcript && ticket.dataset.api) {
+    let lastId = Number(ticket.dataset.lastId) || 0;
+
+    function setDelivery(node, d) {
+      node.className = "delivery delivery-" + d.cls;
+      node.setAttribute("data-status", d.status);
+      node.textContent = d.label + (d.reason ? ": " + d.reason : "");
+    }
+
+    function message(m) {
+      const div = el("div", "msg " + m.cls);
+      div.setAttribute("data-id", String(m.id));
+      const meta = el("div", "meta");
+      meta.appendChild(el("span", "author", m.author));
+      meta.appendChild(document.createTextNode(" · "));
+      const time = el("time", null, m.time);
+      if (m.time_iso) time.setAttribute("datetime", m.time_iso);
+      meta.appendChild(time);
+      if (m.via) {
+        meta.appendChild(document.createTextNode(" · "));
+        meta.appendChild(el("span", "via", m.via));
+      }
+      div.appendChild(meta);
+      if (m.text) div.appendChild(el("div", "text", m.text));
+      if (m.attachments && m.attachments.length) {
+        const list = el("ul", "attachments");
+        m.attachments.forEach(function (a) {
+          const li = el("li", "att-" + a.kind);
+          if (a.href && /^https?:\/\//i.test(a.href)) {
+            const link = el("a", null, a.label);
+            link.setAttribute("href", a.href);
+            link.setAttribute("target", "_blank");
+            link.setAttribute("rel", "noopener noreferrer nofollow");
+            li.appendChild(link);
+          } else {
+            li.appendChild(el("span", null, a.label));
+            if (a.url_text) {
+              li.appendChild(document.createTextNode(" "));
+              li.appendChild(el("code", null, a.url_text));
+            }
+          }
+          li.appendChild(document.createTextNode(" "));
+          li.appendChild(el("span", "ctype", "(" + a.content_type + ")"));
+          list.appendChild(li);
+        });
+        div.appendChild(list);
+      }
+      if (m.delivery) {
+        const d = el("div");
+        setDelivery(d, m.delivery);
+        div.appendChild(d);
+      }
+      return div;
+    }
+
+    function url() {
+      return ticket.dataset.api + "?after=" + encodeURIComponent(String(lastId));
+    }
+
+    poll(url, Number(ticket.dataset.poll) || 3000, function (data) {
+      const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
+      data.messages.forEach(function (m) {
+        if (m.id <= lastId || transcript.querySelector('.msg[data-id="' + Number(m.id) + '"]')) return;
+        transcript.appendChild(message(m));
+        lastId = Math.max(lastId, m.id);
+      });
+      if (data.messages.length && nearBottom) transcript.scrollTop = transcript.scrollHeight;
+      lastId = Math.max(lastId, Number(data.last_id) || 0);
+      ticket.dataset.lastId = String(lastId);
+
+      data.deliveries.forEach(function (d) {
+        const node = transcript.querySelector('.msg[data-id="' + Number(d.id) + '"] .delivery');
+        if (node) setDelivery(node, d);
+      });
+
+      const holder = document.getElementById("holder");
+      if (holder) holder.textContent = data.ticket.holder;
+      const status = document.getElementById("status");
+      if (status) status.textContent = data.ticket.status_label;
+      const stale = document.getElementById("stale");
+      if (stale) stale.hidden = data.ticket.key === ticket.dataset.state;
+
+      const viewers = document.getElementById("viewers");
+      if (viewers) {
+        viewers.textContent = data.viewers.length ? "Juga melihat: " + data.viewers.join(", ") : "";
+        viewers.hidden = data.viewers.length === 0;
+      }
+    });
+
+    transcript.scrollTop = transcript.scrollHeight;
+  }
+})();
