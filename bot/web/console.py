@@ -181,7 +181,7 @@ def _ticket_state(ticket) -> dict[str, Any]:  # type: ignore[no-untyped-def]
     if ticket.status == "resolved":
         holder = f"Selesai{' oleh ' + ticket.agent if ticket.agent else ''}"
     elif ticket.agent == me:
-        holder = "Anda sedang menangani tiket ini"
+        holder = f"Ditangani oleh {me} (Anda)"
     elif ticket.agent:
         holder = f"Sedang ditangani oleh {ticket.agent}"
     else:
@@ -409,4 +409,15 @@ def _not_found(err):  # type: ignore[no-untyped-def]
     if request.path == "/console" or request.path.startswith("/console/"):
         return render_template("console/error.html", agent=None, title="Tidak ditemukan",
                                message="Halaman ini tidak ada di konsol."), 404
+    return err
+
+
+@console.app_errorhandler(500)
+def _server_error(err):  # type: ignore[no-untyped-def]
+    if request.path.startswith("/console/api/"):
+        return jsonify(error="Terjadi kesalahan di server."), 500
+    if request.path == "/console" or request.path.startswith("/console/"):
+        return render_template("console/error.html", agent=None, title="Terjadi kesalahan",
+                               message="Terjadi kesalahan di server; tindakan mungkin tidak tersimpan. "
+                                       "Muat ulang halaman tiket untuk melihat keadaannya."), 500
     return err
