@@ -36,7 +36,10 @@ class QueueFilter:
         """SQL condition, parameters and ORDER BY for this filter."""
         conds: list[str] = []
         params: list[Any] = []
-        if self.status == "active":
+        if self.status == "active" and self.mine:
+            # One agent's tickets: few, found by (agent, status), then sorted.
+            conds.append("status IN ('open', 'claimed')")
+        elif self.status == "active":
             # Written exactly as the partial index's condition, so SQLite uses it.
             conds.append("status != 'resolved'")
         else:
