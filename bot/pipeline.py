@@ -19,7 +19,7 @@ from bot.intents import IntentMatcher
 from bot.knowledge import Knowledge
 from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
 from bot.responder import Responder
-from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction
+from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction, _ticket
 
 # WhatsApp caps a message at 4,096 characters and email bodies are cut by the email
 # channel; this bound only protects the database from a pathological post.
@@ -34,6 +34,58 @@ _WRONG_SHIPMENT = re.compile(
 _PRIVACY = re.compile(r"\b(data\s*(pribadi|diri|saya)|privasi|privacy|personal\s+data|hapus\s+(akun|data)|delete)", re.I)
 _MENU_DIGIT = re.compile(r"^\s*([1-6])\s*[.)]?\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+
+
+# A satisfaction rating answers the question the desk sends after a resolution
+# (bot/desk.py): valid this long after it was asked.
+CSAT_WINDOW = timedelta(days=3)
+_STARS = "\u2b50\u2605\U0001f31f"  # ⭐ ★ 🌟
+_OUT_OF_FIVE = re.compile(r"(?<=\d)\s*(/|dari|of|out\s+of)\s*5(?!\d)")
+_NUMBER_WORDS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5,
+                 "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
+# Words that may surround a rating ("5 mantap kak", "nilai 4", "4 of 5, thanks").
+_RATING_WORDS = frozenset("""
+    nilai nilainya skor score rating rate rated bintang star stars dari of out aja saja ya yaa yah iya kak kakak
+    min admin gan sis mantap mantab mantul puas sangat banget bgt sekali oke ok okay okey sip siap top keren
+    bagus baik cukup lumayan kurang kecewa jelek buruk terima kasih makasih trims thanks thank you thx good great
+    excellent very satisfied happy bad poor not tidak gak nggak ga memuaskan pelayanan pelayanannya layanan
+    service respon responnya cepat lambat lama and dan so nice perfect sempurna deh dong lah sih nih hehe
+""".split())
+
+
+def parse_rating(text: str) -> int | None:
+    """The 1-5 satisfaction score in a short reply, or None when the message is more than
+    a rating. Strict on purpose: "5", "5 mantap", "4/5", "nilai 3", "⭐⭐⭐⭐" are ratings;
+    "1 barang rusak lagi" is not (a new problem, handled as one)."""
+    t = text.strip().lower().replace("\ufe0f", "")
+    if not t or len(t) > 60:
+        return None
+    t = _OUT_OF_FIVE.sub("", t)
+    numbers = re.findall(r"\d+", t)
+    stars = sum(t.count(c) for c in _STARS)
+    words = re.findall(r"[^\W\d_]+", t)
+    if len(numbers) > 1:
+        return None
+    unknown_allowed = 1
+    if numbers:
+        if len(numbers[0]) != 1 or not 1 <= int(numbers[0]) <= 5:
+            return None
+        score = int(numbers[0])
+    elif stars:
+        if stars > 5:
+            return None
+        score = stars
+    else:
+        named = [w for w in words if w in _NUMBER_WORDS]
+        if len(named) != 1:
+            return None
+        score = _NUMBER_WORDS[named[0]]
+        words = [w for w in words if w not in _NUMBER_WORDS]
+        unknown_allowed = 0  # "satu lagi" is not a rating
+    unknown = [w for w in words if w not in _RATING_WORDS]
+    if len(unknown) > unknown_allowed:
+        return None
+    return score
 
 
 def clean_text(raw: str) -> str:
@@ -110,6 +162,7 @@ class Bot:
         match = self.classify(masked.text, message.subject)
         found = extract(masked.text + (" " + message.subject if message.subject else ""))
         attachments = [a.__dict__ for a in message.attachments]
+        rating = parse_rating(text)
 
         with self.store.write(now) as tx:
             if tx.message_exists(message.channel, "in", message.external_id):
@@ -121,6 +174,14 @@ class Bot:
             lang = self._reply_lang(match, text, conv)
             if conv is None:
                 conv = tx.create_conversation(message.channel, message.customer, lang, message.display_name)
+            no_reply = self._no_auto_reply(tx, message, now)
+            changes: dict[str, Any] = {"last_inbound_at": now}
+            if conv.csat_ticket and conv.state != "human" and not no_reply:
+                rated = self._csat_ticket(tx, conv, now) if rating is not None else None
+                if rated is not None and rating is not None:
+                    return self._record_csat(tx, conv, rated, rating, message, stored_text, attachments, lang, now,
+                                             within)
+                changes["csat_ticket"] = None  # the customer moved on: the question lapses
             match = self._menu_pick(match, text, conv)
             msg_id = tx.add_message(
                 conv, "in", stored_text, author="customer", external_id=message.external_id,
@@ -130,10 +191,8 @@ class Bot:
             )
             if masked.kinds:
                 tx.log_event("secret.masked", "bot", conversation_id=conv.id, data={"kinds": list(masked.kinds)})
-            changes: dict[str, Any] = {"last_inbound_at": now}
             if _has_words(text) >= 2:
                 changes["lang"] = lang
-            no_reply = self._no_auto_reply(tx, message, now)
             if no_reply:
                 # Mail loops (RFC 3834): auto-replies, bounces, lists, too many answers: record only.
                 tx.update_conversation(conv.id, **changes)
@@ -166,6 +225,39 @@ class Bot:
             ticket_ref=ticket.ref if ticket else None,
             notes=tuple(f"masked:{k}" for k in masked.kinds),
         )
+
+    # -- satisfaction (CSAT) ------------------------------------------------------------------
+    @staticmethod
+    def _csat_ticket(tx: Transaction, conv: Conversation, now: datetime) -> Ticket | None:
+        """The ticket whose satisfaction question this conversation may still answer."""
+        asked = conv.csat_asked_at
+        if not conv.csat_ticket or asked is None or now - asked >= CSAT_WINDOW:
+            return None
+        row = tx.conn.execute("SELECT * FROM tickets WHERE ref = ? AND conversation_id = ?",
+                              (conv.csat_ticket, conv.id)).fetchone()
+        return _ticket(row) if row is not None else None
+
+    def _record_csat(
+        self, tx: Transaction, conv: Conversation, ticket: Ticket, score: int, message: Message, text: str,
+        attachments: list[dict[str, Any]], lang: str, now: datetime, within: AnswerHook | None,
+    ) -> Outcome:
+        """A rating of a resolved ticket: recorded on the ticket and thanked, never a new case."""
+        meta = dict(message.meta) | ({"subject": message.subject} if message.subject else {}) | {"csat": score}
+        msg_id = tx.add_message(conv, "in", text, author="customer", external_id=message.external_id, intent=None,
+                                confidence=None, attachments=attachments, meta=meta, at=now)
+        tx.update_ticket(ticket, csat=score, csat_at=now)
+        tx.update_conversation(conv.id, csat_ticket=None, last_inbound_at=now)
+        tx.log_event("csat.recorded", "customer", conversation_id=conv.id, ticket_ref=ticket.ref,
+                     data={"score": score})
+        body = self.responder.render(lang, "csat_thanks_low" if score <= 2 else "csat_thanks", ref=ticket.ref)
+        tx.add_message(conv, "out", body, author="bot", at=now)
+        subject = reply_subject(message.subject, ticket.ref) if message.channel == "email" else None
+        reply = Reply(text=body, channel=message.channel, customer=message.customer, subject=subject,
+                      in_reply_to=message.external_id)
+        if within is not None:
+            within(tx, conv, reply, ticket.ref)
+        return Outcome(status="answered", replies=(reply,), conversation_id=conv.id, message_id=msg_id,
+                       ticket_ref=ticket.ref, notes=(f"csat:{score}",))
 
     # -- steps ------------------------------------------------------------------------------
     def _no_auto_reply(self, tx: Transaction, message: Message, now: datetime) -> str | None:
