@@ -39,6 +39,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_chat.py
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_email.py
+	$(BIN)/python bench/bench_queue.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
