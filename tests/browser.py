@@ -193,7 +193,7 @@ class LiveServer:
         """`yessindo-bot ARGS --config <this server's config>`; text output captured, never raises."""
         return subprocess.run([*_command(), *args, "--config", str(self.config_path)], input=input,
                               capture_output=True, text=True, env=_clean_env(), cwd=self.config_path.parent,
-                              timeout=timeout)
+                              timeout=timeout, check=False)
 
     def add_agent(self, name: str, role: str = "agent", password: str = "rahasia-123") -> str:
         """Add an agent (or supervisor) through the CLI; returns the password."""
