@@ -196,10 +196,18 @@ def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     if args.queue_command != "list":
         return _queue_action(args, settings, store, tz)
     if args.queue_command == "list":
-        tickets = store.tickets(status=args.status)
         if args.json:
-            print(json.dumps([t.as_json(tz) for t in tickets], ensure_ascii=False))
+            offset = fixed_offset(tz)
+            if offset is not None:
+                out = sys.stdout
+                out.write("[")
+                for i, text in enumerate(store.tickets_json(args.status, offset)):
+                    out.write("," + text if i else text)
+                out.write("]\n")
+            else:
+                print(json.dumps([t.as_json(tz) for t in store.tickets(status=args.status)], ensure_ascii=False))
         else:
+            tickets = store.tickets(status=args.status)
             if not tickets:
                 print("no tickets")
             for t in tickets:
@@ -207,6 +215,17 @@ def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
                 print(f"{t.ref}  {t.status:<8} {t.priority:<10} {t.intent:<13} {t.channel:<8} due {due}  "
                       f"{t.agent or '-':<10} {mask_customer(t.customer)}")
     return EXIT_OK
+
+
+def fixed_offset(tz) -> "timedelta | None":  # type: ignore[no-untyped-def]
+    """The zone's one UTC offset, when it has had a single one since 2000 (Asia/Jakarta:
+    +07:00 since 1964), so SQLite can shift times itself; None for zones with DST."""
+    from datetime import timedelta
+
+    probes = [datetime(year, month, 1, tzinfo=tz).utcoffset() for year in (2000, 2013, datetime.now().year)
+              for month in (1, 4, 7, 10)]
+    first = probes[0]
+    return first if all(p == first for p in probes) and isinstance(first, timedelta) else None
 
 
 def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]

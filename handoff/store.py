@@ -14,7 +14,7 @@ import re
 import sqlite3
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -545,6 +545,35 @@ class Store:
             sql += " LIMIT ?"
             params.append(limit)
         return [_ticket(r) for r in self.conn.execute(sql, params)]
+
+    def tickets_json(self, status: str | None, utc_offset: timedelta) -> Iterator[str]:
+        """`Ticket.as_json` of every ticket (most urgent first), one JSON text per ticket,
+        built by SQLite itself: `queue list --json` over 100,000 tickets without making
+        100,000 Python objects. Times are shown at `utc_offset` (the caller checks that the
+        zone has one fixed offset, as Asia/Jakarta has since 1964)."""
+        minutes = int(utc_offset.total_seconds() // 60)
+        sign = "+" if minutes >= 0 else "-"
+        suffix = f"{sign}{abs(minutes) // 60:02d}:{abs(minutes) % 60:02d}"
+        shift = f"{minutes:+d} minutes"
+
+        def when(col: str) -> str:
+            return f"CASE WHEN {col} IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%S', {col}, :shift) || :suffix END"
+
+        fields = ", ".join([
+            "'ref', ref", "'channel', channel", "'customer', customer", "'intent', intent",
+            "'priority', priority", "'status', status", "'agent', agent",
+            f"'due_at', {when('due_at')}", f"'created_at', {when('created_at')}",
+            f"'first_response_due', {when('first_response_due')}", f"'first_response_at', {when('first_response_at')}",
+            f"'resolution_due', {when('resolution_due')}", f"'resolved_at', {when('resolved_at')}",
+            "'csat', csat", "'details', json(coalesce(details, '{}'))",
+        ])
+        sql = f"SELECT json_object({fields}) FROM tickets"
+        params: dict[str, Any] = {"shift": shift, "suffix": suffix}
+        if status:
+            sql += " WHERE status = :status"
+            params["status"] = status
+        for (text,) in self.conn.execute(sql + " ORDER BY due_at, id", params):
+            yield text
 
     def ticket(self, ref: str) -> Ticket | None:
         row = self.conn.execute("SELECT * FROM tickets WHERE ref = ?", (ref,)).fetchone()

@@ -70,3 +70,25 @@ def test_not_a_database(tmp_path):
     path.write_bytes(b"this is not sqlite" * 100)
     with pytest.raises(StoreError, match="not a valid SQLite database"):
         Store(path)
+
+
+def test_tickets_json_built_by_sqlite_matches_as_json(bot, convo, email_convo, clock):
+    """`queue list --json` has SQLite build each object; it must say exactly what Ticket.as_json says."""
+    import json
+    from datetime import timedelta
+    from zoneinfo import ZoneInfo
+
+    convo.say("paket INV-20261101-0001 belum sampai, email saya budi@example.com")
+    email_convo.send("Mau retur barang rusak", subject="Retur")
+    clock.at += timedelta(hours=1)
+    other = type(convo)(bot, clock, customer="+6289999999999")
+    other.say("saya mau eskalasi ke supervisor 🙏 «ß»")
+    ref = convo.last.ticket_ref
+    with bot.store.write(clock()) as tx:
+        tx.update_ticket(bot.store.ticket(ref), first_response_at=clock(), status="resolved", resolved_at=clock(),
+                         csat=4, agent="sari")
+    tz = ZoneInfo("Asia/Jakarta")
+    for status in (None, "open", "resolved"):
+        expected = [t.as_json(tz) for t in bot.store.tickets(status=status)]
+        got = [json.loads(text) for text in bot.store.tickets_json(status, timedelta(hours=7))]
+        assert got == expected and got
