@@ -22,7 +22,7 @@ REPLY_KEYS = (
     "account", "order_status_known", "followup", "return_refund", "wrong_shipment", "escalation", "human", "unknown",
     "unknown_handover", "empty", "media_only", "promise_whatsapp", "promise_email",
     "promise_closed", "closed_note", "ticket", "ticket_open", "details", "secret_warning",
-    "privacy",
+    "privacy", "csat_question", "csat_thanks", "csat_thanks_low", "escalated_to_supervisor",
 )
 PLACEHOLDERS = frozenset({
     "shop", "whatsapp", "email", "weekday_hours", "weekend_hours", "holiday_hours", "wa_min",

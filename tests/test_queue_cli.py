@@ -78,10 +78,12 @@ def test_escalation_is_a_supervisors_and_needs_a_written_result(env):
     p = run(["queue", "resolve", ref, "--agent", "dewi", "--note", "Dana Kakak kami kembalikan penuh hari ini."],
             env=env)
     assert p.returncode == 0, p.stderr
-    [(channel, customer, body)] = db(env).execute("SELECT channel, customer, body FROM outbox").fetchall()
-    assert (channel, customer) == ("email", "budi@example.com") and "kembalikan penuh" in body
-    [(subject, auto)] = db(env).execute("SELECT subject, auto FROM email_outbound").fetchall()
-    assert subject.startswith("Re: ") and f"[{ref}]" in subject and auto == 0
+    # The written result, then the one satisfaction question, both by email in the thread.
+    (result, question) = db(env).execute("SELECT channel, customer, body FROM outbox ORDER BY id").fetchall()
+    assert result[:2] == ("email", "budi@example.com") and "kembalikan penuh" in result[2]
+    assert question[:2] == result[:2] and ref in question[2] and "1" in question[2] and "5" in question[2]
+    for subject, auto in db(env).execute("SELECT subject, auto FROM email_outbound").fetchall():
+        assert subject.startswith("Re: ") and f"[{ref}]" in subject and auto == 0
 
 
 def test_unknown_ticket_or_agent(env):
