@@ -65,6 +65,10 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
     s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
 
+    s = sub.add_parser("purge", parents=[common],
+                       help="delete conversations idle longer than [storage] retention_days (or --older-than)")
+    s.add_argument("--older-than", type=int, metavar="DAYS", help="instead of [storage] retention_days")
+
     q = sub.add_parser("queue", parents=[common], help="the human queue")
     qsub = q.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
     s = qsub.add_parser("claim", parents=[common], help="take a ticket over (the bot falls silent there)")
@@ -235,41 +239,7 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
         raise ConfigError("--port", "--port", f"not a TCP port: {args.port}")
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", "--workers", "must be at least 1")
-    console_login_hint(settings, args.host, args.port)
     return serve(settings, args.host, args.port, args.workers)
-
-
-def console_login_hint(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
-    """Tell the operator how to log in to the console. On a try-out set-up (the embedded
-    defaults: simulator on) with no agent yet, make a supervisor `admin` with a random
-    password, shown once here, so `make run` leads straight into the console."""
-    import secrets
-    from zoneinfo import ZoneInfo
-
-    from werkzeug.security import generate_password_hash
-
-    from handoff import queue
-    from handoff.store import Store
-
-    store = Store(settings.database)
-    try:
-        url = f"http://{host}:{port}/console"
-        if queue.list_agents(store):
-            print(f"  Agent console: {url} (log in with an agent's name and password; list them with "
-                  "`yessindo-bot agent list`)")
-        elif settings.simulator:
-            password = secrets.token_urlsafe(9)
-            queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), "admin", "supervisor",
-                            generate_password_hash(password))
-            print(f"  Agent console: {url}  name: admin  password: {password}\n"
-                  "    (a first supervisor for trying things out; change the password with "
-                  "`yessindo-bot agent passwd admin --password-stdin`, add agents with "
-                  "`yessindo-bot agent add NAME --role agent --password-stdin`)")
-        else:
-            print(f"  Agent console: {url}. No agent yet: add one with "
-                  "`yessindo-bot agent add NAME --role supervisor --password-stdin`")
-    finally:
-        store.close()
 
 
 def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
@@ -323,6 +293,23 @@ def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
     store = Store(settings.database)
     counts = store.forget(customer, datetime.now(ZoneInfo(settings.hours.timezone)))
     print(f"deleted for {customer}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    return EXIT_OK
+
+
+def cmd_purge(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from handoff.retention import purge_older_than
+    from handoff.store import Store
+
+    days = args.older_than if args.older_than is not None else settings.retention_days
+    if days <= 0:
+        source = "--older-than" if args.older_than is not None else "[storage] retention_days"
+        raise ConfigError(settings.source, source, "retention is off (0): give a number of days, at least 1")
+    store = Store(settings.database)
+    counts = purge_older_than(store, datetime.now(ZoneInfo(settings.hours.timezone)), days, actor="operator")
+    print(f"deleted conversations idle more than {days} days (open tickets kept): "
+          + ", ".join(f"{n} {what}" for what, n in counts.items()))
     return EXIT_OK
 
 
@@ -436,6 +423,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "serve": cmd_serve,
     "poll-email": cmd_poll_email,
     "agent": cmd_agent,
+    "purge": cmd_purge,
 }
 
 if __name__ == "__main__":  # pragma: no cover

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import sys
 import threading
 from datetime import datetime
 from typing import Any, Callable
@@ -40,15 +41,82 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
 
 
 def start_outbox_thread(settings: Settings) -> threading.Event:
-    """Deliver the outbox (agent replies, follow-ups) from a background thread of this
-    worker. Every worker runs one: rows are claimed exclusively with a lease, so none is
-    sent twice, and a killed worker's rows are picked up by the others."""
+    """Deliver the outbox (agent replies, follow-ups) from background threads of this
+    worker, WhatsApp and email. Every worker runs them: rows are claimed exclusively with
+    a lease, so none is sent twice (not even beside `poll-email`, which delivers email
+    too), and a killed worker's rows are picked up by the others. Email from here means
+    an agent's answer leaves within seconds instead of at poll-email's next wake-up."""
     from bot.channels.whatsapp_sender import run_sender_loop
 
     stop = threading.Event()
-    thread = threading.Thread(target=run_sender_loop, args=(settings, stop), name="outbox", daemon=True)
-    thread.start()
+    for target, name in ((run_sender_loop, "outbox-whatsapp"), (run_email_outbox_loop, "outbox-email")):
+        threading.Thread(target=target, args=(settings, stop), name=name, daemon=True).start()
     return stop
+
+
+def run_email_outbox_loop(settings: Settings, stop: threading.Event, interval: float = 2.0) -> None:
+    """Deliver due email outbox rows every `interval` seconds until `stop` is set. The
+    SMTP connection is opened only when a row is due and closed after each round."""
+    from bot.channels.email_smtp import EmailSender
+    from handoff.outbox import deliver_due
+    from handoff.store import Store
+
+    store = Store(settings.database)
+    sender = EmailSender(settings.email, store)
+    try:
+        while not stop.is_set():
+            try:
+                due = store.conn.execute(
+                    "SELECT 1 FROM outbox WHERE channel = 'email' AND status IN ('pending', 'sending') LIMIT 1"
+                ).fetchone()
+                if due:
+                    summary = deliver_due(store, sender, channel="email")
+                    if summary.handled:
+                        log.info("email outbox: %d sent, %d retried, %d failed", summary.sent, summary.retried,
+                                 summary.failed)
+            except Exception:  # keep the loop alive; the rows stay in the table
+                log.exception("email outbox round failed")
+            finally:
+                sender.close()
+            stop.wait(interval)
+    finally:
+        store.close()
+
+
+def console_login_hint(settings, host: str, port: int) -> None:  # type: ignore[no-untyped-def]
+    """Tell the operator how to log in to the console. On a try-out set-up (the embedded
+    defaults: simulator on) with no agent yet, make a supervisor `admin` with a random
+    password, shown once here, so `make run` leads straight into the console."""
+    import secrets
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from werkzeug.security import generate_password_hash
+
+    from handoff import queue
+    from handoff.store import Store
+
+    store = Store(settings.database)
+    try:
+        url = f"http://{host}:{port}/console"
+        if queue.list_agents(store):
+            print(f"  Agent console: {url} (log in with an agent's name and password; list them with "
+                  "`yessindo-bot agent list`)")
+        elif settings.simulator:
+            password = secrets.token_urlsafe(9)
+            queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), "admin", "supervisor",
+                            generate_password_hash(password))
+            print(f"  Agent console: {url}  name: admin  password: {password}\n"
+                  "    (a first supervisor for trying things out; change the password with "
+                  "`yessindo-bot agent passwd admin --password-stdin`, add agents with "
+                  "`yessindo-bot agent add NAME --role agent --password-stdin`)")
+        else:
+            print(f"  Agent console: {url}. No agent yet: add one with "
+                  "`yessindo-bot agent add NAME --role supervisor --password-stdin`")
+    finally:
+        store.close()
+
+
 
 
 RETENTION_INTERVAL = 3600.0  # seconds between two retention runs of one worker
@@ -110,7 +178,9 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
           + ("" if settings.whatsapp.auth_token else "  (no TWILIO_AUTH_TOKEN: answers 503 until set)"))
     if settings.simulator:
         print(f"  Try the bot in your browser: http://{host}:{port}/try")
-    print(f"  Health: http://{host}:{port}/healthz", flush=True)
+    print(f"  Health: http://{host}:{port}/healthz")
+    console_login_hint(settings, host, port)
+    sys.stdout.flush()
 
     def on_worker_start(worker: Any) -> None:
         for handler in logging.getLogger("gunicorn.error").handlers + logging.getLogger("gunicorn.access").handlers:

@@ -125,7 +125,7 @@ def test_agent_list_passwd_and_remove_releases_held_tickets(env):
 
 
 def test_serve_hint_makes_a_first_supervisor_only_on_a_try_out_setup(tmp_path):
-    from bot.cli import console_login_hint
+    from bot.serve import console_login_hint
     from bot.config import settings_from_mapping
     from handoff import queue
     from handoff.store import Store
@@ -154,3 +154,17 @@ def test_serve_hint_makes_a_first_supervisor_only_on_a_try_out_setup(tmp_path):
     with contextlib.redirect_stdout(out):
         console_login_hint(prod, "127.0.0.1", 5000)
     assert "No agent yet" in out.getvalue() and not queue.list_agents(Store(prod.database))
+
+
+def test_purge_deletes_idle_conversations_and_keeps_open_tickets(env):
+    old_at = ["--at", "2025-01-06T10:00:00+07:00"]
+    run(["chat", "--from", "+6281200000001", *old_at], stdin="makasih kak\n", env=env)  # no ticket
+    run(["chat", "--from", "+6281200000002", *old_at], stdin="paket saya belum sampai\n", env=env)  # open ticket
+    run(["chat", "--from", "+6281200000003", *AT], stdin="makasih kak\n", env=env)  # recent
+    p = run(["purge"], env=env)
+    assert p.returncode == 2 and "retention" in p.stderr.decode()
+    p = run(["purge", "--older-than", "30"], env=env)
+    assert p.returncode == 0, p.stderr
+    assert "1 conversations" in p.stdout.decode()
+    left = {c for (c,) in db(env).execute("SELECT customer FROM conversations")}
+    assert left == {"+6281200000002", "+6281200000003"}
