@@ -68,7 +68,7 @@ class Desk:
     def channel_state(self, now: datetime, ref: str) -> ChannelState:
         ticket = self.store.ticket(ref.upper())
         if ticket is None:
-            raise QueueError(f"no ticket {ref}", f"Tiket {ref} tidak ada")
+            raise QueueError(f"no ticket {ref}", "Tiket tidak ditemukan.")
         conv = self.store.conversation(ticket.conversation_id)
         assert conv is not None
         return self._channel_state(self.store.conn, conv, ticket, now)
@@ -110,10 +110,10 @@ class Desk:
             ticket, conv = queue.holding(tx, ref, agent)
             if conv.channel != "whatsapp":
                 raise QueueError(f"{ticket.ref} is an email conversation: templates are for WhatsApp",
-                                 "Template hanya untuk percakapan WhatsApp")
+                                 f"{ticket.ref} adalah percakapan email: template hanya untuk WhatsApp.")
             if not sid:
                 raise QueueError("no WhatsApp template configured ([whatsapp] template_content_sid)",
-                                 "Belum ada template WhatsApp yang diatur ([whatsapp] template_content_sid)")
+                                 "Template WhatsApp belum dikonfigurasi ([whatsapp] template_content_sid).")
             outbox_id = queue_template(tx, conv, sid, {"1": ticket.ref}, TEMPLATE_TEXT.format(ref=ticket.ref),
                                        ticket.ref, author=agent)
             self._first_response(tx, ticket, now, agent)
@@ -130,7 +130,7 @@ class Desk:
             address = address.strip().lower()
             if address not in state.email_addresses:
                 raise QueueError(f"{address or 'that address'} is not an email address this customer gave us",
-                                 f"{address or 'Alamat itu'} bukan alamat email yang diberikan pelanggan ini")
+                                 "Alamat email itu tidak pernah diberikan oleh pelanggan ini.")
             if conv.channel == "email":
                 outbox_id = queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
             else:
@@ -153,7 +153,7 @@ class Desk:
             if ticket.priority == "escalation":
                 if not note:
                     raise QueueError(f"{ticket.ref} is an escalation: resolving it needs the written result (--note)",
-                                     f"{ticket.ref} adalah eskalasi: tulis hasil tertulis untuk pelanggan")
+                                     f"{ticket.ref} adalah eskalasi: isi \u201cHasil tertulis untuk pelanggan\u201d sebelum menyelesaikan.")
                 via = self._deliver_written(tx, conv, ticket, state, note, agent)
                 self._first_response(tx, ticket, now, agent)
                 tx.log_event("escalation.result_sent", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
@@ -177,16 +177,16 @@ class Desk:
         reason = (reason or "").strip()
         if not reason:
             raise QueueError("say why the ticket goes to a supervisor (--reason)",
-                             "Tulis alasan eskalasi ke supervisor")
+                             "Tulis alasan eskalasi ke supervisor.")
         with self.store.write(now) as tx:
             ticket, conv = queue._locked_ticket(tx, ref)
             if ticket.status == "resolved":
-                raise QueueError(f"{ticket.ref} is already resolved", f"{ticket.ref} sudah selesai")
+                raise QueueError(f"{ticket.ref} is already resolved", f"{ticket.ref} sudah selesai.")
             if ticket.priority == "escalation":
-                raise QueueError(f"{ticket.ref} is already an escalation", f"{ticket.ref} sudah berupa eskalasi")
+                raise QueueError(f"{ticket.ref} is already an escalation", f"{ticket.ref} sudah berupa eskalasi ke supervisor.")
             if ticket.agent and ticket.agent != who.name:
                 raise QueueError(f"{ticket.ref} is held by {ticket.agent}",
-                                 f"{ticket.ref} sedang ditangani oleh {ticket.agent}")
+                                 f"{ticket.ref} sedang ditangani oleh {ticket.agent}.")
             due = self.calendar.add_working_days(now, self.review_working_days)
             changes: dict[str, Any] = dict(priority="escalation", status="open", agent=None, resolution_due=due,
                                            escalated_by=who.name)
@@ -208,7 +208,7 @@ class Desk:
         found = queue.get_agent(self.store, agent)
         if found is None:
             raise QueueError(f"no agent {agent} (add one with: yessindo-bot agent add {agent} --role agent "
-                             "--password-stdin)", f"Petugas {agent} tidak terdaftar")
+                             "--password-stdin)", "Akun agen Anda tidak ditemukan.")
         return found
 
     def _from(self) -> str:
@@ -248,10 +248,10 @@ class Desk:
 def _clean(text: str) -> str:
     text = (text or "").replace("\r\n", "\n").strip()
     if not text:
-        raise QueueError("the message is empty", "Pesan kosong")
+        raise QueueError("the message is empty", "Pesan masih kosong.")
     if len(text) > 4000:
         raise QueueError(f"the message is too long ({len(text)} characters; at most 4,000)",
-                         f"Pesan terlalu panjang ({len(text)} karakter; paling banyak 4.000)")
+                         f"Pesan terlalu panjang ({len(text)} karakter; maksimal 4.000).")
     return text
 
 

@@ -91,7 +91,7 @@ def get_agent(store: Store, name: str) -> Agent | None:
 def _locked_ticket(tx: Transaction, ref: str) -> tuple[Ticket, Conversation]:
     row = tx.conn.execute("SELECT * FROM tickets WHERE ref = ?", (ref.upper(),)).fetchone()
     if row is None:
-        raise QueueError(f"no ticket {ref}", f"Tiket {ref} tidak ada")
+        raise QueueError(f"no ticket {ref}", "Tiket tidak ditemukan.")
     ticket = _ticket(row)
     conv = _conversation(tx.conn.execute("SELECT * FROM conversations WHERE id = ?",
                                          (ticket.conversation_id,)).fetchone())
@@ -112,13 +112,13 @@ def claim(store: Store, now: datetime, ref: str, agent: str) -> Ticket:
     with store.write(now) as tx:
         ticket, conv = _locked_ticket(tx, ref)
         if ticket.status == "resolved":
-            raise QueueError(f"{ticket.ref} is already resolved", f"{ticket.ref} sudah selesai")
+            raise QueueError(f"{ticket.ref} is already resolved", f"{ticket.ref} sudah selesai.")
         if ticket.priority == "escalation" and who.role != "supervisor":
             raise QueueError(f"{ticket.ref} is an escalation: a supervisor must take it",
-                             f"{ticket.ref} adalah eskalasi: hanya supervisor yang dapat mengambilnya")
+                             f"{ticket.ref} adalah eskalasi: hanya supervisor yang dapat mengambil alih.")
         if ticket.agent and ticket.agent != agent:
             raise QueueError(f"{ticket.ref} is held by {ticket.agent}",
-                             f"{ticket.ref} sedang ditangani oleh {ticket.agent}")
+                             f"{ticket.ref} sedang ditangani oleh {ticket.agent}.")
         tx.update_ticket(ticket, status="claimed", agent=agent)
         tx.update_conversation(conv.id, state="human", agent=agent)
         tx.log_event("ticket.claimed", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
@@ -130,8 +130,9 @@ def holding(tx: Transaction, ref: str, agent: str) -> tuple[Ticket, Conversation
     ticket, conv = _locked_ticket(tx, ref)
     if ticket.status != "claimed" or ticket.agent != agent:
         holder = f"held by {ticket.agent}" if ticket.agent else "not claimed"
-        pemegang = f"sedang ditangani oleh {ticket.agent}" if ticket.agent else "belum diambil alih"
-        raise QueueError(f"{ticket.ref} is {holder}: claim it first", f"{ticket.ref} {pemegang}: ambil alih dulu")
+        indonesian = (f"{ticket.ref} sedang ditangani oleh {ticket.agent}: Anda belum memegang tiket ini." if ticket.agent
+                      else f"{ticket.ref} belum Anda ambil alih: klik \u201cAmbil alih\u201d dulu.")
+        raise QueueError(f"{ticket.ref} is {holder}: claim it first", indonesian)
     return ticket, conv
 
 

@@ -62,7 +62,7 @@ def test_reply_needs_the_claim(bot, desk, convo, clock):
     ref = convo.last.ticket_ref
     with pytest.raises(QueueError) as err:
         desk.reply(clock(), ref, "sari", "halo")
-    assert "claim it first" in str(err.value) and "ambil alih dulu" in err.value.indonesian
+    assert "claim it first" in str(err.value) and "Ambil alih" in err.value.indonesian
     desk.claim(clock(), ref, "budi")
     with pytest.raises(QueueError) as err:
         desk.claim(clock(), ref, "sari")

@@ -297,7 +297,7 @@ def _act(ref: str, run: Callable[[Any, Any, str, str], str | None]):  # type: ig
         if done:
             flash(done, "ok")
     except QueueError as exc:
-        flash(fmt_.queue_error_text(str(exc)), "error")
+        flash(exc.indonesian, "error")  # QueueError carries its Indonesian text
     except StoreError:
         flash("Basis data sedang sibuk: tindakan tidak tersimpan. Coba lagi.", "error")
     return redirect(url_for("console.ticket", ref=ref), 303)

@@ -242,36 +242,3 @@ def event_view(e: EventView, fmt: Fmt) -> dict[str, Any]:
             details.append(f"{name}: {value}")
     return {"at": fmt.when(e.at), "kind": e.kind, "label": EVENT_LABELS.get(e.kind, e.kind),
             "actor": e.actor, "details": "; ".join(str(d) for d in details)[:500]}
-
-
-# -- domain errors in Indonesian ------------------------------------------------------------
-_QUEUE_ERRORS: tuple[tuple[re.Pattern[str], str], ...] = tuple((re.compile(p), t) for p, t in (
-    (r"^(?P<ref>YS-\d+) is held by (?P<who>\S+): claim it first$",
-     "{ref} sedang ditangani oleh {who}: Anda belum memegang tiket ini."),
-    (r"^(?P<ref>YS-\d+) is not claimed: claim it first$", "{ref} belum Anda ambil alih: klik \u201cAmbil alih\u201d dulu."),
-    (r"^(?P<ref>YS-\d+) is held by (?P<who>\S+)$", "{ref} sedang ditangani oleh {who}."),
-    (r"^(?P<ref>YS-\d+) is already resolved$", "{ref} sudah selesai."),
-    (r"^(?P<ref>YS-\d+) is already an escalation$", "{ref} sudah berupa eskalasi ke supervisor."),
-    (r"^(?P<ref>YS-\d+) is an escalation: a supervisor must take it$",
-     "{ref} adalah eskalasi: hanya supervisor yang dapat mengambil alih."),
-    (r"^(?P<ref>YS-\d+) is an escalation: resolving it needs the written result",
-     "{ref} adalah eskalasi: isi \u201cHasil tertulis untuk pelanggan\u201d sebelum menyelesaikan."),
-    (r"^(?P<ref>YS-\d+) is an email conversation", "{ref} adalah percakapan email: template hanya untuk WhatsApp."),
-    (r"^the message is empty$", "Pesan masih kosong."),
-    (r"^the message is too long \((?P<n>\d+) characters", "Pesan terlalu panjang ({n} karakter; maksimal 4.000)."),
-    (r"^say why the ticket goes to a supervisor", "Tulis alasan eskalasi ke supervisor."),
-    (r"^no WhatsApp template configured", "Template WhatsApp belum dikonfigurasi ([whatsapp] template_content_sid)."),
-    (r"is not an email address this customer gave us$", "Alamat email itu tidak pernah diberikan oleh pelanggan ini."),
-    (r"^WhatsApp's 24-hour window is closed",
-     "Jendela 24 jam WhatsApp sudah tertutup: pesan bebas tidak bisa dikirim. Kirim template atau email."),
-    (r"^no ticket ", "Tiket tidak ditemukan."),
-    (r"^no agent ", "Akun agen Anda tidak ditemukan."),
-))
-
-
-def queue_error_text(message: str) -> str:
-    for pattern, text in _QUEUE_ERRORS:
-        m = pattern.search(message)
-        if m:
-            return text.format(**m.groupdict())
-    return message
