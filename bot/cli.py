@@ -221,7 +221,7 @@ def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     return EXIT_OK
 
 
-def fixed_offset(tz) -> "timedelta | None":  # type: ignore[no-untyped-def]
+def fixed_offset(tz):  # type: ignore[no-untyped-def]  # -> datetime.timedelta | None
     """The zone's one UTC offset, when it has had a single one since 2000 (Asia/Jakarta:
     +07:00 since 1964), so SQLite can shift times itself; None for zones with DST."""
     from datetime import timedelta

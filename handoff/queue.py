@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from handoff.store import Conversation, Store, Ticket, Transaction, _conversation, _ticket
 

@@ -20,9 +20,8 @@ from __future__ import annotations
 
 import sqlite3
 from datetime import datetime, timedelta
-from typing import Any
 
-from handoff.store import Store, Transaction, utc_iso
+from handoff.store import Store, Transaction, delete_conversations, utc_iso
 
 BATCH = 500
 SHORT_LIVED = timedelta(days=1)  # login_attempts, presence
@@ -52,10 +51,6 @@ def _has_table(conn: sqlite3.Connection, name: str) -> bool:
     return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
 
 
-def _marks(ids: list[Any]) -> str:
-    return ",".join("?" * len(ids))
-
-
 def _delete_batch(tx: Transaction, cutoff: str, counts: dict[str, int]) -> int:
     """Delete up to BATCH idle conversations and their rows; return how many."""
     conn = tx.conn
@@ -64,20 +59,8 @@ def _delete_batch(tx: Transaction, cutoff: str, counts: dict[str, int]) -> int:
     ids = [r[0] for r in conn.execute(sql, {"cutoff": cutoff, "limit": BATCH})]
     if not ids:
         return 0
-    m = _marks(ids)
-    counts["events"] += conn.execute(f"DELETE FROM events WHERE conversation_id IN ({m})", ids).rowcount
-    if has_outbox:
-        outbox_ids = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE conversation_id IN ({m})", ids)]
-        for start in range(0, len(outbox_ids), BATCH):
-            chunk = outbox_ids[start:start + BATCH]
-            if _has_table(conn, "email_outbound"):
-                conn.execute(f"DELETE FROM email_outbound WHERE outbox_id IN ({_marks(chunk)})", chunk)
-            counts["outbox"] += conn.execute(f"DELETE FROM outbox WHERE id IN ({_marks(chunk)})", chunk).rowcount
-    if _has_table(conn, "presence"):
-        counts["presence"] += conn.execute(f"DELETE FROM presence WHERE conversation_id IN ({m})", ids).rowcount
-    counts["messages"] += conn.execute(f"DELETE FROM messages WHERE conversation_id IN ({m})", ids).rowcount
-    counts["tickets"] += conn.execute(f"DELETE FROM tickets WHERE conversation_id IN ({m})", ids).rowcount
-    counts["conversations"] += conn.execute(f"DELETE FROM conversations WHERE id IN ({m})", ids).rowcount
+    for kind, n in delete_conversations(tx, ids).items():
+        counts[kind] += n
     return len(ids)
 
 

@@ -508,7 +508,8 @@ class Store:
 
     # -- privacy -----------------------------------------------------------------------
     def forget(self, customer: str, now: datetime, actor: str = "operator") -> dict[str, int]:
-        """Delete every message, ticket, conversation and event of one customer.
+        """Delete every message, ticket, conversation, event and outbox row of one
+        customer (and, for an email address, the sender on our inbox records).
 
         Leaves one event saying that a deletion happened (without the customer id),
         so the audit trail shows who deleted what, not whose data it was.
@@ -516,20 +517,14 @@ class Store:
         with self.write(now) as tx:
             conn = tx.conn
             conv_ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE customer = ?", (customer,))]
-            marks = ",".join("?" * len(conv_ids))
-            counts = {
-                "messages": conn.execute("SELECT count(*) FROM messages WHERE customer = ?", (customer,)).fetchone()[0],
-                "tickets": conn.execute("SELECT count(*) FROM tickets WHERE customer = ?", (customer,)).fetchone()[0],
-                "conversations": len(conv_ids),
-                "events": conn.execute(f"SELECT count(*) FROM events WHERE conversation_id IN ({marks})",
-                                       conv_ids).fetchone()[0] if conv_ids else 0,
-            }
-            if conv_ids:
-                conn.execute(f"DELETE FROM events WHERE conversation_id IN ({marks})", conv_ids)
-            conn.execute("DELETE FROM messages WHERE customer = ?", (customer,))
-            conn.execute("DELETE FROM tickets WHERE customer = ?", (customer,))
-            conn.execute("DELETE FROM conversations WHERE customer = ?", (customer,))
-            conn.execute("DELETE FROM outbox WHERE customer = ?", (customer,))  # outbox: queued/sent bodies too
+            counts = delete_conversations(tx, conv_ids)
+            # Mail we sent to this address from another customer's conversation stays with
+            # that conversation, but not the address: and nothing queued for it is sent.
+            if _has_table(conn, "outbox"):
+                stray = [r[0] for r in conn.execute("SELECT id FROM outbox WHERE customer = ?", (customer,))]
+                counts["outbox"] += _delete_outbox(conn, stray)
+            if _has_table(conn, "email_inbox"):
+                conn.execute("UPDATE email_inbox SET sender = NULL WHERE sender = ?", (customer,))
             tx.log_event("customer.forgotten", actor, data=counts)
         return counts
 
@@ -613,6 +608,43 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+
+
+def _delete_outbox(conn: sqlite3.Connection, ids: list[int]) -> int:
+    deleted = 0
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        marks = ",".join("?" * len(chunk))
+        if _has_table(conn, "email_outbound"):
+            conn.execute(f"DELETE FROM email_outbound WHERE outbox_id IN ({marks})", chunk)
+        deleted += conn.execute(f"DELETE FROM outbox WHERE id IN ({marks})", chunk).rowcount
+    return deleted
+
+
+def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
+    """Delete these conversations with everything that belongs to them: messages,
+    tickets, events, outbox rows with their mail headers, console presence. The one
+    deletion path of `forget` and of retention; returns the counts per kind."""
+    conn = tx.conn
+    counts = {"conversations": 0, "messages": 0, "tickets": 0, "events": 0, "outbox": 0, "presence": 0}
+    for start in range(0, len(ids), 500):
+        chunk = ids[start:start + 500]
+        m = ",".join("?" * len(chunk))
+        refs = [r[0] for r in conn.execute(f"SELECT ref FROM tickets WHERE conversation_id IN ({m})", chunk)]
+        counts["events"] += conn.execute(f"DELETE FROM events WHERE conversation_id IN ({m})", chunk).rowcount
+        for r in range(0, len(refs), 500):
+            part = refs[r:r + 500]
+            counts["events"] += conn.execute(
+                f"DELETE FROM events WHERE ticket_ref IN ({','.join('?' * len(part))})", part).rowcount
+        if _has_table(conn, "outbox"):
+            outbox_ids = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE conversation_id IN ({m})", chunk)]
+            counts["outbox"] += _delete_outbox(conn, outbox_ids)
+        if _has_table(conn, "presence"):
+            counts["presence"] += conn.execute(f"DELETE FROM presence WHERE conversation_id IN ({m})", chunk).rowcount
+        counts["messages"] += conn.execute(f"DELETE FROM messages WHERE conversation_id IN ({m})", chunk).rowcount
+        counts["tickets"] += conn.execute(f"DELETE FROM tickets WHERE conversation_id IN ({m})", chunk).rowcount
+        counts["conversations"] += conn.execute(f"DELETE FROM conversations WHERE id IN ({m})", chunk).rowcount
+    return counts
 
 
 def describe_sqlite_error(path: str, exc: sqlite3.Error) -> str:

@@ -195,3 +195,23 @@ def test_queue_sorts_by_the_next_deadline(bot, desk, clock):
     b.say("status pesanan saya gimana")  # 15 minutes
     refs = [t.ref for t in bot.store.tickets(status="open")]
     assert refs == [b.last.ticket_ref, a.last.ticket_ref]
+
+
+def test_forget_removes_what_agents_sent_too(bot, desk, convo, clock):
+    convo.say("akun saya tidak bisa login, email saya budi.s@example.com")
+    ref = convo.last.ticket_ref
+    desk.claim(clock(), ref, "sari")
+    desk.reply(clock(), ref, "sari", "Halo Kak, kami bantu.")
+    later(clock, hours=25)
+    desk.email_customer(clock(), ref, "sari", "Halo Kak, lewat email ya.", "budi.s@example.com")
+    conv_id = bot.store.ticket(ref).conversation_id
+    with bot.store.write(clock()) as tx:
+        tx.conn.execute("INSERT INTO presence (conversation_id, agent, seen_at) VALUES (?, 'sari', ?)",
+                        (conv_id, tx.now))
+    counts = bot.store.forget(convo.customer, clock())
+    assert counts["conversations"] == 1 and counts["outbox"] == 2 and counts["presence"] == 1
+    conn = bot.store.conn
+    for table in ("messages", "tickets", "outbox", "email_outbound", "presence"):
+        assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
+    left = " ".join(str(tuple(r)) for r in conn.execute("SELECT * FROM events"))
+    assert convo.customer not in left and "budi.s@example.com" not in left and ref not in left
