@@ -273,6 +273,14 @@ class Transaction:
         )
         return int(cur.lastrowid)  # type: ignore[arg-type]
 
+    def link_last_answer(self, conversation_id: int, outbox_id: int) -> None:
+        """Tie the bot's answer just recorded in this conversation to the outbox row that
+        delivers it (the console shows that row's delivery status on the message)."""
+        self.conn.execute(
+            "UPDATE messages SET meta = json_set(coalesce(meta, '{}'), '$.outbox_id', ?) WHERE id = ("
+            "SELECT max(id) FROM messages WHERE conversation_id = ? AND direction = 'out' AND author = 'bot')",
+            (outbox_id, conversation_id))
+
     def create_ticket(
         self,
         conversation: Conversation,

@@ -1,6 +1,8 @@
 """The email channel against a real Dovecot (IMAP) and a real aiosmtpd (SMTP) on 127.0.0.1."""
 from __future__ import annotations
 
+import json
+
 import smtplib
 
 from tests.mail_servers import dovecot, smtp_server  # noqa: F401  (fixtures)
@@ -88,6 +90,9 @@ def test_plain_mail_answered_once_threaded_and_seen_after(dovecot, smtp_server, 
     assert SEEN in dovecot.flags()[1]
     # The provider id is our Message-ID: a customer's answer to it threads back.
     assert intake.store.outbox()[0]["provider_id"] == reply["Message-ID"]
+    # The answer in the transcript points at its outbox row (the console shows its delivery status).
+    [answer] = [m for m in intake.store.messages(intake.store.tickets()[0].conversation_id) if m["direction"] == "out"]
+    assert json.loads(answer["meta"])["outbox_id"] == intake.store.outbox()[0]["id"]
     summary, sent = intake.run_once()
     assert (summary.fetched, sent.sent) == (0, 0)
     time.sleep(0.2)

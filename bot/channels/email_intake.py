@@ -216,6 +216,7 @@ class EmailIntake:
         def queue(tx: Any, conv: Any, reply: Any, ticket_ref: str | None) -> None:
             outbox_id = queue_reply(tx, conv, reply.text, ticket_ref=ticket_ref, from_address=self.email.address,
                                     in_reply_to=mid, references=mail.references, subject=reply.subject, auto=True)
+            tx.link_last_answer(conv.id, outbox_id)
             _note_inbox(tx, mid, folder, uidvalidity, uid, conv.customer, "answered", None, outbox_id)
         return queue
 
