@@ -53,6 +53,14 @@ def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
     # Twilio's form bodies are small; a hostile one is refused before parsing.
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["yessindo"] = Services(settings, bot, clock)
+    if settings.trusted_proxies:
+        # Behind nginx: the client's address (login rate limit) and https (Secure cookies)
+        # come from the proxy's X-Forwarded-* headers. The host is never taken from them:
+        # Twilio signatures are checked against [whatsapp] public_url.
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=settings.trusted_proxies,  # type: ignore[method-assign]
+                                x_proto=settings.trusted_proxies, x_host=0, x_port=0, x_prefix=0)
 
     from bot.web.health import health
     from bot.web.whatsapp import whatsapp

@@ -62,6 +62,7 @@ class Settings:
     hours: HoursSettings = field(default_factory=HoursSettings)
     simulator: bool = True
     secret_key: str = ""
+    trusted_proxies: int = 0  # reverse proxies in front of serve whose X-Forwarded-For/-Proto we believe
 
 
 # Key -> expected type, per table. `hours` is checked by HoursSettings itself.
@@ -78,7 +79,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "ca_file": str, "imap_oauth2_token": str,
     },
     "dev": {"simulator": bool},
-    "console": {"secret_key": str},
+    "console": {"secret_key": str, "trusted_proxies": int},
 }
 
 
@@ -181,6 +182,10 @@ def settings_from_mapping(
     hours = HoursSettings.from_mapping(dict(data.get("hours", {})), source)
     simulator = table("dev").get("simulator", source == EMBEDDED)
     secret_key = environ.get("YESSINDO_SECRET_KEY") or table("console").get("secret_key", "")
+    trusted_proxies = table("console").get("trusted_proxies", 0)
+    if not 0 <= trusted_proxies <= 5:
+        raise ConfigError(source, "console.trusted_proxies",
+                          f"must be the number of reverse proxies in front of the server (0-5), got {trusted_proxies}")
     return Settings(
         source=source,
         database=str(database),
@@ -191,6 +196,7 @@ def settings_from_mapping(
         hours=hours,
         simulator=bool(simulator),
         secret_key=secret_key,
+        trusted_proxies=trusted_proxies,
     )
 
 

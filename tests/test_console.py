@@ -706,3 +706,27 @@ def test_queue_page_is_fast_with_100000_tickets(console):
     rows = c.get("/console/api/queue").json["rows"]
     assert len(rows) == 50 and rows[0]["ref"] == "YS-000020"
     assert json.dumps(rows).count("pesan pelanggan nomor") == 50
+
+
+@pytest.mark.parametrize("proxies", [0, 1])
+def test_client_address_from_the_proxy_only_when_trusted(tmp_path, clock, proxies):
+    console = Console(tmp_path, clock, console={"trusted_proxies": proxies})
+    console.add_agents("budi")
+
+    def attempt(addr: str, name: str, password: str):  # type: ignore[no-untyped-def]
+        c = console.client()
+        token = csrf_of(c)
+        return c.post("/console/login", data={"name": name, "password": password, "csrf_token": token},
+                      headers={"X-Forwarded-For": addr, "X-Forwarded-Proto": "https"})
+
+    for i in range(20):
+        assert attempt("203.0.113.7", f"orang{i}", "tebak-tebak").status_code == 401
+    other_client = attempt("198.51.100.9", "budi", "rahasia-budi")
+    if proxies:
+        # Behind a trusted proxy, one noisy client does not lock everyone out, and the
+        # cookie is Secure because the proxy says the client came over https.
+        assert other_client.status_code == 303 and "Secure" in other_client.headers["Set-Cookie"]
+        assert attempt("203.0.113.7", "budi", "rahasia-budi").status_code == 429
+    else:
+        # Facing clients directly, a forged header changes nothing: same peer, same budget.
+        assert other_client.status_code == 429
