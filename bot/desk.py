@@ -96,7 +96,7 @@ class Desk:
             ticket, conv = queue.holding(tx, ref, agent)
             state = self._channel_state(tx.conn, conv, ticket, now)
             if not state.free_text_ok:
-                raise QueueError(_window_closed(state), _window_closed_id(state))
+                raise QueueError(*_window_closed(state))
             outbox_id = queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
             self._first_response(tx, ticket, now, agent)
             tx.log_event("agent.replied", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
@@ -241,8 +241,9 @@ class Desk:
             queue_template(tx, conv, self.settings.whatsapp.template_content_sid, {"1": ticket.ref, "2": flat},
                            text, ticket.ref, author=agent)
             return "template"
-        raise QueueError(_window_closed(state) + ". The written result cannot reach the customer yet.",
-                         _window_closed_id(state) + ". Hasil tertulis belum bisa dikirim ke pelanggan.")
+        en, id_ = _window_closed(state)
+        raise QueueError(en + ". The written result cannot reach the customer yet.",
+                         id_ + ". Hasil tertulis belum bisa dikirim ke pelanggan.")
 
 
 def _clean(text: str) -> str:
@@ -255,23 +256,16 @@ def _clean(text: str) -> str:
     return text
 
 
-def _window_closed(state: ChannelState) -> str:
-    options = []
+def _window_closed(state: ChannelState) -> tuple[str, str]:
+    """Why free text cannot go, and what can instead: (English, Indonesian)."""
+    en, id_ = [], []
     if state.template_available:
-        options.append("send the WhatsApp template")
+        en.append("send the WhatsApp template")
+        id_.append("kirim template WhatsApp")
     if state.email_addresses:
-        options.append("email " + ", ".join(state.email_addresses))
-    where = ("; " + " or ".join(options)) if options else "; no template is configured and no email address is known"
-    return ("WhatsApp's 24-hour window is closed (the customer last wrote more than 24 hours ago): free text "
-            f"cannot be sent{where}")
-
-
-def _window_closed_id(state: ChannelState) -> str:
-    options = []
-    if state.template_available:
-        options.append("kirim template WhatsApp")
-    if state.email_addresses:
-        options.append("kirim email ke " + ", ".join(state.email_addresses))
-    where = ("; " + " atau ".join(options)) if options else "; belum ada template dan alamat email pelanggan"
-    return f"Jendela 24 jam WhatsApp sudah tertutup (pelanggan terakhir menulis lebih dari 24 jam lalu){where}"
-
+        en.append("email " + ", ".join(state.email_addresses))
+        id_.append("kirim email ke " + ", ".join(state.email_addresses))
+    return (("WhatsApp's 24-hour window is closed (the customer last wrote more than 24 hours ago): free text "
+             "cannot be sent; " + (" or ".join(en) or "no template is configured and no email address is known")),
+            ("Jendela 24 jam WhatsApp sudah tertutup (pelanggan terakhir menulis lebih dari 24 jam lalu); "
+             + (" atau ".join(id_) or "belum ada template dan alamat email pelanggan")))
