@@ -8,6 +8,7 @@ answers (the fake Twilio receives it), and resolves it.
 from __future__ import annotations
 
 import json
+import re
 import time
 from typing import Any, Callable
 
@@ -57,6 +58,7 @@ def test_agent_sees_the_ticket_arrive_takes_over_answers_and_resolves(live_serve
     assert answer.status == 200 and "YS-000001" in " ".join(answer.messages)
     row = page.locator('#queue tr[data-ref="YS-000001"]')
     expect(row).to_be_visible(timeout=WAIT_MS)  # no reload: the queue polls
+    expect(page).to_have_title(re.compile(r"^\(1\) "))  # the tab counts the tickets waiting
 
     page.goto("/console/t/YS-000001")
     expect(page.locator("#transcript .msg-in").first).to_contain_text("belum sampai")

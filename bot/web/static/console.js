@@ -48,6 +48,7 @@
   const queue = document.getElementById("queue");
   if (queue && queue.dataset.api) {
     const body = queue.tBodies[0];
+    const baseTitle = document.title.replace(/^\(\d+\) /, "");
     const empty = document.getElementById("queue-empty");
 
     function row(r) {
@@ -109,6 +110,9 @@
       setCount("count-open", data.counts.open);
       setCount("count-claimed", data.counts.claimed);
       setCount("count-mine", data.counts.mine);
+      // The tab says how many wait, so an agent working elsewhere sees new tickets come in.
+      const waiting = Number(data.counts.open) || 0;
+      document.title = (waiting ? "(" + waiting + ") " : "") + baseTitle;
       if (data.version === queue.dataset.version) return;
       const fresh = document.createDocumentFragment();
       data.rows.forEach(function (r) { fresh.appendChild(row(r)); });
