@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from bot.business_hours import BusinessCalendar
@@ -24,7 +24,7 @@ from bot.responder import Responder
 from handoff import queue
 from handoff.outbox import WINDOW, _last_inbound
 from handoff.queue import QueueError
-from handoff.store import Conversation, Store, Ticket, Transaction
+from handoff.store import Conversation, Store, Ticket, Transaction, utc_iso
 
 TEMPLATE_TEXT = "[Template WhatsApp] Ada kabar untuk tiket {ref}. Balas pesan ini agar kami bisa melanjutkan."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -94,6 +94,9 @@ class Desk:
         self._who(agent)
         with self.store.write(now) as tx:
             ticket, conv = queue.holding(tx, ref, agent)
+            repeated = _just_sent(tx, conv.id, agent, text, now)
+            if repeated is not None:
+                return repeated  # a double click or a resubmitted form: the customer gets it once
             state = self._channel_state(tx.conn, conv, ticket, now)
             if not state.free_text_ok:
                 raise QueueError(*_window_closed(state))
@@ -126,6 +129,9 @@ class Desk:
         self._who(agent)
         with self.store.write(now) as tx:
             ticket, conv = queue.holding(tx, ref, agent)
+            repeated = _just_sent(tx, conv.id, agent, text, now)
+            if repeated is not None:
+                return repeated
             state = self._channel_state(tx.conn, conv, ticket, now)
             address = address.strip().lower()
             if address not in state.email_addresses:
@@ -146,7 +152,7 @@ class Desk:
         needs a written result, which the policy promises the customer: it is sent on a
         channel that reaches them (WhatsApp in the window, else email, else the template)."""
         self._who(agent)
-        note = (note or "").strip() or None
+        note = _clean(note) if note and note.strip() else None
         with self.store.write(now) as tx:
             ticket, conv = queue.holding(tx, ref, agent)
             state = self._channel_state(tx.conn, conv, ticket, now)
@@ -244,6 +250,18 @@ class Desk:
         en, id_ = _window_closed(state)
         raise QueueError(en + ". The written result cannot reach the customer yet.",
                          id_ + ". Hasil tertulis belum bisa dikirim ke pelanggan.")
+
+
+RESUBMIT_WINDOW = timedelta(seconds=60)
+
+
+def _just_sent(tx: Transaction, conversation_id: int, agent: str, text: str, now: datetime) -> int | None:
+    """The outbox id of the same text this agent sent here within the last minute, if any."""
+    row = tx.conn.execute(
+        "SELECT json_extract(meta, '$.outbox_id') FROM messages WHERE conversation_id = ? AND direction = 'out' "
+        "AND author = ? AND text = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
+        (conversation_id, agent, text, utc_iso(now - RESUBMIT_WINDOW))).fetchone()
+    return int(row[0]) if row and row[0] is not None else None
 
 
 def _clean(text: str) -> str:

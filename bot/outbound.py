@@ -16,7 +16,14 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
     outside the 24-hour window), email threaded on the customer's last mail, without
     Auto-Submitted (a person wrote it)."""
     if conv.channel != "email":
-        outbox_id = tx.enqueue_outbound(conv, text, ticket_ref=ticket_ref)
+        # WhatsApp takes at most 1,600 characters a message (Twilio error 21617): a long
+        # answer goes as several, split at paragraph / sentence / word boundaries.
+        from bot.channels.whatsapp import split_text
+
+        ids = [tx.enqueue_outbound(conv, part, ticket_ref=ticket_ref) for part in split_text(text)]
+        tx.add_message(conv, "out", text, author=author,
+                       meta={"outbox_id": ids[0]} | ({"outbox_ids": ids} if len(ids) > 1 else {}))
+        return ids[0]
     else:
         last = tx.conn.execute(
             "SELECT external_id, meta FROM messages WHERE conversation_id = ? AND direction = 'in' "

@@ -730,3 +730,15 @@ def test_client_address_from_the_proxy_only_when_trusted(tmp_path, clock, proxie
     else:
         # Facing clients directly, a forged header changes nothing: same peer, same budget.
         assert other_client.status_code == 429
+
+
+def test_polling_survives_absurd_after_and_internal_note_shows_in_history(console):
+    ref = console.customer("stok kemeja putih ukuran L masih ada?")
+    sari = console.client("sari")
+    for after in ("99999999999999999999", "-5", "abc"):
+        resp = sari.get(f"/console/api/t/{ref}?after={after}")
+        assert resp.status_code == 200 and "messages" in resp.get_json()
+    post(sari, f"/console/t/{ref}/claim")
+    post(sari, f"/console/t/{ref}/resolve", note="pelanggan sudah beli di toko offline")
+    page = sari.get(f"/console/t/{ref}").text
+    assert "catatan internal" in page and "pelanggan sudah beli di toko offline" in page

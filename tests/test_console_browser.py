@@ -137,3 +137,18 @@ def test_customer_html_renders_as_inert_text(live_server, new_page):
     assert page.locator("#transcript script").count() == 0
     time.sleep(3.5)  # one polling round re-renders the transcript from JSON
     assert page.evaluate("window.__xss") is None and not dialogs
+
+
+def test_double_click_on_reply_sends_once(live_server, new_page):
+    password = live_server.add_agent("sari")
+    live_server.send_whatsapp(CUSTOMER, "stok kemeja putih ukuran L masih ada?")
+    page = new_page(base_url=live_server.url)
+    login(page, "sari", password)
+    page.goto("/console/t/YS-000001")
+    page.click("#claim")
+    page.fill("#reply-text", "Masih ada, Kak.")
+    page.dblclick("#reply-send")
+    expect(page.locator(".flash").first).to_be_visible()
+    wait_for(lambda: "Masih ada, Kak." in sent_bodies(live_server), "the reply at the fake Twilio")
+    time.sleep(2.5)  # the outbox thread has had time to send a second copy, were there one
+    assert sent_bodies(live_server).count("Masih ada, Kak.") == 1

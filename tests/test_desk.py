@@ -215,3 +215,31 @@ def test_forget_removes_what_agents_sent_too(bot, desk, convo, clock):
         assert conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0] == 0, table
     left = " ".join(str(tuple(r)) for r in conn.execute("SELECT * FROM events"))
     assert convo.customer not in left and "budi.s@example.com" not in left and ref not in left
+
+
+def test_long_whatsapp_reply_is_split_and_a_double_submit_sends_once(bot, desk, convo, clock):
+    convo.say("stok kemeja putih ukuran L masih ada?")
+    ref = convo.last.ticket_ref
+    desk.claim(clock(), ref, "sari")
+    long = "\n\n".join(f"Paragraf {i}: " + "kemeja putih tersedia dalam ukuran S sampai XL. " * 12 for i in range(5))
+    assert len(long) > 1600
+    first = desk.reply(clock(), ref, "sari", long)
+    parts = [r for r in outbox(bot) if r["kind"] == "text" and r["body"].startswith("Paragraf")]
+    assert len(parts) >= 2 and all(len(p["body"]) <= 1600 for p in parts) and parts[0]["id"] == first
+    assert "".join("".join(p["body"].split()) for p in parts) == "".join(long.split())  # nothing lost
+    # The same text again within a minute (a double click): nothing new is queued.
+    before = len(outbox(bot))
+    assert desk.reply(later(clock, seconds=5), ref, "sari", long) == first
+    assert len(outbox(bot)) == before
+    # Later, the same words are a new message.
+    desk.reply(later(clock, minutes=2), ref, "sari", long)
+    assert len(outbox(bot)) > before
+
+
+def test_escalation_note_is_checked_like_a_message(bot, desk, convo, clock):
+    convo.say("saya mau eskalasi ke supervisor")
+    ref = convo.last.ticket_ref
+    desk.claim(clock(), ref, "dewi")
+    with pytest.raises(QueueError) as err:
+        desk.resolve(clock(), ref, "dewi", note="x" * 4001)
+    assert "too long" in str(err.value) and bot.store.ticket(ref).status == "claimed"

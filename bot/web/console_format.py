@@ -46,6 +46,7 @@ DELIVERY_LABELS = {
 DELIVERY_CLASS = {"Antre": "queued", "Terkirim": "sent", "Diterima": "delivered", "Dibaca": "read", "Gagal": "failed"}
 ERROR_REASONS = {
     "63016": "di luar jendela 24 jam WhatsApp",
+    "21617": "pesan terlalu panjang (maks. 1.600 karakter)",
     "21610": "pelanggan memblokir pesan (STOP)",
     "21211": "nomor tidak valid",
     "21614": "bukan nomor WhatsApp",
@@ -79,7 +80,8 @@ EVENT_LABELS = {
 # Event data worth showing, with Indonesian names.
 _EVENT_DATA = {"reason": "alasan", "status": "status", "recorded": "tercatat", "error_code": "kode galat",
                "intent": "kategori", "priority": "prioritas", "due_at": "batas", "via": "lewat", "kind": "jenis",
-               "within_promise": "tepat waktu", "score": "nilai", "csat": "nilai", "outbox_id": "outbox"}
+               "within_promise": "tepat waktu", "score": "nilai", "csat": "nilai", "outbox_id": "outbox",
+               "internal_note": "catatan internal"}
 
 _DAYS = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")

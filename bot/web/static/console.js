@@ -38,6 +38,23 @@
     setTimeout(tick, ms);
   }
 
+  // -- forms: one click sends once (the desk also ignores the same text sent again within a minute)
+  document.addEventListener("submit", function (event) {
+    const form = event.target;
+    if ((form.getAttribute("method") || "get").toLowerCase() !== "post") return;
+    if (form.dataset.sent) { event.preventDefault(); return; }
+    form.dataset.sent = "1";
+    form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+  });
+
+  window.addEventListener("pageshow", function (event) {
+    if (!event.persisted) return;  // back to a page kept in memory: its forms work again
+    document.querySelectorAll("form[data-sent]").forEach(function (form) {
+      delete form.dataset.sent;
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = false; });
+    });
+  });
+
   // -- the filters: apply on change -----------------------------------------------------------
   const filters = document.getElementById("filters");
   if (filters) {
