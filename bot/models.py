@@ -34,12 +34,18 @@ CATEGORIES: tuple[str, ...] = INTENTS[:6]
 
 @dataclass(frozen=True)
 class Attachment:
-    """A reference to media the customer sent (photo of a parcel, transfer receipt...)."""
+    """A reference to media the customer sent (photo of a parcel, transfer receipt...).
+    `data`: the bytes, when the channel hands them over (email) rather than a URL."""
 
     url: str | None = None
     content_type: str | None = None
     filename: str | None = None
     size: int | None = None
+    data: bytes | None = field(default=None, repr=False, compare=False)
+
+    def reference(self) -> dict[str, object]:
+        """What the message row records (never the bytes)."""
+        return {"url": self.url, "content_type": self.content_type, "filename": self.filename, "size": self.size}
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from bot.intents import IntentMatcher
 from bot.knowledge import Knowledge
 from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
 from bot.responder import Responder
+from handoff import blobs
 from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction, _ticket
 
 # WhatsApp caps a message at 4,096 characters and email bodies are cut by the email
@@ -161,7 +162,7 @@ class Bot:
         stored_text = masked.text
         match = self.classify(masked.text, message.subject)
         found = extract(masked.text + (" " + message.subject if message.subject else ""))
-        attachments = [a.__dict__ for a in message.attachments]
+        attachments = [a.reference() for a in message.attachments]
         rating = parse_rating(text)
 
         with self.store.write(now) as tx:
@@ -174,6 +175,7 @@ class Bot:
             lang = self._reply_lang(match, text, conv)
             if conv is None:
                 conv = tx.create_conversation(message.channel, message.customer, lang, message.display_name)
+            blobs.keep(tx, conv.id, attachments, [a.data for a in message.attachments])
             no_reply = self._no_auto_reply(tx, message, now)
             changes: dict[str, Any] = {"last_inbound_at": now}
             if conv.csat_ticket and conv.state != "human" and not no_reply:
@@ -189,6 +191,7 @@ class Bot:
                 attachments=attachments, meta=dict(message.meta) | ({"subject": message.subject} if message.subject else {}),
                 at=now,
             )
+            blobs.link(tx, attachments, msg_id)
             if masked.kinds:
                 tx.log_event("secret.masked", "bot", conversation_id=conv.id, data={"kinds": list(masked.kinds)})
             if _has_words(text) >= 2:
@@ -245,6 +248,7 @@ class Bot:
         meta = dict(message.meta) | ({"subject": message.subject} if message.subject else {}) | {"csat": score}
         msg_id = tx.add_message(conv, "in", text, author="customer", external_id=message.external_id, intent=None,
                                 confidence=None, attachments=attachments, meta=meta, at=now)
+        blobs.link(tx, attachments, msg_id)
         tx.update_ticket(ticket, csat=score, csat_at=now)
         tx.update_conversation(conv.id, csat_ticket=None, last_inbound_at=now)
         tx.log_event("csat.recorded", "customer", conversation_id=conv.id, ticket_ref=ticket.ref,

@@ -25,7 +25,7 @@ from handoff.store import Store, Transaction, delete_conversations, utc_iso
 
 BATCH = 500
 SHORT_LIVED = timedelta(days=1)  # login_attempts, presence
-COUNT_KEYS = ("conversations", "messages", "tickets", "outbox", "events", "presence", "login_attempts",
+COUNT_KEYS = ("conversations", "messages", "tickets", "outbox", "events", "presence", "files", "login_attempts",
               "email_senders")
 
 # Conversations idle since before :cutoff with nothing still to do. Times are UTC ISO

@@ -477,6 +477,13 @@ class Store:
         db["presence"].create({"conversation_id": int, "agent": str, "seen_at": str},
                               pk=("conversation_id", "agent"), not_null={"seen_at"}, if_not_exists=True)
         db["events"].create_index(["at"], if_not_exists=True)
+        # Console sessions (bot/web/console_auth.py): the cookie carries only the id. A
+        # database already at version 3 before this table existed gets it from
+        # console_auth.ensure_session_table (the same CREATE ... IF NOT EXISTS) at first login.
+        db["console_sessions"].create({"id": str, "agent": str, "created_at": str, "last_seen_at": str,
+                                       "password_fp": str}, pk="id", not_null={"agent", "created_at"},
+                                      if_not_exists=True)
+        db["console_sessions"].create_index(["agent"], if_not_exists=True)
 
     @contextmanager
     def _migration_lock(self) -> Iterator[None]:
@@ -634,7 +641,7 @@ def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
     tickets, events, outbox rows with their mail headers, console presence. The one
     deletion path of `forget` and of retention; returns the counts per kind."""
     conn = tx.conn
-    counts = {"conversations": 0, "messages": 0, "tickets": 0, "events": 0, "outbox": 0, "presence": 0}
+    counts = {"conversations": 0, "messages": 0, "tickets": 0, "events": 0, "outbox": 0, "presence": 0, "files": 0}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         m = ",".join("?" * len(chunk))
@@ -649,6 +656,9 @@ def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
             counts["outbox"] += _delete_outbox(conn, outbox_ids)
         if _has_table(conn, "presence"):
             counts["presence"] += conn.execute(f"DELETE FROM presence WHERE conversation_id IN ({m})", chunk).rowcount
+        if _has_table(conn, "attachment_blobs"):
+            counts["files"] += conn.execute(
+                f"DELETE FROM attachment_blobs WHERE conversation_id IN ({m})", chunk).rowcount
         counts["messages"] += conn.execute(f"DELETE FROM messages WHERE conversation_id IN ({m})", chunk).rowcount
         counts["tickets"] += conn.execute(f"DELETE FROM tickets WHERE conversation_id IN ({m})", chunk).rowcount
         counts["conversations"] += conn.execute(f"DELETE FROM conversations WHERE id IN ({m})", chunk).rowcount

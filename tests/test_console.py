@@ -742,3 +742,26 @@ def test_polling_survives_absurd_after_and_internal_note_shows_in_history(consol
     post(sari, f"/console/t/{ref}/resolve", note="pelanggan sudah beli di toko offline")
     page = sari.get(f"/console/t/{ref}").text
     assert "catatan internal" in page and "pelanggan sudah beli di toko offline" in page
+
+
+def test_email_attachments_open_from_the_console_and_never_run_as_html(console):
+    from bot.models import Attachment
+
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 64
+    html = b"<script>alert(document.cookie)</script>"
+    ref = console.customer("Kak ini bukti transfernya", customer="budi@example.com", channel="email",
+                           subject="Bukti", attachments=(
+                               Attachment(filename="bukti.png", content_type="image/png", size=len(png), data=png),
+                               Attachment(filename='x".html', content_type="text/html", size=len(html), data=html)))
+    sari = console.client("sari")
+    page = sari.get(f"/console/t/{ref}").text
+    links = re.findall(r'href="(/console/files/\d+)"', page)
+    assert len(links) == 2
+    img = sari.get(links[0])
+    assert img.status_code == 200 and img.data == png and img.mimetype == "image/png"
+    assert img.headers["Content-Disposition"].startswith("inline") and "sandbox" in img.headers["Content-Security-Policy"]
+    bad = sari.get(links[1])
+    assert bad.mimetype == "application/octet-stream" and bad.headers["Content-Disposition"].startswith("attachment")
+    assert bad.headers["X-Content-Type-Options"] == "nosniff" and 'filename="x_.html"' in bad.headers["Content-Disposition"]
+    assert console.client().get(links[0]).status_code in (302, 303)  # not logged in: no file
+    assert sari.get("/console/files/999999").status_code == 404

@@ -375,3 +375,28 @@ def test_poll_email_wrong_password_one_line_exit_1(dovecot, smtp_server, config)
                        cwd=REPO, env=env, capture_output=True, text=True, timeout=60)
     assert r.returncode == 1
     assert r.stderr.count("\n") == 1 and "poll-email" in r.stderr and "Traceback" not in r.stderr
+
+
+def test_attachment_bytes_are_kept_for_the_console_and_forgotten_with_the_customer(dovecot, smtp_server, intake):  # noqa: F811
+    from email.message import EmailMessage
+
+    receipt = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 40
+    msg = EmailMessage()
+    msg["From"] = "Budi <budi@example.com>"
+    msg["To"] = "ptyessindo@gmail.com"
+    msg["Subject"] = "Bukti transfer"
+    msg["Message-ID"] = "<att-1@example.com>"
+    msg.set_content("Kak, saya sudah transfer, ini buktinya. Pesanan INV-20261101-0007")
+    msg.add_attachment(receipt, maintype="image", subtype="png", filename="bukti transfer.png")
+    dovecot.append(msg.as_bytes())
+    summary, sent = intake.run_once()
+    assert summary.answered == 1
+    [inbound] = [m for m in intake.store.messages(intake.store.tickets()[0].conversation_id) if m["direction"] == "in"]
+    [att] = json.loads(inbound["attachments"])
+    assert att["filename"] == "bukti transfer.png" and "data" not in att
+    from handoff import blobs
+
+    blob = blobs.get(intake.store.conn, att["blob_id"])
+    assert blob.data == receipt and blob.content_type == "image/png"
+    intake.store.forget("budi@example.com", datetime.now(timezone.utc))
+    assert blobs.get(intake.store.conn, att["blob_id"]) is None

@@ -180,7 +180,7 @@ class EmailIntake:
             channel="email", customer=sender or "unknown-sender@invalid", text=mail.new_text or "",
             received_at=self.clock(), external_id=mid, subject=mail.subject or None,
             display_name=mail.sender_name or None,
-            attachments=tuple(Attachment(filename=a.filename, content_type=a.content_type, size=a.size)
+            attachments=tuple(Attachment(filename=a.filename, content_type=a.content_type, size=a.size, data=a.data)
                               for a in mail.attachments),
             thread_refs=tuple(r for r in (mail.in_reply_to, *mail.references) if r),
             meta=tuple(meta),

@@ -268,6 +268,34 @@ _DETAIL_LABELS = {"order_numbers": "Nomor pesanan", "emails": "Email", "phones":
                   "amounts": "Nominal", "masked": "Data rahasia disamarkan"}
 
 
+# Shown in the browser only when the type cannot carry script; anything else downloads.
+_INLINE_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp", "text/plain"})
+
+
+@console.get("/files/<int:blob_id>")
+def file(blob_id: int):  # type: ignore[no-untyped-def]
+    """A file a customer sent by email. Sandboxed: never HTML or SVG in our origin."""
+    from urllib.parse import quote
+
+    from flask import Response
+
+    from handoff import blobs
+
+    blob = blobs.get(ctx().store.conn, blob_id) if blob_id < 2**63 else None
+    if blob is None:
+        return _error_page(404, "Berkas tidak ditemukan", "Berkas ini tidak ada (mungkin sudah dihapus).")
+    ctype = (blob.content_type or "application/octet-stream").split(";")[0].strip().lower()
+    inline = ctype in _INLINE_TYPES
+    name = (blob.filename or f"lampiran-{blob.id}").replace("\r", " ").replace("\n", " ")
+    ascii_name = "".join(ch if 32 <= ord(ch) < 127 and ch not in '"\\' else "_" for ch in name)
+    resp = Response(blob.data, mimetype=ctype if inline else "application/octet-stream")
+    resp.headers["Content-Disposition"] = (f"{'inline' if inline else 'attachment'}; filename=\"{ascii_name}\"; "
+                                           f"filename*=UTF-8''{quote(name)}")
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; img-src 'self'; sandbox"
+    resp.headers["X-Content-Type-Options"] = "nosniff"
+    return resp
+
+
 @console.get("/api/t/<ref>")
 def api_ticket(ref: str):  # type: ignore[no-untyped-def]
     c = ctx()

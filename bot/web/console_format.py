@@ -188,6 +188,11 @@ def attachment_view(a: dict[str, Any]) -> dict[str, Any]:
     label = name or "Lampiran"
     if isinstance(size, int) and size > 0:
         label += f" ({size // 1024 or 1} KB)" if size >= 1024 else f" ({size} B)"
+    blob_id = a.get("blob_id")
+    if isinstance(blob_id, int) and not isinstance(blob_id, bool) and blob_id > 0:
+        # Kept in our database (email): served by the console, login required.
+        return {"kind": "media", "label": label, "href": f"/console/files/{blob_id}",
+                "content_type": ctype or "tipe tidak diketahui", "url_text": None}
     return {"kind": "media", "label": label, "href": safe_href(url), "content_type": ctype or "tipe tidak diketahui",
             "url_text": None if safe_href(url) else url}
 
