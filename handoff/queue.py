@@ -52,20 +52,30 @@ def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: 
 
 
 def set_password(store: Store, now: datetime, name: str, password_hash: str) -> None:
+    """A new password; every console session of this agent ends (in the same transaction)."""
+    from handoff.store import _has_table
+
     ensure_schema(store)
     with store.write(now) as tx:
         if not tx.conn.execute("UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)).rowcount:
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
-        tx.log_event("agent.password_changed", "operator", data={"agent": name})
+        ended = 0
+        if _has_table(tx.conn, "console_sessions"):
+            ended = tx.conn.execute("DELETE FROM console_sessions WHERE agent = ?", (name,)).rowcount
+        tx.log_event("agent.password_changed", "operator", data={"agent": name, "sessions_ended": ended})
 
 
 def remove_agent(store: Store, now: datetime, name: str) -> int:
-    """Remove an agent (their console session ends at the next request); the tickets they
-    held go back to the queue and the bot speaks there again. Returns how many."""
+    """Remove an agent (their console sessions are deleted: they end at the next request);
+    the tickets they held go back to the queue and the bot speaks there again. Returns how many."""
+    from handoff.store import _has_table
+
     ensure_schema(store)
     with store.write(now) as tx:
         if not tx.conn.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount:
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
+        if _has_table(tx.conn, "console_sessions"):
+            tx.conn.execute("DELETE FROM console_sessions WHERE agent = ?", (name,))
         held = tx.conn.execute("SELECT * FROM tickets WHERE agent = ? AND status = 'claimed'", (name,)).fetchall()
         for row in held:
             tx.conn.execute("UPDATE tickets SET status = 'open', agent = NULL, updated_at = ? WHERE id = ?",

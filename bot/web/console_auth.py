@@ -1,28 +1,43 @@
 """Who may use the agent console: login, the session cookie, CSRF, the login rate limit
 and the security headers of every console response.
 
-- Sessions: Flask's signed cookie (`yessindo_console`, path /console, HttpOnly,
-  SameSite=Lax, Secure whenever the request came over HTTPS, 12 hours). The signing key
-  is `Settings.secret_key` (YESSINDO_SECRET_KEY or `[console] secret_key`); when it is
-  empty a random key is made once and kept in the database (`meta.console_secret_key`),
-  so every worker and every restart shares it. The key is only looked up when a
-  console cookie is read or written: webhooks never touch it.
-- Every request re-reads the agent from the database: a removed agent, or one whose
-  password changed, is logged out at once.
+- Sessions: server-side rows in `console_sessions` (id = 32 random bytes, urlsafe;
+  agent; created_at; last_seen_at, written at most once a minute; the agent's password
+  fingerprint). The cookie (`yessindo_console`, path /console, HttpOnly, SameSite=Lax,
+  Secure whenever the request came over HTTPS) holds only the session id and the CSRF
+  token, signed with `Settings.secret_key` (YESSINDO_SECRET_KEY or `[console]
+  secret_key`); when that is empty a random key is made once and kept in the database
+  (`meta.console_secret_key`), so every worker and every restart shares it. The key is
+  only looked up when a console cookie is read or written: webhooks never touch it.
+- Every request re-reads the session row and the agent: logout deletes the row (a copied
+  cookie is dead at once); a session ends 12 hours after login however active it is; a
+  removed agent, or a changed password, ends it at once (handoff/queue.py deletes the
+  rows; the fingerprint catches a hash changed any other way). Login always makes a new
+  id (no session fixation) and deletes expired rows. The table comes from
+  `Store._migrate_v3`; a database already at schema version 3 before it existed gets it
+  at the first login (`ensure_session_table`, the same CREATE ... IF NOT EXISTS).
 - CSRF: a random token per session, sent back in the hidden `csrf_token` field of
   every form or the `X-CSRF-Token` header of a fetch; compared in constant time.
-- Login rate limit, shared by all workers through the `login_attempts` table: 5
-  failures per name and 20 per client address in 15 minutes, then 429.
+- Login rate limit, shared by all workers through the `login_attempts` table, in 15
+  minutes: 5 attempts per name from one client address, 20 per address, 50 per name
+  from all addresses together; then 429 with Retry-After. Each attempt is counted and
+  recorded in one BEGIN IMMEDIATE transaction BEFORE its password is checked, so
+  parallel guesses on several workers cannot exceed the limit; the right password
+  deletes the name's attempts (and this attempt's address row).
+- A locked database at login or logout: 503 "Basis data sedang sibuk..." after at most
+  5 s (LOGIN_BUSY_MS), never a traceback.
 """
 from __future__ import annotations
 
 import hmac
 import math
 import secrets
+import sqlite3
 import threading
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 from hashlib import sha256
-from typing import Any
+from typing import Any, Iterator
 from urllib.parse import urlsplit
 
 from flask import (Flask, Response, current_app, g, jsonify, redirect, render_template, request, session,
@@ -30,14 +45,17 @@ from flask import (Flask, Response, current_app, g, jsonify, redirect, render_te
 from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 
+from bot.errors import StoreError
 from handoff.store import Store, utc_iso
 from handoff.views import AgentRecord, agent_record
 
 COOKIE_NAME = "yessindo_console"
 SESSION_HOURS = 12
+SESSION_LIFETIME = timedelta(hours=SESSION_HOURS)  # from login, however active the session is
 RATE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_NAME = 5
+MAX_FAILURES_PER_NAME_AND_ADDRESS = 5
 MAX_FAILURES_PER_ADDRESS = 20
+MAX_FAILURES_PER_NAME = 50  # from all addresses together: a guess spread over many stops too
 SECRET_META_KEY = "console_secret_key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
@@ -150,26 +168,86 @@ def close_store(_exc: BaseException | None = None) -> None:
         store.close()
 
 
-# -- the logged-in agent -----------------------------------------------------------------------
+# -- the server-side session -------------------------------------------------------------------
+# The cookie carries only the session id (and the CSRF token); the row says who and since
+# when. Logout deletes the row, so a copied cookie is dead at once; the lifetime counts from
+# created_at (absolute, never sliding); a new password or a removed agent deletes the rows
+# (handoff/queue.py), and the password fingerprint kept on the row also ends sessions when
+# the hash is changed behind the queue's back.
+SESSION_DDL = ("CREATE TABLE IF NOT EXISTS console_sessions (id TEXT PRIMARY KEY, agent TEXT NOT NULL, "
+               "created_at TEXT NOT NULL, last_seen_at TEXT, password_fp TEXT)",
+               "CREATE INDEX IF NOT EXISTS idx_console_sessions_agent ON console_sessions (agent)")
+LAST_SEEN_EVERY = timedelta(minutes=1)
+LAST_SEEN_BUSY_MS = 250  # last_seen_at is bookkeeping: never make a page wait for it
+LOGIN_BUSY_MS = 5000  # a person waits at the login form: 5 s of a locked database, then 503
+BUSY_MESSAGE = "Basis data sedang sibuk. Coba lagi sebentar lagi."
+
+
+def ensure_session_table(conn: Any) -> None:
+    """The table `Store._migrate_v3` makes, for a database that reached schema version 3
+    before it existed (the migration does not run again there). Idempotent; run inside the
+    login's write transaction, so it costs nothing once the table is there."""
+    for sql in SESSION_DDL:
+        conn.execute(sql)
+
+
+@contextmanager
+def busy_timeout(store: Store, ms: int) -> Iterator[None]:
+    """A shorter wait for a locked database on this request's connection, for a while."""
+    store.conn.execute(f"PRAGMA busy_timeout = {int(ms)}")
+    try:
+        yield
+    finally:
+        store.conn.execute("PRAGMA busy_timeout = 10000")  # Store's own default
+
+
 def _fingerprint(record: AgentRecord) -> str:
     """Changes when the password (its hash) changes: old sessions end."""
     return sha256(record.password_hash.encode()).hexdigest()[:20]
 
 
+def _session_row(store: Store, sid: str) -> sqlite3.Row | None:
+    try:
+        return store.conn.execute("SELECT agent, created_at, last_seen_at, password_fp FROM console_sessions "
+                                  "WHERE id = ?", (sid,)).fetchone()
+    except sqlite3.OperationalError as exc:
+        if "no such table" in str(exc):
+            return None  # nobody has logged in since the table was added: no session exists
+        raise
+
+
+def _touch(store: Store, now: datetime, sid: str, last_seen: str | None) -> None:
+    """last_seen_at, at most once a minute per session (polling asks every 3 s)."""
+    if last_seen and now - datetime.fromisoformat(last_seen) < LAST_SEEN_EVERY:
+        return
+    try:
+        with busy_timeout(store, LAST_SEEN_BUSY_MS), store.write(now) as tx:
+            tx.conn.execute("UPDATE console_sessions SET last_seen_at = ? WHERE id = ? AND "
+                            "(last_seen_at IS NULL OR last_seen_at < ?)",
+                            (tx.now, sid, utc_iso(now - LAST_SEEN_EVERY)))
+    except StoreError:
+        pass  # a busy database must not break the page for a "last seen" time
+
+
 def current_agent() -> AgentRecord | None:
-    """The agent of this request's session, re-checked against the database once per
-    request; a removed agent (or a changed password) ends the session."""
+    """The agent of this request's session, checked against the database once per request:
+    the session row must exist (not logged out), be younger than SESSION_HOURS from its
+    creation, and belong to an agent whose password hash is the one it was opened with."""
     if "_console_agent" in g:
         return g._console_agent  # type: ignore[no-any-return]
     found: AgentRecord | None = None
-    name = session.get("agent")
-    if name:
-        record = agent_record(console_store(), name)
-        if record is not None and hmac.compare_digest(session.get("fp", ""), _fingerprint(record)):
-            found = record
-        else:
-            session.pop("agent", None)
-            session.pop("fp", None)
+    sid = session.get("sid")
+    if sid:
+        store = console_store()
+        now = console_now()
+        row = _session_row(store, str(sid))
+        if row is not None and now - datetime.fromisoformat(row["created_at"]) < SESSION_LIFETIME:
+            record = agent_record(store, row["agent"])
+            if record is not None and hmac.compare_digest(row["password_fp"] or "", _fingerprint(record)):
+                found = record
+                _touch(store, now, str(sid), row["last_seen_at"])
+        if found is None:
+            session.pop("sid", None)
     g._console_agent = found
     return found
 
@@ -210,35 +288,73 @@ def csrf_failed_response() -> tuple[Any, int]:
 
 
 # -- login rate limit --------------------------------------------------------------------------
-def _keys(name: str) -> tuple[str, str]:
-    return "name:" + name.strip().lower(), "addr:" + (request.remote_addr or "-")
+# Every attempt is one row per key, written BEFORE the password is checked, in the same
+# BEGIN IMMEDIATE transaction that counted the earlier ones: workers checking passwords in
+# parallel cannot all slip under the limit. A refused attempt (429) writes nothing.
+def _keys(name: str) -> list[tuple[str, int]]:
+    """(key, limit) pairs of one attempt: the name from this address, this address, the
+    name from anywhere. The address comes first in the pair key (it has no '|')."""
+    who = name.strip().lower()
+    addr = request.remote_addr or "-"
+    return [("pair:" + addr + "|" + who, MAX_FAILURES_PER_NAME_AND_ADDRESS),
+            ("addr:" + addr, MAX_FAILURES_PER_ADDRESS),
+            ("name:" + who, MAX_FAILURES_PER_NAME)]
 
 
-def locked_for(store: Store, now: datetime, name: str) -> timedelta | None:
-    """How long until a login may be tried again for this name and address, or None."""
+def _wait(conn: Any, now: datetime, keys: list[tuple[str, int]]) -> timedelta | None:
+    """How long until one more attempt is allowed under every key, or None (allowed now)."""
     since = utc_iso(now - RATE_WINDOW)
     wait: timedelta | None = None
-    for key, limit in zip(_keys(name), (MAX_FAILURES_PER_NAME, MAX_FAILURES_PER_ADDRESS)):
-        rows = store.conn.execute("SELECT at FROM login_attempts WHERE key = ? AND at >= ? ORDER BY at",
-                                  (key, since)).fetchall()
+    for key, limit in keys:
+        rows = conn.execute("SELECT at FROM login_attempts WHERE key = ? AND at >= ? ORDER BY at",
+                            (key, since)).fetchall()
         if len(rows) >= limit:
-            # Below the limit again once the (count - limit + 1) oldest failures leave the window.
+            # Below the limit again once the (count - limit + 1) oldest attempts leave the window.
             free_at = datetime.fromisoformat(rows[len(rows) - limit][0]) + RATE_WINDOW
             left = max(free_at - now, timedelta(seconds=1))
             wait = left if wait is None else max(wait, left)
     return wait
 
 
-def record_failure(store: Store, now: datetime, name: str) -> None:
+def locked_for(store: Store, now: datetime, name: str) -> timedelta | None:
+    """How long until a login may be tried again for this name from this address, or None."""
+    return _wait(store.conn, now, _keys(name))
+
+
+def reserve_attempt(store: Store, now: datetime, name: str) -> tuple[timedelta | None, int | None]:
+    """(wait, None) when the limit is reached; else (None, id of this attempt's address row),
+    the attempt counted under every key before its password is checked. Raises StoreError."""
+    keys = _keys(name)
+    wait = _wait(store.conn, now, keys)
+    if wait is not None:
+        # Already over: answer without taking the write lock (a flood of guesses must not
+        # queue up behind it). Otherwise the count is made again under the lock.
+        return wait, None
     with store.write(now) as tx:
-        for key in _keys(name):
-            tx.conn.execute("INSERT INTO login_attempts (key, at) VALUES (?, ?)", (key, tx.now))
+        wait = _wait(tx.conn, now, keys)
+        if wait is not None:
+            return wait, None
+        ids = [int(tx.conn.execute("INSERT INTO login_attempts (key, at) VALUES (?, ?)", (key, tx.now)).lastrowid)
+               for key, _limit in keys]
         tx.conn.execute("DELETE FROM login_attempts WHERE at < ?", (utc_iso(now - RATE_WINDOW),))
+    return None, ids[1]
 
 
-def clear_failures(store: Store, now: datetime, name: str) -> None:
+def open_session(store: Store, now: datetime, name: str, record: AgentRecord, addr_attempt: int) -> str:
+    """After the right password: the name's attempts go (success clears its failures, from
+    this address and in total), so does this attempt's address row (agents behind one
+    address do not use up its budget by logging in); expired sessions are deleted and a new
+    one made. Returns its id. Raises StoreError."""
+    keys = _keys(name)
+    sid = secrets.token_urlsafe(32)
     with store.write(now) as tx:
-        tx.conn.execute("DELETE FROM login_attempts WHERE key = ?", (_keys(name)[0],))
+        tx.conn.execute("DELETE FROM login_attempts WHERE key IN (?, ?)", (keys[0][0], keys[2][0]))
+        tx.conn.execute("DELETE FROM login_attempts WHERE id = ?", (addr_attempt,))
+        ensure_session_table(tx.conn)
+        tx.conn.execute("DELETE FROM console_sessions WHERE created_at <= ?", (utc_iso(now - SESSION_LIFETIME),))
+        tx.conn.execute("INSERT INTO console_sessions (id, agent, created_at, last_seen_at, password_fp) "
+                        "VALUES (?, ?, ?, ?, ?)", (sid, record.name, tx.now, tx.now, _fingerprint(record)))
+    return sid
 
 
 _DUMMY_HASH: list[str] = []
@@ -265,6 +381,14 @@ def safe_next(target: str | None) -> str:
 
 
 # -- the views ---------------------------------------------------------------------------------
+def _login_page(status: int, error: str | None, name: str, nxt: str, retry_after: int | None = None):  # type: ignore[no-untyped-def]
+    resp = current_app.make_response(
+        (render_template("console/login.html", next=nxt, error=error, name=name), status))
+    if retry_after is not None:
+        resp.headers["Retry-After"] = str(retry_after)
+    return resp
+
+
 def login():  # type: ignore[no-untyped-def]
     if request.method == "GET":
         if current_agent() is not None:
@@ -275,29 +399,48 @@ def login():  # type: ignore[no-untyped-def]
     name = (request.form.get("name") or "").strip()[:100]
     password = request.form.get("password") or ""
     nxt = request.form.get("next") or ""
-    wait = locked_for(store, now, name)
-    if wait is not None:
+    try:
+        with busy_timeout(store, LOGIN_BUSY_MS):
+            wait, attempt = reserve_attempt(store, now, name)
+    except StoreError as exc:
+        current_app.logger.warning("console login: %s", exc)
+        return _login_page(503, BUSY_MESSAGE, name, nxt, retry_after=5)
+    if wait is not None or attempt is None:
+        wait = wait or RATE_WINDOW
         minutes = max(1, math.ceil(wait.total_seconds() / 60))
         error = f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit."
-        resp = current_app.make_response(
-            (render_template("console/login.html", next=nxt, error=error, name=name), 429))
-        resp.headers["Retry-After"] = str(int(math.ceil(wait.total_seconds())))
-        return resp
+        return _login_page(429, error, name, nxt, retry_after=int(math.ceil(wait.total_seconds())))
     record = agent_record(store, name)
     ok = check_password_hash(record.password_hash if record else _dummy_hash(), password)
     if record is None or not ok or not password:
-        record_failure(store, now, name)
-        return render_template("console/login.html", next=nxt, error=WRONG_LOGIN, name=name), 401
-    clear_failures(store, now, name)
-    session.clear()  # a fresh session (and CSRF token) for the logged-in agent
+        return _login_page(401, WRONG_LOGIN, name, nxt)  # the attempt is already counted
+    try:
+        with busy_timeout(store, LOGIN_BUSY_MS):
+            sid = open_session(store, now, name, record, attempt)
+    except StoreError as exc:
+        current_app.logger.warning("console login: %s", exc)
+        return _login_page(503, BUSY_MESSAGE, name, nxt, retry_after=5)
+    session.clear()  # a fresh session id (no fixation) and CSRF token for the logged-in agent
     session.permanent = True
-    session["agent"] = record.name
-    session["fp"] = _fingerprint(record)
+    session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
+    g.pop("_console_agent", None)
     return redirect(safe_next(nxt), 303)
 
 
 def logout():  # type: ignore[no-untyped-def]
+    """Deletes the session row: the cookie (and any copy of it) is no session any more."""
+    sid = session.get("sid")
+    if sid:
+        store = console_store()
+        now = console_now()
+        try:
+            with busy_timeout(store, LOGIN_BUSY_MS), store.write(now) as tx:
+                tx.conn.execute("DELETE FROM console_sessions WHERE id = ?", (str(sid),))
+        except StoreError as exc:
+            # Keep the cookie: the session still exists, and "Keluar" again will end it.
+            current_app.logger.warning("console logout: %s", exc)
+            return render_template("console/error.html", title="Gagal keluar", message=BUSY_MESSAGE,
+                                   agent=current_agent()), 503
     session.clear()
-    resp = redirect(url_for("console.login"), 303)
-    return resp
+    return redirect(url_for("console.login"), 303)
