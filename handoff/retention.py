@@ -89,6 +89,8 @@ def purge_older_than(store: Store, now: datetime, days: int, actor: str = "reten
             counts["login_attempts"] = conn.execute("DELETE FROM login_attempts WHERE at < ?", (short,)).rowcount
         if _has_table(conn, "presence"):
             counts["presence"] += conn.execute("DELETE FROM presence WHERE seen_at < ?", (short,)).rowcount
+        if _has_table(conn, "console_sessions"):  # a session lasts 12 hours; a day is past any
+            conn.execute("DELETE FROM console_sessions WHERE created_at < ?", (short,))
         if _has_table(conn, "email_inbox"):
             counts["email_senders"] = conn.execute(
                 "UPDATE email_inbox SET sender = NULL WHERE created_at < ? AND sender IS NOT NULL", (cutoff,)).rowcount

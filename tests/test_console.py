@@ -558,6 +558,7 @@ def test_window_closed_offers_template_and_email_instead_of_free_text(tmp_path, 
     assert 'id="window-open"' in view and "terbuka sampai Rab 25 Nov 10.00 WIB" in view
     assert 'id="window-warning"' not in view
     clock.at += timedelta(hours=25)
+    c = con.client("sari")  # a session ends 12 hours after login: log in again
     view = c.get(f"/console/t/{ref}").text
     assert 'id="reply-text"' not in view
     warning = view.index('id="window-warning"')
@@ -583,6 +584,7 @@ def test_window_closed_without_template_or_email_says_so(console, clock):
     c = console.client("sari")
     post(c, f"/console/t/{ref}/claim")
     clock.at += timedelta(hours=30)
+    c = console.client("sari")  # a session ends 12 hours after login: log in again
     view = c.get(f"/console/t/{ref}").text
     assert 'id="window-warning"' in view and "tunggu pelanggan menulis lagi" in view
     assert 'id="send-template"' not in view and 'id="email-send"' not in view and 'id="reply-text"' not in view
