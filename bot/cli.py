@@ -65,6 +65,14 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
     s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
 
+    s = sub.add_parser("events", parents=[common], help="the audit log: who did what, newest last")
+    s.add_argument("--actor", help="only this agent (or bot, operator, customer, retention)")
+    s.add_argument("--ticket", metavar="REF", help="only this ticket")
+    s.add_argument("--kind", help="only this kind, e.g. ticket.claimed, customer.forgotten")
+    s.add_argument("--since", metavar="ISO8601", help="only from this time")
+    s.add_argument("--limit", type=int, default=200, help="the newest N (default 200; 0 = all)")
+    s.add_argument("--json", action="store_true", help="one JSON object per line")
+
     s = sub.add_parser("purge", parents=[common],
                        help="delete conversations idle longer than [storage] retention_days (or --older-than)")
     s.add_argument("--older-than", type=int, metavar="DAYS", help="instead of [storage] retention_days")
@@ -296,6 +304,30 @@ def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
     return EXIT_OK
 
 
+def cmd_events(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from handoff.store import Store, parse_iso
+
+    tz = ZoneInfo(settings.hours.timezone)
+    since = _parse_at(args.since, settings.hours.timezone) if args.since else None
+    if args.limit < 0:
+        raise ConfigError("--limit", "--limit", "must be 0 (all) or more")
+    store = Store(settings.database)
+    rows = store.events(args.kind, actor=args.actor, ticket_ref=args.ticket.upper() if args.ticket else None,
+                        since=since, limit=args.limit or None)
+    for e in rows:
+        at = parse_iso(e["at"]).astimezone(tz).isoformat(timespec="seconds")  # type: ignore[union-attr]
+        data = json.loads(e["data"] or "{}")
+        if args.json:
+            print(json.dumps({"at": at, "kind": e["kind"], "actor": e["actor"], "ticket": e["ticket_ref"],
+                              "conversation": e["conversation_id"], "data": data}, ensure_ascii=False))
+        else:
+            detail = " ".join(f"{k}={v}" for k, v in data.items())
+            print(f"{at}  {e['actor']:<10} {e['kind']:<24} {e['ticket_ref'] or '-':<10} {detail}".rstrip())
+    return EXIT_OK
+
+
 def cmd_purge(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
     from zoneinfo import ZoneInfo
 
@@ -424,6 +456,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "poll-email": cmd_poll_email,
     "agent": cmd_agent,
     "purge": cmd_purge,
+    "events": cmd_events,
 }
 
 if __name__ == "__main__":  # pragma: no cover

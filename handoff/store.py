@@ -599,11 +599,19 @@ class Store:
         ).fetchall()
         return [dict(r) for r in rows]
 
-    def events(self, kind: str | None = None) -> list[dict[str, Any]]:
-        if kind:
-            rows = self.conn.execute("SELECT * FROM events WHERE kind = ? ORDER BY id", (kind,))
+    def events(self, kind: str | None = None, *, actor: str | None = None, ticket_ref: str | None = None,
+               since: datetime | None = None, limit: int | None = None) -> list[dict[str, Any]]:
+        """The audit trail, oldest first (with `limit`: the newest `limit`, oldest first)."""
+        sql, params = "SELECT * FROM events WHERE 1 = 1", []  # type: tuple[str, list[Any]]
+        for clause, value in (("kind = ?", kind), ("actor = ?", actor), ("ticket_ref = ?", ticket_ref),
+                              ("at >= ?", utc_iso(since) if since else None)):
+            if value is not None:
+                sql += f" AND {clause}"
+                params.append(value)
+        if limit:
+            rows = self.conn.execute(f"SELECT * FROM ({sql} ORDER BY id DESC LIMIT ?) ORDER BY id", (*params, limit))
         else:
-            rows = self.conn.execute("SELECT * FROM events ORDER BY id")
+            rows = self.conn.execute(sql + " ORDER BY id", params)
         return [dict(r) for r in rows]
 
     # --- outbox: delegates to handoff/outbox.py ---

@@ -168,3 +168,17 @@ def test_purge_deletes_idle_conversations_and_keeps_open_tickets(env):
     assert "1 conversations" in p.stdout.decode()
     left = {c for (c,) in db(env).execute("SELECT customer FROM conversations")}
     assert left == {"+6281200000002", "+6281200000003"}
+
+
+def test_events_show_who_did_what(env):
+    ref = ticket(env, "paket saya belum sampai")
+    assert run(["queue", "claim", ref, "--agent", "sari"], env=env).returncode == 0
+    assert run(["queue", "release", ref, "--agent", "sari"], env=env).returncode == 0
+    lines = run(["events", "--ticket", ref.lower()], env=env).stdout.decode().splitlines()
+    kinds = [line.split()[2] for line in lines]
+    assert kinds[:1] == ["ticket.created"] and kinds[-2:] == ["ticket.claimed", "ticket.released"]
+    assert all(line.split()[1] == "sari" for line in lines[-2:])
+    [last] = [json.loads(x) for x in run(["events", "--actor", "sari", "--limit", "1", "--json"],
+                                         env=env).stdout.decode().splitlines()]
+    assert last["kind"] == "ticket.released" and last["ticket"] == ref and last["at"].endswith("+07:00")
+    assert run(["events", "--since", "2099-01-01T00:00:00+07:00"], env=env).stdout == b""
