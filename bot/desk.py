@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Callable
 
 from bot.business_hours import BusinessCalendar
 from bot.config import Settings
@@ -91,60 +91,56 @@ class Desk:
 
     def reply(self, now: datetime, ref: str, agent: str, text: str) -> int:
         text = _clean(text)
-        self._who(agent)
-        with self.store.write(now) as tx:
-            ticket, conv = queue.holding(tx, ref, agent)
-            repeated = _just_sent(tx, conv.id, agent, text, now)
-            if repeated is not None:
-                return repeated  # a double click or a resubmitted form: the customer gets it once
-            state = self._channel_state(tx.conn, conv, ticket, now)
+
+        def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
             if not state.free_text_ok:
                 raise QueueError(*_window_closed(state))
-            outbox_id = queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
-            self._first_response(tx, ticket, now, agent)
-            tx.log_event("agent.replied", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                         data={"outbox_id": outbox_id})
-        return outbox_id
+            return queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+        return self._person_sends(now, ref, agent, "agent.replied", send, text)
 
     def send_template(self, now: datetime, ref: str, agent: str) -> int:
-        self._who(agent)
         sid = self.settings.whatsapp.template_content_sid
-        with self.store.write(now) as tx:
-            ticket, conv = queue.holding(tx, ref, agent)
+
+        def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
             if conv.channel != "whatsapp":
                 raise QueueError(f"{ticket.ref} is an email conversation: templates are for WhatsApp",
                                  f"{ticket.ref} adalah percakapan email: template hanya untuk WhatsApp.")
             if not sid:
                 raise QueueError("no WhatsApp template configured ([whatsapp] template_content_sid)",
                                  "Template WhatsApp belum dikonfigurasi ([whatsapp] template_content_sid).")
-            outbox_id = queue_template(tx, conv, sid, {"1": ticket.ref}, TEMPLATE_TEXT.format(ref=ticket.ref),
-                                       ticket.ref, author=agent)
-            self._first_response(tx, ticket, now, agent)
-            tx.log_event("agent.sent_template", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                         data={"outbox_id": outbox_id})
-        return outbox_id
+            return queue_template(tx, conv, sid, {"1": ticket.ref}, TEMPLATE_TEXT.format(ref=ticket.ref),
+                                  ticket.ref, author=agent)
+        return self._person_sends(now, ref, agent, "agent.sent_template", send)
 
     def email_customer(self, now: datetime, ref: str, agent: str, text: str, address: str) -> int:
         text = _clean(text)
-        self._who(agent)
-        with self.store.write(now) as tx:
-            ticket, conv = queue.holding(tx, ref, agent)
-            repeated = _just_sent(tx, conv.id, agent, text, now)
-            if repeated is not None:
-                return repeated
-            state = self._channel_state(tx.conn, conv, ticket, now)
-            address = address.strip().lower()
+        address = address.strip().lower()
+
+        def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
             if address not in state.email_addresses:
                 raise QueueError(f"{address or 'that address'} is not an email address this customer gave us",
                                  "Alamat email itu tidak pernah diberikan oleh pelanggan ini.")
             if conv.channel == "email":
-                outbox_id = queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
-            else:
-                outbox_id = queue_email_to(tx, conv, address, text, ticket.ref, author=agent,
-                                           email_address=self._from())
+                return queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+            return queue_email_to(tx, conv, address, text, ticket.ref, author=agent, email_address=self._from())
+        return self._person_sends(now, ref, agent, "agent.emailed", send, text)
+
+    def _person_sends(self, now: datetime, ref: str, agent: str, event: str,
+                      send: Callable[[Transaction, Ticket, Conversation, ChannelState], int],
+                      text: str | None = None) -> int:
+        """One message from the agent holding the ticket, in one transaction: queued by
+        `send`, stopping the first-response timer, logged. The same `text` sent again
+        within a minute (a double click, a resubmitted form) reaches the customer once."""
+        self._who(agent)
+        with self.store.write(now) as tx:
+            ticket, conv = queue.holding(tx, ref, agent)
+            if text is not None:
+                repeated = _just_sent(tx, conv.id, agent, text, now)
+                if repeated is not None:
+                    return repeated
+            outbox_id = send(tx, ticket, conv, self._channel_state(tx.conn, conv, ticket, now))
             self._first_response(tx, ticket, now, agent)
-            tx.log_event("agent.emailed", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                         data={"outbox_id": outbox_id})
+            tx.log_event(event, agent, conversation_id=conv.id, ticket_ref=ticket.ref, data={"outbox_id": outbox_id})
         return outbox_id
 
     def resolve(self, now: datetime, ref: str, agent: str, note: str | None = None) -> Ticket:
