@@ -82,6 +82,8 @@ def _parser() -> argparse.ArgumentParser:
     s = qsub.add_parser("claim", parents=[common], help="take a ticket over (the bot falls silent there)")
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
+    s.add_argument("--take-over", action="store_true",
+                   help="a supervisor takes a ticket from the agent holding it")
     s = qsub.add_parser("reply", parents=[common], help="answer the customer on their channel")
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
@@ -353,7 +355,7 @@ def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type
     action = args.queue_command
     try:
         if action == "claim":
-            t = desk.claim(now, args.ref, args.agent)
+            t = desk.claim(now, args.ref, args.agent, take_over=args.take_over)
             print(f"{t.ref} is now held by {t.agent}; the bot is silent in that conversation")
         elif action == "reply":
             outbox_id = desk.reply(now, args.ref, args.agent, args.text)

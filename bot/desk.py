@@ -83,8 +83,8 @@ class Desk:
                             bool(self.settings.whatsapp.template_content_sid), emails)
 
     # -- actions ------------------------------------------------------------------------
-    def claim(self, now: datetime, ref: str, agent: str) -> Ticket:
-        return queue.claim(self.store, now, ref, agent)
+    def claim(self, now: datetime, ref: str, agent: str, *, take_over: bool = False) -> Ticket:
+        return queue.claim(self.store, now, ref, agent, take_over=take_over)
 
     def release(self, now: datetime, ref: str, agent: str) -> None:
         queue.release(self.store, now, ref, agent)

@@ -115,8 +115,10 @@ def _require(store: Store, agent: str) -> Agent:
     return found
 
 
-def claim(store: Store, now: datetime, ref: str, agent: str) -> Ticket:
-    """The agent now holds the ticket and its conversation; QueueError names who holds it otherwise."""
+def claim(store: Store, now: datetime, ref: str, agent: str, *, take_over: bool = False) -> Ticket:
+    """The agent now holds the ticket and its conversation; QueueError names who holds it
+    otherwise. A supervisor may `take_over` a ticket another agent holds (that agent is
+    away, the customer waits): logged as ticket.taken_over with who had it."""
     who = _require(store, agent)
     with store.write(now) as tx:
         ticket, conv = _locked_ticket(tx, ref)
@@ -125,12 +127,21 @@ def claim(store: Store, now: datetime, ref: str, agent: str) -> Ticket:
         if ticket.priority == "escalation" and who.role != "supervisor":
             raise QueueError(f"{ticket.ref} is an escalation: a supervisor must take it",
                              f"{ticket.ref} adalah eskalasi: hanya supervisor yang dapat mengambil alih.")
-        if ticket.agent and ticket.agent != agent:
-            raise QueueError(f"{ticket.ref} is held by {ticket.agent}",
-                             f"{ticket.ref} sedang ditangani oleh {ticket.agent}.")
+        previous = ticket.agent if ticket.agent and ticket.agent != agent else None
+        if previous and not (take_over and who.role == "supervisor"):
+            if take_over:
+                raise QueueError(f"{ticket.ref} is held by {previous}: only a supervisor can take it over",
+                                 f"{ticket.ref} sedang ditangani oleh {previous}: hanya supervisor yang dapat "
+                                 "mengambil alih darinya.")
+            raise QueueError(f"{ticket.ref} is held by {previous}",
+                             f"{ticket.ref} sedang ditangani oleh {previous}.")
         tx.update_ticket(ticket, status="claimed", agent=agent)
         tx.update_conversation(conv.id, state="human", agent=agent)
-        tx.log_event("ticket.claimed", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
+        if previous:
+            tx.log_event("ticket.taken_over", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                         data={"from": previous})
+        else:
+            tx.log_event("ticket.claimed", agent, conversation_id=conv.id, ticket_ref=ticket.ref)
     return store.ticket(ticket.ref)  # type: ignore[return-value]
 
 

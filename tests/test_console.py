@@ -767,3 +767,17 @@ def test_email_attachments_open_from_the_console_and_never_run_as_html(console):
     assert bad.headers["X-Content-Type-Options"] == "nosniff" and 'filename="x_.html"' in bad.headers["Content-Disposition"]
     assert console.client().get(links[0]).status_code in (302, 303)  # not logged in: no file
     assert sari.get("/console/files/999999").status_code == 404
+
+
+def test_supervisor_can_take_over_from_an_agent_and_agents_cannot(console):
+    ref = console.customer("paket saya belum sampai")
+    sari, budi, dewi = console.client("sari"), console.client("budi"), console.client("dewi")
+    post(sari, f"/console/t/{ref}/claim")
+    assert 'id="take-over"' not in budi.get(f"/console/t/{ref}").text
+    resp = post(budi, f"/console/t/{ref}/take-over")
+    assert any("hanya supervisor" in f for f in flashes(budi.get(resp.headers["Location"]).text))
+    page = dewi.get(f"/console/t/{ref}").text
+    assert 'id="take-over"' in page and "Ambil alih dari sari" in page
+    resp = post(dewi, f"/console/t/{ref}/take-over")
+    view = dewi.get(resp.headers["Location"]).text
+    assert 'id="reply-text"' in view and "Diambil alih oleh supervisor" in view

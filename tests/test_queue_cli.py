@@ -182,3 +182,18 @@ def test_events_show_who_did_what(env):
                                          env=env).stdout.decode().splitlines()]
     assert last["kind"] == "ticket.released" and last["ticket"] == ref and last["at"].endswith("+07:00")
     assert run(["events", "--since", "2099-01-01T00:00:00+07:00"], env=env).stdout == b""
+
+
+def test_supervisor_takes_over_a_ticket_an_agent_left(env):
+    ref = ticket(env, "paket saya belum sampai")
+    assert run(["queue", "claim", ref, "--agent", "sari"], env=env).returncode == 0
+    p = run(["queue", "claim", ref, "--agent", "budi", "--take-over"], env=env)
+    assert p.returncode == 1 and "only a supervisor" in p.stderr.decode()
+    p = run(["queue", "claim", ref, "--agent", "dewi"], env=env)
+    assert p.returncode == 1 and "held by sari" in p.stderr.decode()  # never by accident
+    assert run(["queue", "claim", ref, "--agent", "dewi", "--take-over"], env=env).returncode == 0
+    [t] = json.loads(run(["queue", "list", "--json", "--status", "claimed"], env=env).stdout)
+    assert t["agent"] == "dewi"
+    assert run(["queue", "reply", ref, "--agent", "sari", "--text", "halo"], env=env).returncode == 1
+    [e] = [json.loads(x) for x in run(["events", "--kind", "ticket.taken_over", "--json"], env=env).stdout.splitlines()]
+    assert e["actor"] == "dewi" and e["data"] == {"from": "sari"}

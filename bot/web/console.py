@@ -345,6 +345,14 @@ def claim(ref: str):  # type: ignore[no-untyped-def]
     return _act(ref, run)
 
 
+@console.post("/t/<ref>/take-over")
+def take_over(ref: str):  # type: ignore[no-untyped-def]
+    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
+        desk.claim(now, ref, me, take_over=True)
+        return f"{ref} sekarang Anda tangani (diambil alih dari agen sebelumnya)."
+    return _act(ref, run)
+
+
 @console.post("/t/<ref>/release")
 def release(ref: str):  # type: ignore[no-untyped-def]
     def run(desk, now, ref, me):  # type: ignore[no-untyped-def]

@@ -61,6 +61,7 @@ EVENT_LABELS = {
     "conversation.created": "Percakapan dimulai",
     "ticket.created": "Tiket dibuat",
     "ticket.claimed": "Diambil alih",
+    "ticket.taken_over": "Diambil alih oleh supervisor",
     "ticket.released": "Dilepaskan ke antrean",
     "ticket.resolved": "Diselesaikan",
     "ticket.escalated": "Dieskalasi ke supervisor",
@@ -81,7 +82,7 @@ EVENT_LABELS = {
 _EVENT_DATA = {"reason": "alasan", "status": "status", "recorded": "tercatat", "error_code": "kode galat",
                "intent": "kategori", "priority": "prioritas", "due_at": "batas", "via": "lewat", "kind": "jenis",
                "within_promise": "tepat waktu", "score": "nilai", "csat": "nilai", "outbox_id": "outbox",
-               "internal_note": "catatan internal"}
+               "internal_note": "catatan internal", "from": "dari"}
 
 _DAYS = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
