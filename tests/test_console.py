@@ -781,3 +781,26 @@ def test_supervisor_can_take_over_from_an_agent_and_agents_cannot(console):
     resp = post(dewi, f"/console/t/{ref}/take-over")
     view = dewi.get(resp.headers["Location"]).text
     assert 'id="reply-text"' in view and "Diambil alih oleh supervisor" in view
+
+
+def test_dashboard_per_agent_and_the_audit_log_for_supervisors(console, clock):
+    ref = console.customer("paket saya belum sampai")
+    sari = console.client("sari")
+    post(sari, f"/console/t/{ref}/claim")
+    post(sari, f"/console/t/{ref}/reply", text="Halo Kak, kami cek.")
+    post(sari, f"/console/t/{ref}/resolve")
+    console.customer("5")  # the satisfaction answer
+    other = console.customer("status pesanan INV-20261101-0002", customer="+6281299999999")
+    post(console.client("budi"), f"/console/t/{other}/claim")
+    dewi = console.client("dewi")
+    page = dewi.get("/console/dashboard").text
+    row = re.search(r'<tr data-agent="sari">(.*?)</tr>', page, re.S).group(1)
+    cells = re.findall(r"<td>(.*?)</td>", row, re.S)
+    assert [c.strip() for c in cells[:5]] == ["sari", "1", "1", "0", "100%"] and cells[5].startswith("5.0")
+    assert re.search(r'<tr data-agent="budi"><td>budi</td><td>1</td><td>0</td><td>1</td>', page)
+    log = dewi.get("/console/events?actor=sari").text
+    kinds = re.findall(r'<tr data-kind="([^"]+)"', log)
+    assert kinds[0] == "ticket.resolved" and "ticket.claimed" in kinds and all(
+        k in ("ticket.claimed", "ticket.first_response", "agent.replied", "ticket.resolved") for k in kinds)
+    assert re.findall(r'<tr data-kind="([^"]+)"', dewi.get(f"/console/events?ticket={other.lower()}").text)
+    assert console.client("sari").get("/console/events").status_code == 403

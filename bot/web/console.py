@@ -21,6 +21,7 @@ from bot.errors import StoreError
 from bot.web import console_auth as auth
 from bot.web import console_format as fmt_
 from handoff import views
+from handoff.store import parse_iso
 
 console = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
                     static_folder="static", static_url_path="/static")
@@ -409,6 +410,24 @@ def email(ref: str):  # type: ignore[no-untyped-def]
     return _act(ref, run)
 
 
+# -- the audit log (supervisors) ----------------------------------------------------------------
+@console.get("/events")
+def events():  # type: ignore[no-untyped-def]
+    """Who did what, newest first, filtered by person, ticket or kind."""
+    c = ctx()
+    if c.agent.role != "supervisor":
+        return _error_page(403, "Khusus supervisor", "Riwayat tindakan hanya untuk supervisor.")
+    actor = (request.args.get("actor") or "").strip()[:64] or None
+    ref = (request.args.get("ticket") or "").strip().upper()[:20] or None
+    kind = (request.args.get("kind") or "").strip()[:64] or None
+    rows = c.store.events(kind, actor=actor, ticket_ref=ref, limit=300)
+    shown = [fmt_.event_view(views.EventView(r["id"], parse_iso(r["at"]), r["kind"], r["actor"],  # type: ignore[arg-type]
+                                             r["ticket_ref"], views._json_dict(r["data"])), c.fmt) | {"ref": r["ticket_ref"]}
+             for r in reversed(rows)]
+    return _page("console/events.html", events=shown, actor=actor or "", ticket=ref or "", kind=kind or "",
+                 kinds=sorted(fmt_.EVENT_LABELS.items(), key=lambda kv: kv[1]))
+
+
 # -- the supervisors' dashboard -----------------------------------------------------------------
 @console.get("/dashboard")
 def dashboard():  # type: ignore[no-untyped-def]
@@ -433,7 +452,14 @@ def dashboard():  # type: ignore[no-untyped-def]
     median = d.median_first_response
     csat_rows = [(score, d.csat_distribution.get(score, 0)) for score in range(5, 0, -1)]
     csat_max = max([n for _, n in csat_rows] + [1])
-    return _page("console/dashboard.html", d=d, days=days, chart=bar_chart_svg(d.days, d.volume, fmt_.INTENT_LABELS),
+    from handoff.stats import agent_stats
+
+    agents = [{"name": a.agent, "handled": a.handled, "resolved": a.resolved, "holding": a.holding_now,
+               "share": None if a.within_promise_share is None else round(100 * a.within_promise_share),
+               "csat": None if a.csat_average is None else f"{a.csat_average:.1f}", "csat_count": a.csat_count}
+              for a in agent_stats(c.store, c.calendar, c.now, days=days)]
+    return _page("console/dashboard.html", d=d, days=days, agents=agents,
+                 chart=bar_chart_svg(d.days, d.volume, fmt_.INTENT_LABELS),
                  categories=[(k, fmt_.INTENT_LABELS.get(k, k)) for k in categories], table=table,
                  share=None if d.within_promise_share is None else round(100 * d.within_promise_share),
                  median=fmt_.duration(median) if median is not None else None,
