@@ -180,6 +180,9 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         print(f"  Try the bot in your browser: http://{host}:{port}/try")
     print(f"  Health: http://{host}:{port}/healthz")
     console_login_hint(settings, host, port)
+    if not settings.secret_key:
+        print("    (console sessions are signed with a random key kept in the database; set "
+              "YESSINDO_SECRET_KEY to choose your own)")
     sys.stdout.flush()
 
     def on_worker_start(worker: Any) -> None:
