@@ -191,7 +191,7 @@ class Desk:
                                  f"{ticket.ref} sedang ditangani oleh {ticket.agent}.")
             due = self.calendar.add_working_days(now, self.review_working_days)
             changes: dict[str, Any] = dict(priority="escalation", status="open", agent=None, resolution_due=due,
-                                           escalated_by=who.name)
+                                           escalated_by=who.name, reply_since=None, reply_due=None)
             if ticket.first_response_at is None:
                 changes["first_response_due"] = due
             changes["due_at"] = due
@@ -218,14 +218,16 @@ class Desk:
 
     @staticmethod
     def _first_response(tx: Transaction, ticket: Ticket, now: datetime, agent: str) -> None:
-        """A person's first message stops the first-response timer; the queue then sorts
-        the ticket by its resolution promise."""
+        """A person answered: the first one stops the first-response timer, and any answer
+        stops the next-reply timer; the queue then sorts the ticket by its resolution promise."""
         fresh = tx.conn.execute("SELECT first_response_at, first_response_due, resolution_due, due_at FROM tickets "
                                 "WHERE id = ?", (ticket.id,)).fetchone()
+        resolution = fresh["resolution_due"] or fresh["due_at"]
         if fresh["first_response_at"]:
+            tx.update_ticket(ticket, reply_since=None, reply_due=None, due_at=resolution)
             return
         due = fresh["first_response_due"] or fresh["due_at"]
-        tx.update_ticket(ticket, first_response_at=now, due_at=fresh["resolution_due"] or fresh["due_at"])
+        tx.update_ticket(ticket, first_response_at=now, reply_since=None, reply_due=None, due_at=resolution)
         tx.log_event("ticket.first_response", agent, conversation_id=ticket.conversation_id, ticket_ref=ticket.ref,
                      data={"within_promise": tx.now <= due})
 

@@ -33,6 +33,8 @@ _WRONG_SHIPMENT = re.compile(
     re.IGNORECASE,
 )
 _PRIVACY = re.compile(r"\b(data\s*(pribadi|diri|saya)|privasi|privacy|personal\s+data|hapus\s+(akun|data)|delete)", re.I)
+# Messages that owe no answer from a person (the customer says thanks or hello).
+_NO_REPLY_OWED = frozenset({"thanks", "greeting"})
 _MENU_DIGIT = re.compile(r"^\s*([1-6])\s*[.)]?\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 
@@ -203,7 +205,9 @@ class Bot:
                 return Outcome(status="ignored", intent=match, conversation_id=conv.id, message_id=msg_id,
                                notes=(no_reply,))
             if conv.state == "human":
-                # A person holds this conversation: record, never answer.
+                # A person holds this conversation: record, never answer; the person owes a reply.
+                if match.intent not in _NO_REPLY_OWED:
+                    self._await_reply(tx, tx.open_ticket(conv.id), message.channel, now)
                 tx.update_conversation(conv.id, **changes)
                 tx.log_event("message.silenced", "bot", conversation_id=conv.id, data={"agent": conv.agent})
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
@@ -211,6 +215,8 @@ class Bot:
             ticket = tx.open_ticket(conv.id)
             plan = self._plan(match, text, conv, message, now, ticket, found)
             ticket, created = self._apply_ticket(tx, conv, ticket, plan, found, attachments, match, stored_text)
+            if ticket is not None and not created and plan.ticket_intent and match.intent not in _NO_REPLY_OWED:
+                ticket = self._await_reply(tx, ticket, message.channel, now)
             body = self._compose(plan, stored_text, lang, now, message.channel, ticket, created, found, masked.kinds, match)
             if plan.key == "feedback":
                 tx.log_event("feedback.recorded", "bot", conversation_id=conv.id, data={"message_id": msg_id})
@@ -334,6 +340,18 @@ class Bot:
             key = "return_refund" if intent == "return_refund" else "wrong_shipment"
             return Plan(key, intent, "complex", outer, outer)
         return Plan(intent, intent, "normal", self._first_response_due(message.channel, now), outer)
+
+    def _await_reply(self, tx: Transaction, ticket: Ticket | None, channel: str, now: datetime) -> Ticket | None:
+        """A customer message on a ticket a person has already answered: the channel's
+        response promise runs again (the next-reply timer), from the first message still
+        waiting, until a person answers (bot/desk.py stops it)."""
+        if ticket is None or ticket.status == "resolved" or ticket.first_response_at is None or ticket.reply_due:
+            return ticket
+        due = self._first_response_due(channel, now)
+        resolution = ticket.resolution_due or ticket.due_at
+        changes = {"reply_since": now, "reply_due": due, "due_at": min(due, resolution)}
+        tx.update_ticket(ticket, **changes)
+        return replace(ticket, **changes)
 
     def _apply_ticket(
         self,

@@ -2,7 +2,8 @@
 
 Each ticket carries two promises from the policy: the first response (WhatsApp 15 min,
 email 2 h of opening time; complex cases and escalations 2 working days) and the
-resolution (2 working days). Both due times were computed with opening time only, so
+resolution (2 working days). After the first response, a customer message that waits
+for a person starts the channel's promise again (the next reply), until someone answers. Both due times were computed with opening time only, so
 the clock is already "paused" outside opening hours; here we say, at a given moment,
 which promise is running, how much opening time is left (negative when late), whether
 it is at risk, and whether the clock is paused right now. A resolved ticket's timers
@@ -28,7 +29,7 @@ class Calendar(Protocol):
 
 @dataclass(frozen=True)
 class SlaView:
-    phase: str  # "first_response" | "resolution" | "done"
+    phase: str  # "first_response" | "next_reply" | "resolution" | "done"
     due_at: datetime | None
     remaining: timedelta | None  # opening time left; negative when late
     state: str  # "ok" | "at_risk" | "late" | "done"
@@ -46,7 +47,10 @@ def current_deadline(ticket: Ticket) -> tuple[str, datetime | None]:
         return "done", None
     if ticket.first_response_at is None:
         return "first_response", ticket.first_response_due or ticket.due_at
-    return "resolution", ticket.resolution_due or ticket.due_at
+    resolution = ticket.resolution_due or ticket.due_at
+    if ticket.reply_due is not None and ticket.reply_due <= resolution:
+        return "next_reply", ticket.reply_due
+    return "resolution", resolution
 
 
 def sla_view(ticket: Ticket, now: datetime, calendar: Calendar) -> SlaView:
@@ -59,7 +63,7 @@ def sla_view(ticket: Ticket, now: datetime, calendar: Calendar) -> SlaView:
         state = "late"
     else:
         remaining = calendar.opening_time(now, due)
-        start = ticket.first_response_at if phase == "resolution" and ticket.first_response_at else ticket.created_at
+        start = {"resolution": ticket.first_response_at, "next_reply": ticket.reply_since}.get(phase) or ticket.created_at
         promised = calendar.opening_time(start, due)
         threshold = max(promised * AT_RISK_SHARE, AT_RISK_FLOOR)
         state = "at_risk" if remaining <= threshold else "ok"
@@ -78,7 +82,7 @@ def format_duration(delta: timedelta) -> str:
 
 
 def _label(phase: str, state: str, remaining: timedelta, paused: bool) -> str:
-    what = "Respons pertama" if phase == "first_response" else "Penyelesaian"
+    what = {"first_response": "Respons pertama", "next_reply": "Balasan berikutnya"}.get(phase, "Penyelesaian")
     if state == "late":
         text = f"{what}: terlambat {format_duration(remaining)}"
     else:

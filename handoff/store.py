@@ -27,16 +27,17 @@ PRIORITIES = ("normal", "complex", "escalation")
 TICKET_STATUSES = ("open", "claimed", "resolved")
 CONVERSATION_STATES = ("bot", "human", "closed")
 
-SCHEMA_VERSION = 3  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence
+SCHEMA_VERSION = 4  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence;
+# 4: the next-reply timer (tickets.reply_since, reply_due), console sessions
 # The columns a transaction may change after creation (the rest are fixed at insert).
 _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
                                   "display_name", "csat_ticket", "csat_asked_at"})
 _TICKET_FIELDS = frozenset({"intent", "priority", "status", "agent", "due_at", "details", "resolved_at",
                             "first_response_due", "first_response_at", "resolution_due", "csat", "csat_at",
-                            "escalated_by"})
+                            "escalated_by", "reply_since", "reply_due"})
 # Columns added by schema version 3 (a version-2 database gets them on upgrade).
 _V3_TICKET_COLUMNS = {"first_response_due": str, "first_response_at": str, "resolution_due": str, "csat": int,
-                      "csat_at": str, "escalated_by": str}
+                      "csat_at": str, "escalated_by": str, "reply_since": str, "reply_due": str}
 _V3_CONVERSATION_COLUMNS = {"csat_ticket": str, "csat_asked_at": str}
 
 
@@ -87,6 +88,10 @@ class Ticket:
     resolved_at: datetime | None = None
     csat: int | None = None
     summary: str = ""
+    # After the first response, a customer message waiting for a person's answer: the
+    # channel's response promise counts again from `reply_since` (the next-reply timer).
+    reply_since: datetime | None = None
+    reply_due: datetime | None = None
 
     def as_json(self, tz: Any = None) -> dict[str, Any]:
         """The shape `queue list --json` prints."""
@@ -107,6 +112,7 @@ class Ticket:
             "first_response_at": show(self.first_response_at) if self.first_response_at else None,
             "resolution_due": show(self.resolution_due) if self.resolution_due else None,
             "resolved_at": show(self.resolved_at) if self.resolved_at else None,
+            "reply_due": show(self.reply_due) if self.reply_due else None,
             "csat": self.csat,
             "details": self.details,
         }
@@ -150,6 +156,7 @@ def _ticket(row: sqlite3.Row | dict[str, Any]) -> Ticket:
         first_response_due=parse_iso(opt("first_response_due")), first_response_at=parse_iso(opt("first_response_at")),
         resolution_due=parse_iso(opt("resolution_due")), resolved_at=parse_iso(opt("resolved_at")),
         csat=opt("csat"), summary=opt("summary") or "",
+        reply_since=parse_iso(opt("reply_since")), reply_due=parse_iso(opt("reply_due")),
     )
 
 
@@ -575,7 +582,7 @@ class Store:
             f"'due_at', {when('due_at')}", f"'created_at', {when('created_at')}",
             f"'first_response_due', {when('first_response_due')}", f"'first_response_at', {when('first_response_at')}",
             f"'resolution_due', {when('resolution_due')}", f"'resolved_at', {when('resolved_at')}",
-            "'csat', csat", "'details', json(coalesce(details, '{}'))",
+            f"'reply_due', {when('reply_due')}", "'csat', csat", "'details', json(coalesce(details, '{}'))",
         ])
         sql = f"SELECT json_object({fields}) FROM tickets"
         params: dict[str, Any] = {"shift": shift, "suffix": suffix}

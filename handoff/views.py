@@ -85,7 +85,7 @@ class QueuePage:
 
 # The columns the queue needs (never `details`' big attachments list twice, never summary).
 _QUEUE_COLUMNS = ("id, ref, conversation_id, channel, customer, intent, priority, status, agent, due_at, created_at, "
-                  "details, first_response_due, first_response_at, resolution_due, resolved_at, csat")
+                  "details, first_response_due, first_response_at, resolution_due, resolved_at, csat, reply_since, reply_due")
 
 
 def queue_page(store: Store, f: QueueFilter, page_size: int = PAGE_SIZE) -> QueuePage:

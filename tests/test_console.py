@@ -804,3 +804,16 @@ def test_dashboard_per_agent_and_the_audit_log_for_supervisors(console, clock):
         k in ("ticket.claimed", "ticket.first_response", "agent.replied", "ticket.resolved") for k in kinds)
     assert re.findall(r'<tr data-kind="([^"]+)"', dewi.get(f"/console/events?ticket={other.lower()}").text)
     assert console.client("sari").get("/console/events").status_code == 403
+
+
+def test_a_waiting_customer_shows_the_next_reply_promise(console, clock):
+    ref = console.customer("paket saya belum sampai")
+    sari = console.client("sari")
+    post(sari, f"/console/t/{ref}/claim")
+    post(sari, f"/console/t/{ref}/reply", text="Halo Kak, kami cek.")
+    assert "Balasan berikutnya" not in sari.get(f"/console/t/{ref}").text
+    clock.at += timedelta(minutes=30)
+    console.customer("kak gimana, sudah dicek?")
+    page = sari.get(f"/console/t/{ref}").text
+    assert "Balasan berikutnya" in page and "pelanggan menunggu sejak" in page
+    assert "Balasan berikutnya: sisa 15 mnt" in sari.get("/console").text

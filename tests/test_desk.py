@@ -243,3 +243,33 @@ def test_escalation_note_is_checked_like_a_message(bot, desk, convo, clock):
     with pytest.raises(QueueError) as err:
         desk.resolve(clock(), ref, "dewi", note="x" * 4001)
     assert "too long" in str(err.value) and bot.store.ticket(ref).status == "claimed"
+
+
+def test_a_customer_message_after_the_first_answer_starts_the_next_reply_timer(bot, desk, convo, clock):
+    convo.say("paket saya belum sampai, pesanan INV-20261101-0001")
+    ref = convo.last.ticket_ref
+    desk.claim(clock(), ref, "sari")
+    desk.reply(later(clock, minutes=3), ref, "sari", "Halo Kak, saya cek dulu ya.")
+    t = bot.store.ticket(ref)
+    assert t.reply_due is None and t.due_at == t.resolution_due
+    assert sla_view(t, clock(), desk.calendar).phase == "resolution"
+    convo.say("makasih kak")  # owes no answer
+    assert bot.store.ticket(ref).reply_due is None
+    asked = later(clock, minutes=20)
+    convo.say("kak sudah dicek belum? kapan sampai?")
+    t = bot.store.ticket(ref)
+    assert t.reply_since == asked and t.reply_due == asked + timedelta(minutes=15) == t.due_at
+    v = sla_view(t, later(clock, minutes=14), desk.calendar)
+    assert (v.phase, v.state) == ("next_reply", "at_risk") and v.label.startswith("Balasan berikutnya: sisa 1 mnt")
+    convo.say("halo??")  # still the first unanswered message that counts
+    assert bot.store.ticket(ref).reply_since == asked
+    assert sla_view(bot.store.ticket(ref), later(clock, minutes=5), desk.calendar).state == "late"
+    desk.reply(clock(), ref, "sari", "Maaf menunggu Kak, paket tiba besok.")
+    t = bot.store.ticket(ref)
+    assert t.reply_due is None and t.due_at == t.resolution_due and t.first_response_at < asked
+    # The queue sorts the waiting customer first.
+    other = Conversation(bot, clock, customer="+6281111111199")
+    other.say("mau retur barang rusak")  # complex: due in 2 working days
+    convo.say("oke, tapi bisa lebih cepat?")
+    refs = [x.ref for x in bot.store.tickets(status="claimed")] + [x.ref for x in bot.store.tickets(status="open")]
+    assert refs[0] == ref

@@ -265,4 +265,6 @@ def test_raised_priority_after_first_response_is_due_at_resolution(convo, bot, c
     [t] = tickets(bot)
     assert t.priority == "complex"
     assert t.first_response_due == datetime(2026, 11, 24, 10, 15, tzinfo=WIB)
-    assert t.resolution_due == t.due_at == datetime(2026, 11, 26, 11, 0, tzinfo=WIB)
+    assert t.resolution_due == datetime(2026, 11, 26, 11, 0, tzinfo=WIB)
+    # A person answered before, so this new message waits for a person: the next reply is due first.
+    assert t.reply_since == clock() and t.reply_due == t.due_at == datetime(2026, 11, 24, 11, 15, tzinfo=WIB)

@@ -210,6 +210,10 @@ def _promises(ticket) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
                     "state": "done"})
     else:
         out.append({"name": "Respons pertama", "due": c.fmt.when(first_due), "label": sla.label, "state": sla.state})
+    if sla.phase == "next_reply":
+        out.append({"name": "Balasan berikutnya", "due": c.fmt.when(ticket.reply_due),
+                    "label": sla.label + f" (pelanggan menunggu sejak {c.fmt.when(ticket.reply_since)})",
+                    "state": sla.state})
     res_due = ticket.resolution_due or ticket.due_at
     if ticket.status == "resolved":
         ok = ticket.resolved_at is None or ticket.resolved_at <= res_due
