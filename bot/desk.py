@@ -19,6 +19,7 @@ from typing import Any, Callable
 
 from bot.business_hours import BusinessCalendar
 from bot.config import Settings
+from bot.knowledge import Knowledge
 from bot.outbound import queue_email_to, queue_message, queue_template
 from bot.responder import Responder
 from handoff import queue
@@ -53,14 +54,16 @@ class Desk:
         self.calendar = calendar
         self.responder = responder
         self.review_working_days = review_working_days
-        queue.ensure_schema(store)
 
     @classmethod
-    def from_settings(cls, settings: Settings, store: Store) -> "Desk":
+    def from_settings(cls, settings: Settings, store: Store, *, knowledge: Knowledge | None = None,
+                      calendar: BusinessCalendar | None = None) -> "Desk":
+        """A desk on `store`; a long-lived caller (the console) passes the knowledge and
+        calendar it already holds, so nothing is loaded or warmed up per request."""
         from bot.knowledge import load_knowledge
 
-        knowledge = load_knowledge(settings.knowledge_dir)
-        calendar = BusinessCalendar(settings.hours)
+        knowledge = knowledge or load_knowledge(settings.knowledge_dir)
+        calendar = calendar or BusinessCalendar(settings.hours)
         return cls(settings, store, calendar, Responder(knowledge, calendar),
                    review_working_days=knowledge.shop.review_working_days)
 

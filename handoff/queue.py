@@ -31,18 +31,11 @@ class Agent:
     role: str
 
 
-def ensure_schema(store: Store) -> None:
-    store.conn.execute(
-        "CREATE TABLE IF NOT EXISTS agents (name TEXT PRIMARY KEY, role TEXT NOT NULL, password_hash TEXT NOT NULL, "
-        "created_at TEXT NOT NULL)")
-
-
 def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: str) -> None:
     if role not in ROLES:
         raise QueueError(f"role must be one of {', '.join(ROLES)}")
     if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
         raise QueueError("agent name: letters, digits, '.', '-' and '_' only")
-    ensure_schema(store)
     with store.write(now) as tx:
         if tx.conn.execute("SELECT 1 FROM agents WHERE name = ?", (name,)).fetchone():
             raise QueueError(f"agent {name} already exists")
@@ -55,7 +48,6 @@ def set_password(store: Store, now: datetime, name: str, password_hash: str) -> 
     """A new password; every console session of this agent ends (in the same transaction)."""
     from handoff.store import _has_table
 
-    ensure_schema(store)
     with store.write(now) as tx:
         if not tx.conn.execute("UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)).rowcount:
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
@@ -70,7 +62,6 @@ def remove_agent(store: Store, now: datetime, name: str) -> int:
     the tickets they held go back to the queue and the bot speaks there again. Returns how many."""
     from handoff.store import _has_table
 
-    ensure_schema(store)
     with store.write(now) as tx:
         if not tx.conn.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount:
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
@@ -87,12 +78,10 @@ def remove_agent(store: Store, now: datetime, name: str) -> int:
 
 
 def list_agents(store: Store) -> list[Agent]:
-    ensure_schema(store)
     return [Agent(r[0], r[1]) for r in store.conn.execute("SELECT name, role FROM agents ORDER BY name")]
 
 
 def get_agent(store: Store, name: str) -> Agent | None:
-    ensure_schema(store)
     row = store.conn.execute("SELECT name, role FROM agents WHERE name = ?", (name,)).fetchone()
     return Agent(row[0], row[1]) if row else None
 

@@ -80,7 +80,8 @@ class _Context:
         if self._desk is None:
             from bot.desk import Desk
 
-            self._desk = Desk.from_settings(self.settings, self.store)
+            self._desk = Desk.from_settings(self.settings, self.store, knowledge=_knowledge(),
+                                            calendar=self.calendar)
         return self._desk
 
     def sla(self, ticket):  # type: ignore[no-untyped-def]
@@ -104,6 +105,17 @@ def _calendar():  # type: ignore[no-untyped-def]
         cal = current_app.extensions["yessindo_console_calendar"] = BusinessCalendar(
             current_app.config["SETTINGS"].hours)
     return cal
+
+
+def _knowledge():  # type: ignore[no-untyped-def]
+    """The shop's texts, loaded and validated once per app (the desk's CSAT and notices)."""
+    knowledge = current_app.extensions.get("yessindo_console_knowledge")
+    if knowledge is None:
+        from bot.knowledge import load_knowledge
+
+        knowledge = current_app.extensions["yessindo_console_knowledge"] = load_knowledge(
+            current_app.config["SETTINGS"].knowledge_dir)
+    return knowledge
 
 
 def _zone_label(tz) -> str:  # type: ignore[no-untyped-def]
