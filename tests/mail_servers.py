@@ -368,14 +368,19 @@ class SMTPServer:
                 "smtp_starttls": tls and self.mode == "starttls", "smtp_user": "", "smtp_password": ""}
 
 
-@pytest.fixture
-def dovecot() -> Iterator[DovecotServer]:
-    server = DovecotServer()
+def running_dovecot(**kwargs) -> Iterator[DovecotServer]:  # type: ignore[no-untyped-def]
+    """A started Dovecot (DovecotServer options), stopped when the generator closes."""
+    server = DovecotServer(**kwargs)
     server.start()
     try:
         yield server
     finally:
         server.stop()
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    yield from running_dovecot()
 
 
 @pytest.fixture

@@ -19,7 +19,7 @@ import pytest
 
 from bot.config import settings_from_mapping
 from tests.mail_servers import DovecotServer, SMTPServer, dovecot, smtp_server, test_certs  # noqa: F401
-from tests.mail_servers import customer_mail, write_config
+from tests.mail_servers import customer_mail, running_dovecot, write_config
 
 REPO = Path(__file__).resolve().parents[1]
 SEEN = b"\\Seen"
@@ -53,23 +53,14 @@ def tls_logins(server: DovecotServer, timeout: float = 5.0) -> list[str]:
         time.sleep(0.05)
 
 
-def _dovecot(**kwargs) -> Iterator[DovecotServer]:  # type: ignore[no-untyped-def]
-    server = DovecotServer(**kwargs)
-    server.start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
 @pytest.fixture
 def dovecot_tls(test_certs) -> Iterator[DovecotServer]:  # noqa: F811
-    yield from _dovecot(tls=test_certs.server)
+    yield from running_dovecot(tls=test_certs.server)
 
 
 @pytest.fixture
 def dovecot_rogue(test_certs) -> Iterator[DovecotServer]:  # noqa: F811
-    yield from _dovecot(tls=test_certs.rogue)
+    yield from running_dovecot(tls=test_certs.rogue)
 
 
 # -- IMAP ---------------------------------------------------------------------------------------
@@ -141,7 +132,7 @@ def test_missing_ca_file_is_a_config_error(tmp_path, dovecot_tls, smtp_server): 
 
 def test_plain_imap_to_a_remote_host_refused(tmp_path, smtp_server):  # noqa: F811
     # 127.0.0.2 is loopback too, but not "localhost" to the client: it stands for a remote host.
-    for server in _dovecot(listen="127.0.0.2"):
+    for server in running_dovecot(listen="127.0.0.2"):
         server.append(mail(1))
         config = write_config(tmp_path, {**server.settings_table(), **smtp_server.settings_table()})
         r = poll_once(config, None)
