@@ -72,12 +72,18 @@ class Message:
 
 @dataclass(frozen=True)
 class IntentMatch:
-    """What the matcher decided, with the runner-up candidates for inspection."""
+    """What the matcher decided, with the runner-up candidates for inspection.
+
+    `topic`: inside the six support categories, which of its topics (knowledge/topics.toml)
+    the message is about, or None when the matcher cannot tell. `flags`: "sarcasm" when
+    praise words wrap a complaint."""
 
     intent: str
     confidence: float
     lang: Lang
     candidates: tuple[tuple[str, float], ...] = ()
+    topic: str | None = None
+    flags: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
