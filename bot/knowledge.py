@@ -6,29 +6,37 @@ when the bot starts, with the file and key named, never mid-conversation.
 """
 from __future__ import annotations
 
+import re
 import string
 import tomllib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
+from bot.topics import DetailText, Fact, Topic, load_detail_texts, load_facts, load_topics
 
 LANGS = ("id", "en")
 
 REPLY_KEYS = (
     "greeting", "menu_pick", "hours", "hours_open_now", "hours_closed_now", "hours_holiday_today", "contact",
     "social_none", "social_intro", "thanks", "feedback", "product", "order_status", "payment",
-    "account", "order_status_known", "followup", "return_refund", "wrong_shipment", "escalation", "human", "unknown",
+    "account", "return_refund", "escalation", "human", "unknown",
     "unknown_handover", "empty", "media_only", "promise_whatsapp", "promise_email",
-    "promise_closed", "closed_note", "ticket", "ticket_open", "details", "secret_warning",
+    "promise_closed", "closed_note", "ticket", "ticket_open", "secret_warning",
     "privacy", "csat_question", "csat_thanks", "csat_thanks_low", "escalated_to_supervisor",
+    # the conversation (bot/dialogue/)
+    "ask_details", "ask_more", "detail_noted", "case_complete", "detail_noted_no_case", "followup_status",
+    "followup_answered", "promise_by", "promise_update", "ticket_added", "greeting_again", "contact_again",
+    "unknown_again", "out_of_scope", "thanks_case", "human_case", "noted_again",
 )
 PLACEHOLDERS = frozenset({
     "shop", "whatsapp", "email", "weekday_hours", "weekend_hours", "holiday_hours", "wa_min",
     "wa_max", "email_min", "email_max", "complex_days", "review_days", "menu", "when", "ref",
-    "closes", "details", "social", "category", "holiday",
+    "closes", "details", "social", "category", "holiday", "topic",
 })
+# `<key>_2`, `<key>_3`...: another wording of `<key>`, used instead of repeating a reply word for word.
+_VARIANT_RE = re.compile(r"^([a-z_]+?)_([2-9])$")
 
 
 @dataclass(frozen=True)
@@ -60,9 +68,29 @@ class Knowledge:
     shop: Shop
     texts: dict[str, dict[str, str]]  # lang -> key -> text
     menus: dict[str, tuple[str, ...]]  # lang -> the six category names
+    topics: dict[str, Topic] = field(default_factory=dict)
+    facts: dict[str, Fact] = field(default_factory=dict)
+    detail_texts: dict[str, dict[str, DetailText]] = field(default_factory=dict)
 
     def text(self, lang: str, key: str) -> str:
         return self.texts.get(lang, self.texts["id"])[key]
+
+    def variants(self, lang: str, key: str) -> list[str]:
+        """`key` and its other wordings (`key_2`, `key_3`...), in order."""
+        table = self.texts.get(lang, self.texts["id"])
+        out = [key]
+        n = 2
+        while f"{key}_{n}" in table:
+            out.append(f"{key}_{n}")
+            n += 1
+        return out
+
+    def fact_for(self, topic: Topic | None) -> Fact | None:
+        """The enabled fact that answers this topic, if the shop configured one."""
+        if topic is None or topic.fact is None:
+            return None
+        fact = self.facts.get(topic.fact)
+        return fact if fact is not None and fact.enabled else None
 
     def menu(self, lang: str) -> tuple[str, ...]:
         return self.menus.get(lang, self.menus["id"])
@@ -160,14 +188,26 @@ def load_texts(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, tuple[s
                 raise ConfigError(p, f"{lang}.{key}", "missing or empty text")
             _check_placeholders(p, f"{lang}.{key}", value)
             texts[lang][key] = value
-        for key in table:
-            if key not in REPLY_KEYS and key != "menu":
+        for key, value in table.items():
+            if key in REPLY_KEYS or key == "menu":
+                continue
+            variant = _VARIANT_RE.match(key)
+            if variant is None or variant.group(1) not in REPLY_KEYS:
                 raise ConfigError(p, f"{lang}.{key}", "unknown text key (a typo?)")
+            if not isinstance(value, str) or not value.strip():
+                raise ConfigError(p, f"{lang}.{key}", "missing or empty text")
+            _check_placeholders(p, f"{lang}.{key}", value)
+            texts[lang][key] = value
     return texts, menus
 
 
 def load_knowledge(directory: Path) -> Knowledge:
-    """Load and validate `shop.toml` and `replies.toml` from `directory`."""
+    """Load and validate `shop.toml`, `replies.toml`, `topics.toml`, `facts.toml` and
+    `details.toml` from `directory`."""
+    directory = Path(directory)
     shop = load_shop(directory / "shop.toml")
     texts, menus = load_texts(directory / "replies.toml")
-    return Knowledge(shop=shop, texts=texts, menus=menus)
+    facts = load_facts(directory / "facts.toml")
+    topics = load_topics(directory / "topics.toml", facts)
+    details = load_detail_texts(directory / "details.toml")
+    return Knowledge(shop=shop, texts=texts, menus=menus, topics=topics, facts=facts, detail_texts=details)

@@ -1,20 +1,27 @@
 """`handle(message) -> Outcome`: the one conversation pipeline every channel uses.
 
-Per message: clean the text, mask secrets, classify (outside any lock), then in
-one short write transaction: drop a duplicate, record the message, stay silent
-when a person holds the conversation, decide the answer, open or update the
-ticket, record the answer. Knows no Flask, Twilio or IMAP.
+Per message: clean the text, mask secrets, classify and find the details (outside
+any lock), then in one short write transaction: drop a duplicate, record the
+message, stay silent when a person holds the conversation, take a satisfaction
+rating, and otherwise read the conversation's state, let `bot.dialogue.decide`
+plan the answer (pure: no database in it) and apply the plan here, in one place.
+Knows no Flask, Twilio or IMAP.
 """
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
 from bot.business_hours import BusinessCalendar
-from bot.extract import Extracted, extract, mask_secrets
+from bot.csat import CSAT_WINDOW, parse_rating
+from bot.dialogue import Context, Plan, Snapshot, Turn, decide, find_details, is_detail_only
+from bot.dialogue.case import ticket_details
+from bot.dialogue.reply import NEW_REF
+from bot.dialogue.state import from_json, to_json
+from bot.extract import mask_secrets
 from bot.intents import IntentMatcher
 from bot.knowledge import Knowledge
 from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
@@ -25,70 +32,10 @@ from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction, 
 # WhatsApp caps a message at 4,096 characters and email bodies are cut by the email
 # channel; this bound only protects the database from a pathological post.
 MAX_STORED_CHARS = 200_000
-TICKET_INTENTS = frozenset({"product", "order_status", "return_refund", "payment", "account", "escalation", "human"})
-_WRONG_SHIPMENT = re.compile(
-    r"salah\s*(kirim|barang|warna|ukuran|size|produk|item)|barang(nya)?\s+salah|(ga|gak|nggak|tidak|tdk)\s+sesuai"
-    r"|rusak|cacat|pecah|penyok|sobek|robek|(ga|gak|nggak|tidak|tdk|kurang)\s+lengkap|hilang|kurang\s+\d"
-    r"|wrong\s+(item|size|colou?r|product|order)|damaged|broken|defective|missing|incomplete",
-    re.IGNORECASE,
-)
-_PRIVACY = re.compile(r"\b(data\s*(pribadi|diri|saya)|privasi|privacy|personal\s+data|hapus\s+(akun|data)|delete)", re.I)
 # Messages that owe no answer from a person (the customer says thanks or hello).
 _NO_REPLY_OWED = frozenset({"thanks", "greeting"})
 _MENU_DIGIT = re.compile(r"^\s*([1-6])\s*[.)]?\s*$")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-# A satisfaction rating answers the question the desk sends after a resolution
-# (bot/desk.py): valid this long after it was asked.
-CSAT_WINDOW = timedelta(days=3)
-_STARS = "\u2b50\u2605\U0001f31f"  # ⭐ ★ 🌟
-_OUT_OF_FIVE = re.compile(r"(?<=\d)\s*(/|dari|of|out\s+of)\s*5(?!\d)")
-_NUMBER_WORDS = {"satu": 1, "dua": 2, "tiga": 3, "empat": 4, "lima": 5,
-                 "one": 1, "two": 2, "three": 3, "four": 4, "five": 5}
-# Words that may surround a rating ("5 mantap kak", "nilai 4", "4 of 5, thanks").
-_RATING_WORDS = frozenset("""
-    nilai nilainya skor score rating rate rated bintang star stars dari of out aja saja ya yaa yah iya kak kakak
-    min admin gan sis mantap mantab mantul puas sangat banget bgt sekali oke ok okay okey sip siap top keren
-    bagus baik cukup lumayan kurang kecewa jelek buruk terima kasih makasih trims thanks thank you thx good great
-    excellent very satisfied happy bad poor not tidak gak nggak ga memuaskan pelayanan pelayanannya layanan
-    service respon responnya cepat lambat lama and dan so nice perfect sempurna deh dong lah sih nih hehe
-""".split())
-
-
-def parse_rating(text: str) -> int | None:
-    """The 1-5 satisfaction score in a short reply, or None when the message is more than
-    a rating. Strict on purpose: "5", "5 mantap", "4/5", "nilai 3", "⭐⭐⭐⭐" are ratings;
-    "1 barang rusak lagi" is not (a new problem, handled as one)."""
-    t = text.strip().lower().replace("\ufe0f", "")
-    if not t or len(t) > 60:
-        return None
-    t = _OUT_OF_FIVE.sub("", t)
-    numbers = re.findall(r"\d+", t)
-    stars = sum(t.count(c) for c in _STARS)
-    words = re.findall(r"[^\W\d_]+", t)
-    if len(numbers) > 1:
-        return None
-    unknown_allowed = 1
-    if numbers:
-        if len(numbers[0]) != 1 or not 1 <= int(numbers[0]) <= 5:
-            return None
-        score = int(numbers[0])
-    elif stars:
-        if stars > 5:
-            return None
-        score = stars
-    else:
-        named = [w for w in words if w in _NUMBER_WORDS]
-        if len(named) != 1:
-            return None
-        score = _NUMBER_WORDS[named[0]]
-        words = [w for w in words if w not in _NUMBER_WORDS]
-        unknown_allowed = 0  # "satu lagi" is not a rating
-    unknown = [w for w in words if w not in _RATING_WORDS]
-    if len(unknown) > unknown_allowed:
-        return None
-    return score
 
 
 def clean_text(raw: str) -> str:
@@ -102,19 +49,6 @@ def clean_text(raw: str) -> str:
 
 def _has_words(text: str) -> int:
     return len(re.findall(r"[^\W\d_]{2,}", text))
-
-
-@dataclass(frozen=True)
-class Plan:
-    """What to do for one classified message, before any ticket exists."""
-
-    key: str  # reply text key
-    ticket_intent: str | None = None
-    priority: str = "normal"
-    due_at: datetime | None = None  # the first-response promise
-    resolution_due: datetime | None = None  # the promise to have it solved
-    menu_shown: bool = False
-    unknown_streak: int = 0
 
 
 AnswerHook = Callable[[Transaction, Conversation, Reply, "str | None"], None]
@@ -142,6 +76,7 @@ class Bot:
         self.store = store
         self.clock = clock or now_in(calendar.settings.timezone)
         self.responder = Responder(knowledge, calendar)
+        self.context = Context(knowledge, calendar, self.responder)
 
     def warm_up(self) -> None:
         """Do the one-off work (holiday tables for this year and next, matcher caches) at
@@ -163,8 +98,9 @@ class Bot:
         masked = mask_secrets(text)
         stored_text = masked.text
         match = self.classify(masked.text, message.subject)
-        found = extract(masked.text + (" " + message.subject if message.subject else ""))
         attachments = [a.reference() for a in message.attachments]
+        photos = sum(1 for a in message.attachments
+                     if not a.content_type or a.content_type.split("/")[0] in ("image", "video"))
         rating = parse_rating(text)
 
         with self.store.write(now) as tx:
@@ -190,7 +126,9 @@ class Bot:
             msg_id = tx.add_message(
                 conv, "in", stored_text, author="customer", external_id=message.external_id,
                 intent=match.intent if text else None, confidence=match.confidence if text else None,
-                attachments=attachments, meta=dict(message.meta) | ({"subject": message.subject} if message.subject else {}),
+                attachments=attachments,
+                meta=dict(message.meta) | ({"subject": message.subject} if message.subject else {})
+                | ({"topic": match.topic} if match.topic else {}) | ({"flags": list(match.flags)} if match.flags else {}),
                 at=now,
             )
             blobs.link(tx, attachments, msg_id)
@@ -204,36 +142,98 @@ class Bot:
                 tx.log_event("message.no_auto_reply", "bot", conversation_id=conv.id, data={"reason": no_reply})
                 return Outcome(status="ignored", intent=match, conversation_id=conv.id, message_id=msg_id,
                                notes=(no_reply,))
+            ticket = tx.open_ticket(conv.id)
+            state = from_json(conv.dialogue)
             if conv.state == "human":
                 # A person holds this conversation: record, never answer; the person owes a reply.
                 if match.intent not in _NO_REPLY_OWED:
-                    self._await_reply(tx, tx.open_ticket(conv.id), message.channel, now)
+                    self._await_reply(tx, ticket, message.channel, now)
+                if ticket is not None:
+                    self._add_details(tx, ticket, text, photos, attachments, state)
                 tx.update_conversation(conv.id, **changes)
                 tx.log_event("message.silenced", "bot", conversation_id=conv.id, data={"agent": conv.agent})
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
 
-            ticket = tx.open_ticket(conv.id)
-            plan = self._plan(match, text, conv, message, now, ticket, found)
-            ticket, created = self._apply_ticket(tx, conv, ticket, plan, found, attachments, match, stored_text)
-            if ticket is not None and not created and plan.ticket_intent and match.intent not in _NO_REPLY_OWED:
-                ticket = self._await_reply(tx, ticket, message.channel, now)
-            body = self._compose(plan, stored_text, lang, now, message.channel, ticket, created, found, masked.kinds, match)
-            if plan.key == "feedback":
-                tx.log_event("feedback.recorded", "bot", conversation_id=conv.id, data={"message_id": msg_id})
-            changes.update(unknown_streak=plan.unknown_streak, menu_shown=int(plan.menu_shown))
+            asked = tuple(state.case.asked) if state.case is not None else ()
+            details = find_details(stored_text, photos=photos, asked=asked)
+            turn = Turn(text=stored_text, channel=message.channel, now=now, match=match, lang=lang, details=details,
+                        detail_only=is_detail_only(stored_text, details), attachments=len(attachments),
+                        secret_kinds=masked.kinds)
+            plan = decide(turn, Snapshot(state, ticket, conv.menu_shown, conv.unknown_streak), self.context)
+            ticket, created = self._apply_ticket(tx, conv, ticket, plan, turn, attachments, stored_text)
+            body = plan.text.replace(NEW_REF, ticket.ref if ticket is not None else "")
+            new_state = plan.state
+            if created and ticket is not None and new_state.case is not None:
+                new_state = replace(new_state, case=replace(new_state.case, ticket_ref=ticket.ref))
+            new_state = new_state.with_reply(body)
+            for kind, data in plan.events:
+                tx.log_event(kind, "bot", conversation_id=conv.id, ticket_ref=ticket.ref if ticket else None,
+                             data=data | {"message_id": msg_id})
+            changes.update(unknown_streak=plan.unknown_streak, menu_shown=int(plan.menu_shown or conv.menu_shown),
+                           dialogue=to_json(new_state))
             tx.update_conversation(conv.id, **changes)
-            tx.add_message(conv, "out", body, author="bot", intent=match.intent, at=now)
-            subject = reply_subject(message.subject, ticket.ref if ticket else None) if message.channel == "email" else None
+            tx.add_message(conv, "out", body, author="bot", intent=match.intent, meta={"plan": plan.key}, at=now)
+            about = ticket.ref if ticket is not None and new_state.case is not None \
+                and new_state.case.ticket_ref == ticket.ref else None
+            subject = reply_subject(message.subject, about) if message.channel == "email" else None
             reply = Reply(text=body, channel=message.channel, customer=message.customer, subject=subject,
                           in_reply_to=message.external_id)
             if within is not None:
-                within(tx, conv, reply, ticket.ref if ticket else None)
+                within(tx, conv, reply, about)
 
         return Outcome(
             status="answered", replies=(reply,), intent=match, conversation_id=conv.id, message_id=msg_id,
-            ticket_ref=ticket.ref if ticket else None,
-            notes=tuple(f"masked:{k}" for k in masked.kinds),
+            ticket_ref=about, notes=(f"plan:{plan.key}",) + tuple(f"masked:{k}" for k in masked.kinds),
         )
+
+    # -- applying a plan ----------------------------------------------------------------------
+    def _apply_ticket(self, tx: Transaction, conv: Conversation, ticket: Ticket | None, plan: Plan, turn: Turn,
+                      attachments: list[dict[str, Any]], text: str) -> tuple[Ticket | None, bool]:
+        """Open the plan's ticket, or change the open one (details always, priority up, the
+        next-reply timer)."""
+        if plan.new_ticket is not None and ticket is None:
+            n = plan.new_ticket
+            case = plan.state.case
+            details = ticket_details({}, turn.details, attachments)
+            if case is not None:
+                from bot.dialogue.details import Details
+
+                details = ticket_details(details, Details(dict(case.details)), [])
+            ticket = tx.create_ticket(conv, intent=n.intent, topic=n.topic, priority=n.priority, due_at=n.due_at,
+                                      resolution_due=n.resolution_due, details=details, summary=text[:200])
+            return ticket, True
+        if ticket is None:
+            return None, False
+        changes: dict[str, Any] = {}
+        details = ticket_details(ticket.details, turn.details, attachments)
+        if details != ticket.details:
+            changes["details"] = details
+        change = plan.change
+        if change is not None:
+            if change.topic and not ticket.topic:
+                changes["topic"] = change.topic
+            raise_to = change.raise_to
+            if raise_to is not None and PRIORITIES.index(raise_to.priority) > PRIORITIES.index(ticket.priority):
+                changes.update(priority=raise_to.priority, intent=raise_to.intent,
+                               **_raised_timers(ticket, raise_to.due_at, raise_to.resolution_due))
+                if raise_to.topic:
+                    changes["topic"] = raise_to.topic
+                tx.log_event("ticket.priority_raised", "bot", conversation_id=conv.id, ticket_ref=ticket.ref,
+                             data={"from": ticket.priority, "to": raise_to.priority})
+        if changes:
+            tx.update_ticket(ticket, **changes)
+            ticket = replace(ticket, **changes)
+        if change is not None and change.await_reply:
+            ticket = self._await_reply(tx, ticket, conv.channel, turn.now)
+        return ticket, False
+
+    def _add_details(self, tx: Transaction, ticket: Ticket, text: str, photos: int,
+                     attachments: list[dict[str, Any]], state: Any) -> None:
+        """While a person holds the conversation the bot is silent, but the details still reach the ticket."""
+        asked = tuple(state.case.asked) if state.case is not None else ()
+        details = ticket_details(ticket.details, find_details(text, photos=photos, asked=asked), attachments)
+        if details != ticket.details:
+            tx.update_ticket(ticket, details=details)
 
     # -- satisfaction (CSAT) ------------------------------------------------------------------
     @staticmethod
@@ -304,43 +304,6 @@ class Bot:
             return self.calendar.add_opening_time(now, timedelta(hours=shop.email_max_hours))
         return self.calendar.add_opening_time(now, timedelta(minutes=shop.wa_max_minutes))
 
-    def _plan(
-        self, match: IntentMatch, text: str, conv: Conversation, message: Message, now: datetime,
-        ticket: Ticket | None, found: Extracted,
-    ) -> Plan:
-        if not text:
-            if message.attachments:
-                return Plan("media_only")
-            return Plan("empty", menu_shown=True)
-        intent = match.intent
-        shop = self.knowledge.shop
-        if intent == "unknown" and ticket is not None and found:
-            # "INV-20261101-0001" after the bot asked for the order number: a follow-up.
-            return Plan("followup", ticket.intent, ticket.priority, ticket.due_at, ticket.resolution_due)
-        # Every ticket is to be solved within the policy's outer bound: complex cases in
-        # 2 working days, and a normal question no later than that.
-        outer = self.calendar.add_working_days(now, shop.complex_working_days)
-        if intent == "unknown":
-            streak = conv.unknown_streak + 1
-            if streak >= 2:
-                return Plan("unknown_handover", "unknown", "normal", self._first_response_due(message.channel, now),
-                            outer, unknown_streak=0)
-            return Plan("unknown", menu_shown=True, unknown_streak=streak)
-        if intent == "greeting":
-            return Plan("greeting", menu_shown=True)
-        if intent in ("hours", "contact", "thanks", "feedback"):
-            return Plan(intent)
-        if intent == "escalation":
-            review = self.calendar.add_working_days(now, shop.review_working_days)
-            return Plan("escalation", "escalation", "escalation", review, review)
-        complex_case = intent == "return_refund" or (
-            intent in ("order_status", "product") and _WRONG_SHIPMENT.search(text) is not None
-        )
-        if complex_case:
-            key = "return_refund" if intent == "return_refund" else "wrong_shipment"
-            return Plan(key, intent, "complex", outer, outer)
-        return Plan(intent, intent, "normal", self._first_response_due(message.channel, now), outer)
-
     def _await_reply(self, tx: Transaction, ticket: Ticket | None, channel: str, now: datetime) -> Ticket | None:
         """A customer message on a ticket a person has already answered: the channel's
         response promise runs again (the next-reply timer), from the first message still
@@ -352,93 +315,6 @@ class Bot:
         changes = {"reply_since": now, "reply_due": due, "due_at": min(due, resolution)}
         tx.update_ticket(ticket, **changes)
         return replace(ticket, **changes)
-
-    def _apply_ticket(
-        self,
-        tx: Transaction,
-        conv: Conversation,
-        ticket: Ticket | None,
-        plan: Plan,
-        found: Extracted,
-        attachments: list[dict[str, Any]],
-        match: IntentMatch,
-        text: str,
-    ) -> tuple[Ticket | None, bool]:
-        """Open a ticket, or fold this message into the open one (raising its priority if needed)."""
-        if ticket is not None:
-            details = _merge_details(ticket.details, found, attachments)
-            changes: dict[str, Any] = {}
-            if details != ticket.details:
-                changes["details"] = details
-            if plan.ticket_intent and PRIORITIES.index(plan.priority) > PRIORITIES.index(ticket.priority):
-                changes.update(priority=plan.priority, intent=plan.ticket_intent,
-                               **_raised_timers(ticket, plan))
-                tx.log_event("ticket.priority_raised", "bot", conversation_id=conv.id, ticket_ref=ticket.ref,
-                             data={"from": ticket.priority, "to": plan.priority})
-            if changes:
-                tx.update_ticket(ticket, **changes)
-                ticket = replace(ticket, **changes)
-            return ticket, False
-        if not plan.ticket_intent or plan.due_at is None:
-            return None, False
-        summary = text[:200]
-        ticket = tx.create_ticket(
-            conv, intent=plan.ticket_intent, priority=plan.priority, due_at=plan.due_at,
-            resolution_due=plan.resolution_due, details=_merge_details({}, found, attachments), summary=summary,
-        )
-        return ticket, True
-
-    def _compose(
-        self,
-        plan: Plan,
-        text: str,
-        lang: str,
-        now: datetime,
-        channel: str,
-        ticket: Ticket | None,
-        created: bool,
-        found: Extracted,
-        secret_kinds: tuple[str, ...],
-        match: IntentMatch,
-    ) -> str:
-        r = self.responder
-        is_open = self.calendar.is_open(now)
-        next_open = None if is_open else self.calendar.next_open(now)
-        parts: list[str] = []
-        if secret_kinds:
-            parts.append(r.render(lang, "secret_warning"))
-        if plan.key in CATEGORIES and match.confidence >= 1.0 and ticket is not None and created:
-            parts.append(r.render(lang, "menu_pick", category=r.category_name(lang, CATEGORIES.index(plan.key))))
-        # {when} in the complex-case and escalation texts is the promise to have it solved.
-        due = (ticket.resolution_due or ticket.due_at) if ticket is not None else (plan.resolution_due or plan.due_at)
-        if plan.key == "order_status" and found.order_numbers:
-            parts.append(r.render(lang, "order_status_known", details=", ".join(found.order_numbers)))
-        else:
-            parts.append(r.render(lang, plan.key, when=due))
-        # This message is about the ticket only when its plan asks for one.
-        about_ticket = ticket if plan.ticket_intent else None
-        if plan.key == "hours":
-            holiday = self.calendar.holiday_name(self.calendar.localize(now).date())
-            if holiday:
-                parts.append(r.render(lang, "hours_holiday_today", holiday=holiday))
-            parts.append(r.render(lang, "hours_open_now", closes=r.closes(self.calendar.closes_at(now), lang))
-                         if is_open else r.render(lang, "hours_closed_now", when=next_open))
-        elif about_ticket is not None and about_ticket.priority == "normal":
-            if not is_open:
-                parts.append(r.render(lang, "promise_closed", when=next_open))
-            else:
-                parts.append(r.render(lang, "promise_email" if channel == "email" else "promise_whatsapp"))
-        elif not is_open:
-            parts.append(r.render(lang, "closed_note", when=next_open))
-        if plan.key == "account" and _PRIVACY.search(text):
-            parts.append(r.render(lang, "privacy"))
-        detail_line = r.details(lang, found)
-        if detail_line and about_ticket is not None:
-            parts.append(detail_line)
-        if about_ticket is not None:
-            parts.append(r.render(lang, "ticket" if created else "ticket_open", ref=about_ticket.ref))
-        # One line break between parts: `chat` marks the end of a reply with an empty line.
-        return "\n".join(p.strip() for p in parts if p.strip())
 
 
 _RE_PREFIX = re.compile(r"^\s*((re|aw|balas|fwd?|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
@@ -454,30 +330,21 @@ def reply_subject(subject: str | None, ref: str | None) -> str:
     return f"Re: {base}" if base else "Re: Yessindo"
 
 
-def _raised_timers(ticket: Ticket, plan: Plan) -> dict[str, Any]:
+def _raised_timers(ticket: Ticket, due_at: datetime, resolution_due: datetime) -> dict[str, Any]:
     """The SLA timers of an open ticket whose priority goes up (as `Desk.escalate` does).
 
     Before the first response, the first-response promise becomes the new priority's
     (a complex case or an escalation: the working days the reply states); after it, the
     first response is history and stays as it was. The resolution promise is the new
-    plan's, never earlier than the one already given. `due_at` is the next unmet
-    deadline: the first response while none was given, else the resolution.
+    one, never earlier than the one already given. `due_at` is the next unmet deadline:
+    the first response while none was given, else the resolution.
     """
     first_due = ticket.first_response_due or ticket.due_at
-    if ticket.first_response_at is None and plan.due_at is not None:
-        first_due = plan.due_at
-    resolution = plan.resolution_due or plan.due_at or ticket.resolution_due or ticket.due_at
+    if ticket.first_response_at is None:
+        first_due = due_at
+    resolution = resolution_due
     if ticket.resolution_due is not None:
         resolution = max(resolution, ticket.resolution_due)
     resolution = max(resolution, first_due)
     due = first_due if ticket.first_response_at is None else resolution
     return {"first_response_due": first_due, "resolution_due": resolution, "due_at": due}
-
-
-def _merge_details(old: dict[str, Any], found: Extracted, attachments: list[dict[str, Any]]) -> dict[str, Any]:
-    merged = {k: list(v) for k, v in old.items()}
-    for key, values in found.as_dict().items():
-        merged[key] = list(dict.fromkeys([*merged.get(key, []), *values]))
-    if attachments:
-        merged["attachments"] = [*merged.get("attachments", []), *attachments]
-    return merged

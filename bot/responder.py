@@ -8,7 +8,7 @@ from typing import Any
 from bot.business_hours import BusinessCalendar
 from bot.extract import Extracted
 from bot.knowledge import Knowledge
-from bot.timefmt import format_time, format_when, format_window, zone_label
+from bot.timefmt import format_soon, format_time, format_when, format_window, zone_label
 
 
 class Responder:
@@ -54,6 +54,19 @@ class Responder:
                 values[name] = format_when(value, lang, self.tz)
         # A text may use a placeholder this call did not fill: leave it visible, never crash.
         return self.knowledge.text(lang, key).format_map(_Keep(values))
+
+    def render_text(self, lang: str, text: str, **extra: Any) -> str:
+        """A text that is not a reply key (a topic's answer, a fact) with the same placeholders."""
+        values = dict(self._base.get(lang, self._base["id"]))
+        values.update(extra)
+        for name, value in list(values.items()):
+            if isinstance(value, datetime):
+                values[name] = format_when(value, lang, self.tz)
+        return text.format_map(_Keep(values))
+
+    def soon(self, t: datetime, now: datetime, lang: str) -> str:
+        """A deadline as a chat reads it ("hari ini pukul 10.15 WIB")."""
+        return format_soon(t, now, lang, self.tz)
 
     def when(self, t: datetime, lang: str) -> str:
         return format_when(t, lang, self.tz)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta, tzinfo
 from zoneinfo import ZoneInfo
 
-__all__ = ["format_when", "format_window", "format_time", "zone_label"]
+__all__ = ["format_when", "format_soon", "format_window", "format_time", "zone_label"]
 
 DEFAULT_TZ = "Asia/Jakarta"
 
@@ -94,6 +94,21 @@ def format_when(dt: datetime, lang: str, tz: str | tzinfo | None = None) -> str:
     month = _MONTHS[lg][dt.month - 1]
     word = "at" if lg == "en" else "pukul"
     return f"{day}, {dt.day} {month} {dt.year} {word} {format_time(dt.timetz(), lg)} {label}"
+
+
+def format_soon(dt: datetime, now: datetime, lang: str, tz: str | tzinfo | None = None) -> str:
+    """A deadline as a chat reads it: "pukul 10.15 WIB" today, "besok pukul 08.15 WIB"
+    tomorrow, else the full `format_when`."""
+    lg = _lang(lang)
+    zone = _zone(tz) if tz is not None else (dt.tzinfo or ZoneInfo(DEFAULT_TZ))
+    local, today = dt.astimezone(zone), now.astimezone(zone)
+    days = (local.date() - today.date()).days
+    if days not in (0, 1):
+        return format_when(dt, lang, tz)
+    clock = f"{format_time(local.timetz(), lg)} {zone_label(zone, local, lg)}"
+    if lg == "en":
+        return f"{'today' if days == 0 else 'tomorrow'} at {clock}"
+    return f"{'hari ini' if days == 0 else 'besok'} pukul {clock}"
 
 
 def format_window(start: time, end: time, lang: str, tz: str | tzinfo | None = None) -> str:

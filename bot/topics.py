@@ -140,3 +140,33 @@ def load_topics(path: Path, facts: dict[str, Fact]) -> dict[str, Topic]:
         topics[tid] = Topic(tid, category, tuple(needs), presale, priority, fact,
                             _texts(p, tid, table, TOPIC_PLACEHOLDERS), names)
     return topics
+
+
+@dataclass(frozen=True)
+class DetailText:
+    ask: str  # "nomor pesanan"
+    noted: str  # "Nomor pesanan {value}"
+
+
+def load_detail_texts(path: Path) -> dict[str, dict[str, DetailText]]:
+    """lang -> detail kind -> how to ask for it and acknowledge it."""
+    data = _read(path)
+    p = str(path)
+    out: dict[str, dict[str, DetailText]] = {}
+    for lang in LANGS:
+        table = data.get(lang)
+        if not isinstance(table, dict):
+            raise ConfigError(p, lang, f"missing table [{lang}]")
+        out[lang] = {}
+        for kind in DETAIL_KINDS:
+            item = table.get(kind)
+            if not isinstance(item, dict) or not all(isinstance(item.get(k), str) and item[k].strip()
+                                                     for k in ("ask", "noted")):
+                raise ConfigError(p, f"{lang}.{kind}", 'needs { ask = "...", noted = "..." }')
+            if set(item) - {"ask", "noted"}:
+                raise ConfigError(p, f"{lang}.{kind}", "unknown key (expected ask and noted)")
+            out[lang][kind] = DetailText(item["ask"].strip(), item["noted"].strip())
+        for kind in table:
+            if kind not in DETAIL_KINDS:
+                raise ConfigError(p, f"{lang}.{kind}", f"unknown detail kind (known: {', '.join(DETAIL_KINDS)})")
+    return out

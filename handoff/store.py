@@ -27,18 +27,21 @@ PRIORITIES = ("normal", "complex", "escalation")
 TICKET_STATUSES = ("open", "claimed", "resolved")
 CONVERSATION_STATES = ("bot", "human", "closed")
 
-SCHEMA_VERSION = 4  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence;
-# 4: the next-reply timer (tickets.reply_since, reply_due), console sessions
+SCHEMA_VERSION = 5  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence;
+# 4: the next-reply timer (tickets.reply_since, reply_due), console sessions;
+# 5: conversation state (conversations.dialogue, bot/dialogue/state.py) and tickets.topic
 # The columns a transaction may change after creation (the rest are fixed at insert).
 _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
-                                  "display_name", "csat_ticket", "csat_asked_at"})
-_TICKET_FIELDS = frozenset({"intent", "priority", "status", "agent", "due_at", "details", "resolved_at",
+                                  "display_name", "csat_ticket", "csat_asked_at", "dialogue"})
+_TICKET_FIELDS = frozenset({"intent", "topic", "priority", "status", "agent", "due_at", "details", "resolved_at",
                             "first_response_due", "first_response_at", "resolution_due", "csat", "csat_at",
                             "escalated_by", "reply_since", "reply_due"})
 # Columns added by schema version 3 (a version-2 database gets them on upgrade).
 _V3_TICKET_COLUMNS = {"first_response_due": str, "first_response_at": str, "resolution_due": str, "csat": int,
                       "csat_at": str, "escalated_by": str, "reply_since": str, "reply_due": str}
 _V3_CONVERSATION_COLUMNS = {"csat_ticket": str, "csat_asked_at": str}
+# Columns added by schema version 5.
+_V5_COLUMNS = {"tickets": {"topic": str}, "conversations": {"dialogue": str}}
 
 
 def utc_iso(t: datetime) -> str:
@@ -64,6 +67,7 @@ class Conversation:
     display_name: str | None = None
     csat_ticket: str | None = None  # the ticket whose satisfaction question awaits an answer
     csat_asked_at: datetime | None = None
+    dialogue: str | None = None  # the conversation state as JSON (bot/dialogue/state.py)
 
 
 @dataclass(frozen=True)
@@ -92,6 +96,7 @@ class Ticket:
     # channel's response promise counts again from `reply_since` (the next-reply timer).
     reply_since: datetime | None = None
     reply_due: datetime | None = None
+    topic: str | None = None  # inside the category (knowledge/topics.toml), when the bot could tell
 
     def as_json(self, tz: Any = None) -> dict[str, Any]:
         """The shape `queue list --json` prints."""
@@ -103,6 +108,7 @@ class Ticket:
             "channel": self.channel,
             "customer": self.customer,
             "intent": self.intent,
+            "topic": self.topic,
             "priority": self.priority,
             "status": self.status,
             "agent": self.agent,
@@ -138,6 +144,7 @@ def _conversation(row: sqlite3.Row | dict[str, Any]) -> Conversation:
         display_name=row["display_name"],
         csat_ticket=row["csat_ticket"] if "csat_ticket" in row.keys() else None,
         csat_asked_at=parse_iso(row["csat_asked_at"]) if "csat_asked_at" in row.keys() else None,
+        dialogue=row["dialogue"] if "dialogue" in row.keys() else None,
     )
 
 
@@ -156,7 +163,7 @@ def _ticket(row: sqlite3.Row | dict[str, Any]) -> Ticket:
         first_response_due=parse_iso(opt("first_response_due")), first_response_at=parse_iso(opt("first_response_at")),
         resolution_due=parse_iso(opt("resolution_due")), resolved_at=parse_iso(opt("resolved_at")),
         csat=opt("csat"), summary=opt("summary") or "",
-        reply_since=parse_iso(opt("reply_since")), reply_due=parse_iso(opt("reply_due")),
+        reply_since=parse_iso(opt("reply_since")), reply_due=parse_iso(opt("reply_due")), topic=opt("topic"),
     )
 
 
@@ -298,6 +305,7 @@ class Transaction:
         details: dict[str, Any],
         summary: str,
         resolution_due: datetime | None = None,
+        topic: str | None = None,
     ) -> Ticket:
         """`due_at` is the first-response promise; `resolution_due` (default: the same) the
         promise to have it solved. Both sit on the business-hours calendar (handoff/sla.py)."""
@@ -305,11 +313,11 @@ class Transaction:
             raise ValueError(f"unknown priority {priority!r}")
         resolution_due = max(resolution_due or due_at, due_at)
         cur = self.conn.execute(
-            "INSERT INTO tickets (ref, conversation_id, channel, customer, intent, priority, status, due_at, "
+            "INSERT INTO tickets (ref, conversation_id, channel, customer, intent, topic, priority, status, due_at, "
             "created_at, updated_at, details, summary, first_response_due, resolution_due) "
-            "VALUES (NULL, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
             (
-                conversation.id, conversation.channel, conversation.customer, intent, priority,
+                conversation.id, conversation.channel, conversation.customer, intent, topic, priority,
                 utc_iso(due_at), self.now, self.now, json.dumps(details, ensure_ascii=False), summary,
                 utc_iso(due_at), utc_iso(resolution_due),
             ),
@@ -318,7 +326,7 @@ class Transaction:
         ref = ticket_ref(ticket_id)
         self.conn.execute("UPDATE tickets SET ref = ? WHERE id = ?", (ref, ticket_id))
         self.log_event("ticket.created", "bot", conversation_id=conversation.id, ticket_ref=ref,
-                       data={"intent": intent, "priority": priority, "due_at": utc_iso(due_at)})
+                       data={"intent": intent, "topic": topic, "priority": priority, "due_at": utc_iso(due_at)})
         row = self.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         return _ticket(row)
 
@@ -458,6 +466,11 @@ class Store:
             create_outbox_schema(db)
             # --- end outbox ---
             self._migrate_v3(db)
+            for table, columns in _V5_COLUMNS.items():
+                have = set(db[table].columns_dict)
+                for name, kind in columns.items():
+                    if name not in have:
+                        db[table].add_column(name, kind)
             db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
 
     @staticmethod
@@ -577,7 +590,7 @@ class Store:
             return f"CASE WHEN {col} IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%S', {col}, :shift) || :suffix END"
 
         fields = ", ".join([
-            "'ref', ref", "'channel', channel", "'customer', customer", "'intent', intent",
+            "'ref', ref", "'channel', channel", "'customer', customer", "'intent', intent", "'topic', topic",
             "'priority', priority", "'status', status", "'agent', agent",
             f"'due_at', {when('due_at')}", f"'created_at', {when('created_at')}",
             f"'first_response_due', {when('first_response_due')}", f"'first_response_at', {when('first_response_at')}",

@@ -74,7 +74,9 @@ class IntentMatcher:
         drop = {w.lower() for w in sl.address} | {w.lower() for w in sl.particles}
         self.normalizer = Normalizer(slang=sl.slang, drop=drop, protected=sl.known)
         groups = phrase_groups(lexicon.directory)
-        corpus = build_corpus(lexicon, groups)
+        from .training import settings_key
+
+        corpus = build_corpus(lexicon, groups, settings_key())
         if model is None:
             model = cache.load_or_train(corpus.key, lambda: self._train(corpus, groups), cache_directory)
         self.model = model

@@ -3,7 +3,9 @@
 One customer message per line (UTF-8); blank lines and lines starting with `#`
 are skipped. `<label>` is an intent label (INTERFACE.md); inside the six support
 categories `<group>` is a topic of `knowledge/topics.toml`, elsewhere it only
-sorts the lines for people (`unknown/assistant_media.txt`). The format is
+sorts the lines for people (`unknown/assistant_media.txt`). A file named
+`<group>.<anything>.txt` adds to the group (`refund_status.tweets.txt`), so a
+new batch of phrases needs no edit of an old file. The format is
 described in knowledge/intents/README.md.
 
 Anything wrong raises ConfigError(path, line, problem).
@@ -30,7 +32,7 @@ class PhraseGroup:
 
 
 def read_phrase_file(path: Path, label: str) -> PhraseGroup:
-    group = path.stem
+    group = path.stem.split(".", 1)[0]
     if not _GROUP_RE.match(group):
         raise ConfigError(str(path), "(file name)", "must be lower-case letters, digits and _ (e.g. cancel_order.txt)")
     try:

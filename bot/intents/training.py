@@ -27,6 +27,11 @@ FOLDS = 5
 SEED = 7
 
 
+def settings_key() -> str:
+    """The training settings, part of the model's cache key."""
+    return f"C={C};folds={FOLDS};seed={SEED};char_min_df={CHAR_MIN_DF}"
+
+
 @dataclass(frozen=True)
 class Example:
     text: str
