@@ -157,7 +157,8 @@ def cmd_classify(args: argparse.Namespace, settings) -> int:  # type: ignore[no-
     out = sys.stdout
     for line in _lines(sys.stdin):
         m = matcher.match(line)
-        out.write(json.dumps({"intent": m.intent, "confidence": round(m.confidence, 4), "lang": m.lang}) + "\n")
+        out.write(json.dumps({"intent": m.intent, "confidence": round(m.confidence, 4), "lang": m.lang,
+                              "topic": m.topic}) + "\n")
     out.flush()
     return EXIT_OK
 

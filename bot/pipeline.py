@@ -157,7 +157,7 @@ class Bot:
             asked = tuple(state.case.asked) if state.case is not None else ()
             details = find_details(stored_text, photos=photos, asked=asked)
             turn = Turn(text=stored_text, channel=message.channel, now=now, match=match, lang=lang, details=details,
-                        detail_only=is_detail_only(stored_text, details), attachments=len(attachments),
+                        detail_only=is_detail_only(stored_text, details, match.intent), attachments=len(attachments),
                         secret_kinds=masked.kinds)
             plan = decide(turn, Snapshot(state, ticket, conv.menu_shown, conv.unknown_streak), self.context)
             ticket, created = self._apply_ticket(tx, conv, ticket, plan, turn, attachments, stored_text)

@@ -2,6 +2,7 @@
 `Conversation` helper so pipeline tests read like a chat."""
 from __future__ import annotations
 
+import os
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -14,7 +15,9 @@ from bot.models import Message, Outcome
 
 WIB = ZoneInfo("Asia/Jakarta")
 REPO = Path(__file__).resolve().parents[1]
-DEV_SET = REPO.parent / "shared" / "eval" / "intents_dev.tsv"
+# The trained intent model is cached here (bot/intents/cache.py), for every process the
+# tests start too: the first run trains it once, later runs load it.
+os.environ.setdefault("YESSINDO_CACHE_DIR", str(REPO / ".cache"))
 
 
 @pytest.fixture(scope="session")

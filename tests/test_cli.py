@@ -11,7 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import DEV_SET, REPO
+from tests.conftest import REPO
+
+OWN_SET = REPO / "tests" / "data" / "intents_own_holdout6.tsv"
 
 BIN = [sys.executable, "-m", "bot.cli"]
 
@@ -58,7 +60,7 @@ def test_classify_lines_to_json():
     assert rows[0]["intent"] == "order_status" and rows[0]["lang"] == "id"
     assert rows[1]["intent"] == "greeting"
     for row in rows:
-        assert set(row) == {"intent", "confidence", "lang"} and 0.0 <= row["confidence"] <= 1.0
+        assert set(row) == {"intent", "confidence", "lang", "topic"} and 0.0 <= row["confidence"] <= 1.0
 
 
 def test_classify_survives_non_utf8_input():
@@ -67,11 +69,15 @@ def test_classify_survives_non_utf8_input():
     assert len(p.stdout.decode().splitlines()) == 2
 
 
-def test_eval_on_dev_set():
-    p = run(["eval", str(DEV_SET)])
+def test_eval_prints_scope_figures_topics_and_the_reliability_table():
+    p = run(["eval", str(OWN_SET)])
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
     assert "accuracy" in out and "precision" in out
+    assert "in scope: accuracy" in out and "wrong support category" in out
+    assert "out of scope: sent to a support category" in out
+    assert "topics:" in out
+    assert "reliability:" in out and "confidence >= 0.80:" in out
 
 
 def test_eval_missing_file():

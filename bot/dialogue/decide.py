@@ -342,8 +342,8 @@ class _Decision:
         self.key = "unknown"
         m, case = self.t.match, self.case
         words = len(re.findall(r"[^\W\d_]{2,}", self.t.text))
-        unclear = m.confidence < 0.8 or words <= 3
-        if case is not None and case.ticket_ref and unclear:
+        unclear = m.confidence < 0.8
+        if case is not None and case.ticket_ref and (unclear or words <= 2):
             self.key = "followup"
             self.status()
             return

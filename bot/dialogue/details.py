@@ -157,8 +157,10 @@ def find_details(text: str, *, photos: int = 0, asked: tuple[str, ...] = ()) -> 
     return Details({k: tuple(v) for k, v in found.items()})
 
 
-def is_detail_only(text: str, details: Details) -> bool:
-    """True when the message holds details and (almost) nothing else: no question to answer."""
+def is_detail_only(text: str, details: Details, intent: str = "unknown") -> bool:
+    """True when the message holds details and nothing else: no question to answer. One
+    word more is allowed when the matcher found no question in it either ("ini kak
+    INV-...", "penerima: Sri Wahyuni, makasih")."""
     if not details:
         return False
     rest = text
@@ -167,7 +169,14 @@ def is_detail_only(text: str, details: Details) -> bool:
     for kind in ("order_number", "product", "address", "recipient_name", "payment_method"):
         for v in details.get(kind):
             rest = re.sub(re.escape(v), " ", rest, flags=re.IGNORECASE)
-    words = [w for w in re.findall(r"[^\W_]+", rest.lower()) if w not in _FILLER and not w.isdigit()]
-    if "?" in rest and words:
-        return False
-    return len(words) <= 1
+    words = [w for w in (_stem(w) for w in re.findall(r"[^\W_]+", rest.lower())) if w not in _FILLER and not w.isdigit()]
+    if not words:
+        return True
+    return len(words) == 1 and "?" not in rest and intent in ("unknown", "greeting", "thanks", "contact")
+
+
+def _stem(word: str) -> str:
+    for suffix in ("nya", "ku", "mu"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)]
+    return word

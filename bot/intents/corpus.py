@@ -1,8 +1,8 @@
 """The training corpus: every phrase of `knowledge/intents/`, labelled, and its hash.
 
 Sources (both described in knowledge/intents/README.md):
-* `<label>.toml`: `phrases` (label only), plus `strong` cues and the `lexicon`
-  words (short examples of their label);
+* `<label>.toml`: `phrases` (label only), plus the `lexicon` words (short
+  examples of their label: product nouns and attributes);
 * `phrases/<label>/<group>.txt`: one message per line; inside a support category
   the group is the topic.
 
@@ -25,6 +25,7 @@ from .training import Example
 PHRASE_DIR = "phrases"
 # Bump when features, normalisation or training change in a way the data hash cannot see.
 CODE_VERSION = "intent-model-1"
+CUES_AS_EXAMPLES = 0.5  # the [cues] keywords, as short examples of their label
 
 
 @dataclass(frozen=True)
@@ -42,8 +43,9 @@ def build_corpus(lexicon: Lexicon, groups: list[PhraseGroup], settings: str = ""
     examples: list[Example] = []
     for label, item in lexicon.intents.items():
         examples.extend(Example(p, label) for p in item.phrases)
-        examples.extend(Example(c, label, weight=0.5) for c in item.strong)
         examples.extend(Example(w, label, weight=0.3) for w in item.lexicon)
+        if CUES_AS_EXAMPLES:
+            examples.extend(Example(c, label, weight=CUES_AS_EXAMPLES) for c in item.cues)
     topic_parent: dict[str, str] = {}
     for g in groups:
         topic = g.group if g.label in CATEGORIES else None
@@ -53,7 +55,7 @@ def build_corpus(lexicon: Lexicon, groups: list[PhraseGroup], settings: str = ""
 
                 raise ConfigError(g.path, "(file name)", f"topic {topic!r} is already a topic of {topic_parent[topic]}")
         examples.extend(Example(line, g.label, topic) for line in g.lines)
-    return Corpus(tuple(examples), topic_parent, data_key(lexicon.directory, settings))
+    return Corpus(tuple(examples), topic_parent, data_key(lexicon.directory, settings + f";cues={CUES_AS_EXAMPLES}"))
 
 
 def data_key(directory: Path, settings: str = "") -> str:
