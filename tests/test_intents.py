@@ -29,7 +29,6 @@ def m() -> IntentMatcher:
         ("halooo", "halo"),
         ("masuk2", "masuk"),
         ("barang-barang", "barang"),
-        ("pesnan", "pesanan"),
         ("pengirman", "pengiriman"),
         ("refudn", "refund"),
         ("pasword", "password"),

@@ -79,7 +79,7 @@ def test_return_is_complex_case_due_in_two_working_days(convo, bot):
     [t] = tickets(bot)
     assert (t.intent, t.priority) == ("return_refund", "complex")
     assert t.due_at == datetime(2026, 11, 26, 10, 0, tzinfo=WIB)
-    assert "Nomor pesanan" in reply and "Foto" in reply
+    assert "nomor pesanan" in reply.lower()
     assert "Kamis, 26 November 2026 pukul 10.00 WIB" in reply
 
 
@@ -115,7 +115,7 @@ def test_human_request_gets_ticket_and_honest_promise(convo, bot):
 
 def test_feedback_is_thanked_and_recorded_without_ticket(convo, bot):
     reply = convo.say("saran aja, filter pencarian di website susah dipakai")
-    assert "masukan" in reply.lower()
+    assert "terima kasih" in reply.lower() and ("saran" in reply.lower() or "masukan" in reply.lower())
     assert tickets(bot) == []
     assert len(bot.store.events("feedback.recorded")) == 1
 
@@ -140,7 +140,8 @@ def test_open_ticket_is_reused_not_duplicated(convo, bot):
     reply = convo.say("nomor pesanannya INV-20261101-0001")
     [t] = tickets(bot)
     assert t.details["order_numbers"] == ["INV-20261101-0001"]
-    assert t.ref in reply
+    assert "Nomor pesanan INV-20261101-0001 sudah kami catat" in reply
+    assert convo.last.ticket_ref == t.ref
 
 
 def test_duplicate_external_id_is_dropped(bot, clock):

@@ -342,7 +342,7 @@ class _Decision:
         self.key = "unknown"
         m, case = self.t.match, self.case
         words = len(re.findall(r"[^\W\d_]{2,}", self.t.text))
-        unclear = m.confidence < 0.8
+        unclear = m.confidence < 0.8 or "unclear" in m.flags
         if case is not None and case.ticket_ref and (unclear or words <= 2):
             self.key = "followup"
             self.status()
@@ -400,7 +400,7 @@ class _Decision:
         tid = topic.id if topic is not None else None
         self.set_case(Case(category=intent, topic=tid, opened_at=self.now, topics=(tid,) if tid else (),
                            details=dict(base.details) if base else {}, said=base.said if base else ()))
-        self.take_details()
+        noted = self.take_details()
         fact = self.k.fact_for(topic)
         if fact is not None:
             self.key = f"fact:{fact.id}"
@@ -412,6 +412,8 @@ class _Decision:
         due = resolution if priority == "complex" else self.first_due()
         self.open_or_raise(intent, tid, priority, due, resolution)
         self.answer(intent, topic, when=resolution)
+        if noted:
+            self.out.add("detail_noted", details=_join(noted, self.lang))
         self.ask(self.needs_of(self.case))  # type: ignore[arg-type]
         if priority == "normal":
             self.promise(due)

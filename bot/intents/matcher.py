@@ -159,13 +159,13 @@ class IntentMatcher:
         return self.normalizer.tokens(text)
 
     # ------------------------------------------------------------------ scoring
-    def probabilities(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(intent probabilities, topic probabilities, raw intent scores)."""
+    def probabilities(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+        """(intent probabilities, topic probabilities, words the model has never seen)."""
         m = self.model
-        ix, val, _ = m.vectorize(tokens)
+        ix, val, unseen = m.vectorize(tokens)
         s = m.scores(m.intent, ix, val)
         t = m.scores(m.topic, ix, val)
-        return m.probabilities(m.intent, s), m.probabilities(m.topic, t), s
+        return m.probabilities(m.intent, s), m.probabilities(m.topic, t), unseen
 
     def _strong_label(self, tokens: list[str]) -> str | None:
         hits: set[str] = set()
@@ -214,7 +214,7 @@ class IntentMatcher:
         tokens = self.normalizer.tokens(text)[:300]
         if not tokens:
             return IntentMatch("unknown", 1.0, lang, (("unknown", 1.0),))
-        probs, tprobs, _ = self.probabilities(tokens)
+        probs, tprobs, unseen = self.probabilities(tokens)
         labels = self.labels
         order = [int(i) for i in np.argsort(-probs)]
         cands = tuple((labels[i], round(float(probs[i]), 4)) for i in order[:3])
@@ -239,6 +239,9 @@ class IntentMatcher:
         if chosen != "unknown" and conf < UNKNOWN_THRESHOLD:
             unk = float(probs[self._index["unknown"]])
             chosen, conf = "unknown", max(unk, 1.0 - conf)
+        words = sum(1 for t in tokens if not t.startswith("<"))
+        if chosen == "unknown" and words and unseen * 2 >= words:
+            flags += ("unclear",)  # mostly words nobody wrote before: typing noise, not a topic
         topic = self._topic(chosen, tprobs)
         if "sarcasm" in flags and chosen == "feedback":
             topic = "complaint" if "complaint" in self.topic_parent else topic

@@ -80,11 +80,17 @@ def _fold(text: str) -> str:
     return text.lower()
 
 
+_MARKUP_RE = re.compile(r"<[a-z/!][^<>]{0,300}>|&[a-z]{2,8};|&#\d{1,6};")
+
+
 def basic_tokens(text: str) -> list[str]:
-    """Steps 1-6: fold, order numbers, punctuation, stretched letters, reduplication."""
+    """Steps 1-6: fold, order numbers, punctuation, stretched letters, reduplication.
+    Markup (HTML tags and entities) is not the customer's words and goes first."""
     if not isinstance(text, str):
         text = str(text)
     text = _fold(text)
+    if "<" in text or "&" in text:
+        text = _MARKUP_RE.sub(" ", text)
     if not text.isascii():
         for emo, word in _EMOJI_WORDS.items():
             if emo in text:
