@@ -28,6 +28,7 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("chat", parents=[common], help="talk to the bot as a customer")
     s.add_argument("--channel", choices=["whatsapp", "email"], default="whatsapp")
     s.add_argument("--from", dest="sender", metavar="ID", help="customer id (phone number or email address)")
+    s.add_argument("--name", dest="display_name", metavar="NAME", help="the customer's display name")
     s.add_argument("--at", metavar="ISO8601", help="fix the clock (e.g. 2026-11-30T07:30:00+07:00)")
 
     s = sub.add_parser("serve", parents=[common], help="production WSGI server (webhooks, console, simulator)")
@@ -433,7 +434,7 @@ def cmd_chat(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unty
     from bot.channels.terminal import run_chat
 
     at = _parse_at(args.at, settings.hours.timezone)
-    return run_chat(settings, channel=args.channel, sender=args.sender, at=at)
+    return run_chat(settings, channel=args.channel, sender=args.sender, at=at, display_name=args.display_name)
 
 
 def _lines(stream: TextIO):  # type: ignore[no-untyped-def]

@@ -17,7 +17,23 @@ from bot.business_hours import HoursSettings
 from bot.errors import ConfigError
 
 REPO_ROOT = Path(__file__).resolve().parents[1]
-DEFAULT_KNOWLEDGE_DIR = REPO_ROOT / "knowledge"
+
+
+def _default_knowledge_dir() -> Path:
+    """knowledge/ beside the code in a checkout; the installed `yessindo_knowledge`
+    package after a plain `pip install .`."""
+    here = REPO_ROOT / "knowledge"
+    if (here / "shop.toml").is_file():
+        return here
+    import importlib.util
+
+    spec = importlib.util.find_spec("yessindo_knowledge")
+    if spec is not None and spec.submodule_search_locations:
+        return Path(list(spec.submodule_search_locations)[0])
+    return here
+
+
+DEFAULT_KNOWLEDGE_DIR = _default_knowledge_dir()
 EMBEDDED = "<embedded defaults>"
 
 

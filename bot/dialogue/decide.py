@@ -153,13 +153,19 @@ class _Decision:
         shop = self.k.shop
         return timedelta(hours=shop.email_max_hours) if self.t.channel == "email" else timedelta(minutes=shop.wa_max_minutes)
 
-    def take_details(self) -> list[str]:
-        """Merge this message's details into the case; the new ones, named for an acknowledgement."""
+    def take_details(self, relevant: tuple[str, ...] | None = None) -> list[str]:
+        """Merge this message's details into the case; the new ones, named for an
+        acknowledgement (with `relevant`: only those kinds, and who the customer is)."""
         case = self.case
         if case is None or not self.t.details:
             return []
         merged, new = merge_details(case, self.t.details)
         self.set_case(merged)
+        if relevant is not None:
+            keep = set(relevant) | {"order_number", "recipient_name", "email", "phone"}
+            if "account_id" in relevant or "proof" in relevant:
+                keep |= {"email", "phone", "photo"}
+            new = {k: v for k, v in new.items() if k in keep}
         return name_details(self.k, self.lang, new)
 
     def ask(self, needs: tuple[str, ...]) -> None:
@@ -400,7 +406,7 @@ class _Decision:
         tid = topic.id if topic is not None else None
         self.set_case(Case(category=intent, topic=tid, opened_at=self.now, topics=(tid,) if tid else (),
                            details=dict(base.details) if base else {}, said=base.said if base else ()))
-        noted = self.take_details()
+        noted = self.take_details(topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ()))
         fact = self.k.fact_for(topic)
         if fact is not None:
             self.key = f"fact:{fact.id}"

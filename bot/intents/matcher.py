@@ -34,7 +34,10 @@ from .lexicon import Lexicon, load_lexicon
 from .model import LinearModel
 from .normalize import MAX_CHARS, Normalizer, basic_tokens, guess_lang
 
-DEFAULT_DIR = Path(__file__).resolve().parents[2] / "knowledge" / "intents"
+def _default_dir() -> Path:
+    from bot.config import DEFAULT_KNOWLEDGE_DIR
+
+    return DEFAULT_KNOWLEDGE_DIR / "intents"
 
 TARGET_MIN_COUNT = 3
 KNOWN_MIN_COUNT = 2
@@ -104,7 +107,7 @@ class IntentMatcher:
     # ------------------------------------------------------------------ loading
     @classmethod
     def load(cls, directory: Path | str | None = None, *, cache_directory: Path | None = None) -> "IntentMatcher":
-        return cls(load_lexicon(Path(directory) if directory is not None else DEFAULT_DIR),
+        return cls(load_lexicon(Path(directory) if directory is not None else _default_dir()),
                    cache_directory=cache_directory)
 
     def _vocabulary(self, texts: list[str], cue_texts: list[str]) -> tuple[tuple[str, ...], tuple[str, ...]]:
