@@ -817,3 +817,16 @@ def test_a_waiting_customer_shows_the_next_reply_promise(console, clock):
     page = sari.get(f"/console/t/{ref}").text
     assert "Balasan berikutnya" in page and "pelanggan menunggu sejak" in page
     assert "Balasan berikutnya: sisa 15 mnt" in sari.get("/console").text
+
+
+def test_dashboard_lists_complaints_praise_and_suggestions_escaped(console):
+    ref = console.customer("saya kecewa banget, pelayanannya lambat <b>sekali</b>")
+    console.customer("adminnya ramah banget, mantap", customer="+6281211111111")
+    console.customer("saran: tambahin pembayaran pakai QRIS dong", customer="+6281222222222")
+    page = console.client("dewi").get("/console/dashboard").text
+    rows = re.findall(r'<tr class="feedback-item" data-kind="([^"]+)">(.*?)</tr>', page, re.S)
+    kinds = [k for k, _ in rows]
+    assert sorted(kinds) == ["Keluhan", "Pujian", "Saran"], kinds
+    complaint = next(body for k, body in rows if k == "Keluhan")
+    assert "&lt;b&gt;sekali&lt;/b&gt;" in complaint and ref in complaint
+    assert console.store.ticket(ref).priority == "escalation"

@@ -11,6 +11,7 @@ the rate limit in `bot.web.console_auth`; labels in `bot.web.console_format`.
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 import json
 from typing import Any, Callable
 
@@ -282,7 +283,10 @@ def ticket(ref: str):  # type: ignore[no-untyped-def]
 
 
 _DETAIL_LABELS = {"order_numbers": "Nomor pesanan", "emails": "Email", "phones": "Telepon",
-                  "amounts": "Nominal", "masked": "Data rahasia disamarkan"}
+                  "amounts": "Nominal", "masked": "Data rahasia disamarkan", "recipient_names": "Nama penerima",
+                  "products": "Produk", "variants": "Ukuran/warna", "payment_methods": "Metode pembayaran",
+                  "addresses": "Alamat baru"}
+_FEEDBACK_LABELS = {"complaint": "Keluhan", "praise": "Pujian", "suggestion": "Saran", "feedback": "Masukan"}
 
 
 # Shown in the browser only when the type cannot carry script; anything else downloads.
@@ -474,7 +478,12 @@ def dashboard():  # type: ignore[no-untyped-def]
                "share": None if a.within_promise_share is None else round(100 * a.within_promise_share),
                "csat": None if a.csat_average is None else f"{a.csat_average:.1f}", "csat_count": a.csat_count}
               for a in agent_stats(c.store, c.calendar, c.now, days=days)]
-    return _page("console/dashboard.html", d=d, days=days, agents=agents,
+    from handoff.feedback import recent_feedback
+
+    feedback = [{"at": c.fmt.when(f.at), "kind": _FEEDBACK_LABELS.get(f.kind, f.kind), "text": f.text[:500],
+                 "channel": f.channel, "ref": f.ticket_ref}
+                for f in recent_feedback(c.store, c.now - timedelta(days=days))]
+    return _page("console/dashboard.html", d=d, days=days, agents=agents, feedback=feedback,
                  chart=bar_chart_svg(d.days, d.volume, fmt_.INTENT_LABELS),
                  categories=[(k, fmt_.INTENT_LABELS.get(k, k)) for k in categories], table=table,
                  share=None if d.within_promise_share is None else round(100 * d.within_promise_share),

@@ -1,0 +1,84 @@
+"""Conversations, not forms: scripted chats with the real pipeline (tests/conversations.py
+checks on every one that the bot never repeats itself, never asks again for a detail it
+has, keeps the case, and never takes a detail for a question)."""
+from __future__ import annotations
+
+import pytest
+from werkzeug.security import generate_password_hash
+
+from bot.desk import Desk
+from handoff import queue
+from tests.conversations import Runner, Scenario
+
+ORDER = ("order_status", "followup")
+
+SCENARIOS = [
+    Scenario("order number, then the name, then when it arrives", [
+        ("paket saya belum sampai", {"plan": "order_status", "has": ["nomor pesanan", "nama penerima", "5–15 menit"],
+                                     "tickets": 1}),
+        ("INV-20261125-0456", {"plan": "details", "has": ["Nomor pesanan INV-20261125-0456 sudah kami catat",
+                                                          "tinggal nama penerima"],
+                               "lacks": ["5–15 menit", "masih kami tangani", "1. Produk"], "tickets": 1}),
+        ("atas nama Sri Wahyuni", {"plan": "details", "has": ["Nama penerima Sri Wahyuni sudah kami catat",
+                                                              "lengkap", "paling lambat"], "tickets": 1}),
+        ("kira-kira kapan sampainya?", {"plan": "followup", "has": ["YS-000001", "paling lambat"],
+                                        "lacks": ["1. Produk", "nomor pesanan ("], "tickets": 1}),
+        ("gimana kak?", {"plan": "followup", "has": ["YS-000001"], "lacks": ["1. Produk"]}),
+        ("halo? ada orang?", {"plan": ("followup", "greeting", "human"), "has": ["YS-000001"], "lacks": ["1. Produk"]}),
+    ]),
+    Scenario("an email address given is noted, not answered with our contacts", [
+        ("akun saya tidak bisa login", {"plan": "account", "has": ["email atau nomor HP"]}),
+        ("email saya rina.w@example.com", {"plan": "details", "has": ["rina.w@example.com sudah kami catat"],
+                                           "lacks": ["Saluran resmi", "ptyessindo@gmail.com"]}),
+    ]),
+    Scenario("thanks after the problem is solved is thanks, not an escalation", [
+        ("Terima kasih kak, masalahnya sudah beres sekarang 🙏", {"plan": "thanks", "intent": "thanks", "tickets": 0,
+                                                                  "lacks": ["supervisor"]}),
+    ]),
+    Scenario("thanks that mentions the parcel is thanks", [
+        ("makasih min, paketnya udh nyampe", {"plan": "thanks", "intent": "thanks", "tickets": 0}),
+    ]),
+    Scenario("a complaint gets an apology and a ticket the supervisors see", [
+        ("saya kecewa banget, pelayanannya lambat", {"plan": "complaint", "has": ["mohon maaf", "supervisor"],
+                                                    "lacks": ["senang bisa membantu"], "tickets": 1}),
+    ]),
+    Scenario("cancellation is a cancellation, not a status check", [
+        ("tolong batalkan pesanan saya", {"plan": "order_status", "topic": "cancel_order",
+                                          "has": ["pembatalan", "nomor pesanan"], "lacks": ["status dan pengiriman"]}),
+        ("INV-20261120-0001", {"plan": "details", "has": ["INV-20261120-0001 sudah kami catat", "lengkap"]}),
+    ]),
+    Scenario("COD is a pre-sale question: no proof of transfer, no order number", [
+        ("bisa COD ke Medan?", {"plan": "payment", "topic": "cod", "has": ["COD"],
+                                "lacks": ["bukti transfer", "nomor pesanan", "metode pembayaran cod sudah"]}),
+    ]),
+    Scenario("a product link after a product question fills the case", [
+        ("stok sepatu ventela hitam 42 ada?", {"plan": "product", "topic": "stock", "has": ["link produk"]}),
+        ("https://yessindo.co.id/p/ventela-public-hitam-42", {"plan": "details", "lacks": ["1. Produk", "Halo Kak"],
+                                                              "has": ["sudah kami catat"], "tickets": 1}),
+    ]),
+    Scenario("out-of-scope commands get no support answer and no ticket", [
+        ("setel alarm jam 7 pagi", {"plan": "out_of_scope", "tickets": 0}),
+        ("mainkan lagu noah", {"plan": "out_of_scope", "tickets": 0}),
+        ("ingatkan saya membeli handuk besok", {"plan": "out_of_scope", "tickets": 0}),
+    ]),
+    Scenario("a detail after the ticket was resolved opens a new case", [
+        ("paket saya belum sampai", {"plan": "order_status", "tickets": 1}),
+        ("@resolve", "sari"),
+        ("@clock", "+4d"),
+        ("INV-20261125-0999", {"plan": "details", "tickets": 1, "lacks": ["YS-000001"]}),
+        ("barangnya belum datang juga", {"plan": "order_status", "tickets": 2, "has": ["YS-000002"]}),
+    ]),
+]
+
+
+@pytest.fixture
+def runner(bot, settings, clock):
+    desk = Desk.from_settings(settings, bot.store)
+    for name, role in (("sari", "agent"), ("dewi", "supervisor")):
+        queue.add_agent(bot.store, clock(), name, role, generate_password_hash("rahasia-" + name))
+    return Runner(bot, desk, clock)
+
+
+@pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)
+def test_conversation(runner, scenario):
+    runner.run(scenario)
