@@ -155,10 +155,14 @@ class Bot:
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
 
             asked = tuple(state.case.asked) if state.case is not None else ()
-            details = find_details(stored_text, photos=photos, asked=asked)
+            details = find_details(stored_text, photos=photos, asked=asked, intent=match.intent)
+            detail_only = is_detail_only(stored_text, details, match.intent)
+            if detail_only and conv.lang:
+                # an address or a link is not a change of language
+                lang = conv.lang
+                changes.pop("lang", None)
             turn = Turn(text=stored_text, channel=message.channel, now=now, match=match, lang=lang, details=details,
-                        detail_only=is_detail_only(stored_text, details, match.intent), attachments=len(attachments),
-                        secret_kinds=masked.kinds)
+                        detail_only=detail_only, attachments=len(attachments), secret_kinds=masked.kinds)
             plan = decide(turn, Snapshot(state, ticket, conv.menu_shown, conv.unknown_streak), self.context)
             ticket, created = self._apply_ticket(tx, conv, ticket, plan, turn, attachments, stored_text)
             body = plan.text.replace(NEW_REF, ticket.ref if ticket is not None else "")

@@ -17,6 +17,8 @@ MENU = ("1. Produk", "1. Products")
 FOLLOW = ("followup",)
 SAT_EVENING = "2026-11-28T18:00:00+07:00"  # a Saturday, after closing (weekend hours 09.00-17.00)
 EMAIL = dict(channel="email", customer="budi@example.com")
+# a nudge on an open, complete case: the case's state, nothing noted, nothing asked, no menu
+NUDGE = {"has": ["YS-000001"], "lacks": ["sudah kami catat", "mohon kirimkan", "tinggal", "1. Produk"]}
 
 SCENARIOS = [
     # ------------------------------------------------------------------ order status
@@ -115,7 +117,7 @@ SCENARIOS = [
     Scenario("id: exchange for another size", [
         ("kak sepatunya kekecilan, mau tukar ukuran bisa?", {
             "plan": "return_refund", "topic": "exchange", "tickets": 1,
-            "has": ["penukaran", "nomor pesanan", "ukuran/warna pengganti"]}),
+            "has": ["penukaran", "nomor pesanan", "ukuran/warna pengganti"], "lacks": ["ukuran bisa"]}),
         ("ukuran 43 ya kak", {"plan": "details", "tickets": 1, "has": ["43", "sudah kami", "tinggal"]}),
         ("INV-20261115-0909", {"plan": "details", "tickets": 1, "has": ["INV-20261115-0909", "tinggal foto"]}),
     ]),
@@ -236,8 +238,9 @@ SCENARIOS = [
         ("kak mau ganti nomor hp di akun saya, nomor yang lama udah hilang", {
             "plan": "account", "topic": "change_contact", "tickets": 1, "has": ["verifikasi"]}),
         ("email akun saya siti.aminah@example.com", {
-            "plan": "details", "tickets": 1, "has": ["siti.aminah@example.com", "lengkap"],
-            "lacks": ["Saluran resmi", "ptyessindo@gmail.com"]}),
+            "plan": ("details", "followup"), "tickets": 1,
+            "has": ["siti.aminah@example.com sudah kami catat", "YS-000001"],
+            "lacks": ["Saluran resmi", "ptyessindo@gmail.com", "tinggal", "mohon kirimkan"]}),
     ]),
     Scenario("id pre-sale: how to sign up", [
         ("cara daftar akun di yessindo gimana kak?", {
@@ -320,25 +323,26 @@ SCENARIOS = [
     # ------------------------------------------------------------------ a burst of 20 messages
     Scenario("id: twenty messages in quick succession, one case, one ticket", [
         ("kak paket saya belum sampai nih", {"plan": "order_status", "tickets": 1}),
-        ("INV-20261121-0588", {"plan": "details", "tickets": 1}),
-        ("atas nama Yuliana Putri", {"plan": "details", "tickets": 1}),
-        ("kapan nyampenya kak?", {"plan": FOLLOW, "tickets": 1, "lacks": MENU}),
-        ("halo", {"tickets": 1, "has": ["YS-000001"], "lacks": MENU}),
-        ("kak?", {"tickets": 1, "lacks": MENU}),
-        ("?", {"tickets": 1, "lacks": MENU}),
-        ("...", {"tickets": 1, "lacks": MENU}),
-        ("gimana kak, udah dicek belum?", {"tickets": 1, "lacks": MENU}),
-        ("tolong dicepetin ya", {"tickets": 1, "lacks": MENU}),
-        ("soalnya mau dipakai buat acara hari sabtu", {"tickets": 1, "lacks": MENU}),
-        ("halo min", {"tickets": 1, "lacks": MENU}),
-        ("p", {"tickets": 1, "lacks": MENU}),
-        ("masih lama?", {"tickets": 1, "lacks": MENU}),
-        ("resinya udah ada belum?", {"tickets": 1, "lacks": [*MENU, "mohon kirimkan"]}),
-        ("ok kak", {"tickets": 1, "lacks": MENU}),
-        ("ditunggu kabarnya ya", {"tickets": 1, "lacks": MENU}),
-        ("kak??", {"tickets": 1, "lacks": MENU}),
-        ("makasih ya", {"tickets": 1, "lacks": MENU}),
-        ("🙏", {"tickets": 1, "lacks": MENU}),
+        ("INV-20261121-0588", {"plan": "details", "tickets": 1, "has": ["tinggal nama penerima"]}),
+        ("atas nama Yuliana Putri", {"plan": "details", "tickets": 1, "has": ["lengkap"]}),
+        ("kapan nyampenya kak?", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("halo", {"plan": ("followup", "greeting"), "tickets": 1, **NUDGE}),
+        ("kak?", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("?", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("...", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("gimana kak, udah dicek belum?", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("tolong dicepetin ya", {"plan": ("followup", "complaint"), "tickets": 1, "has": ["YS-000001"],
+                                 "lacks": [*NUDGE["lacks"], "apresiasi"]}),
+        ("soalnya mau dipakai buat acara hari sabtu", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("halo min", {"plan": ("followup", "greeting"), "tickets": 1, **NUDGE}),
+        ("p", {"plan": ("followup", "greeting"), "tickets": 1, **NUDGE}),
+        ("masih lama?", {"plan": FOLLOW, "tickets": 1, "has": ["YS-000001"], "lacks": [*NUDGE["lacks"], "stok"]}),
+        ("resinya udah ada belum?", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("ok kak", {"plan": ("thanks", "followup"), "tickets": 1, "lacks": NUDGE["lacks"]}),
+        ("ditunggu kabarnya ya", {"plan": ("thanks", "followup"), "tickets": 1, "lacks": NUDGE["lacks"]}),
+        ("kak??", {"plan": FOLLOW, "tickets": 1, **NUDGE}),
+        ("makasih ya", {"plan": "thanks", "tickets": 1, "lacks": NUDGE["lacks"]}),
+        ("🙏", {"plan": ("thanks", "followup"), "tickets": 1, "lacks": NUDGE["lacks"]}),
     ]),
     # ------------------------------------------------------------------ after a resolve: new case, ratings
     Scenario("id: a name days after the resolve opens a new case, not the old ticket", [

@@ -31,7 +31,7 @@ def m() -> IntentMatcher:
         ("barang-barang", "barang"),
         ("pengirman", "pengiriman"),
         ("refudn", "refund"),
-        ("pasword", "password"),
+        ("pengirimn", "pengiriman"),
         ("kak min gan sis paket", "paket"),
         ("MINTA RESI DONG!!!", "minta resi"),
         ("paketnya belum di-deliver 😭🙏", "paket belum di deliver"),

@@ -27,14 +27,23 @@ from typing import Any
 from bot.models import CATEGORIES
 from bot.topics import Topic
 
-from .case import (CASE_IDLE, adopt_ticket, merge_details, missing, name_details, named_list, reply_due,
-                   CATEGORY_NEEDS, FOLLOWUP_TOPICS)
+from .case import (CASE_IDLE, CATEGORY_NEEDS, FOLLOWUP_TOPICS, adopt_ticket, merge_details, missing, name_details,
+                   named_list, reply_due)
+from .handlers import Handlers, join
 from .plan import Context, NewTicket, Plan, Snapshot, TicketChange, Turn
 from .reply import NEW_REF, ReplyBuilder
-from .state import Case, DialogueState
+from .state import Case
 
-_PRIVACY = re.compile(r"\b(data\s*(pribadi|diri|saya)|privasi|privacy|personal\s+data|hapus\s+(akun|data)|delete)", re.I)
 SAID_RESET = timedelta(hours=24)
+# Words of a nudge on an open case ("any update?", "masih lama kak?", "halo? ada orang?").
+NUDGE_WORDS = frozenset("""
+    any update updates news kabar kabarnya info gimana gmn gmana bagaimana masih lama banget bgt amat kapan kpn
+    ditunggu tunggu nunggu menunggu cepet cepat cepetan dicepetin dipercepat buruan tolong mohon halo hallo haloo
+    p ping min kak kakak admin ada orang anyone anybody there hello hi hey still waiting sudah udah udh dicek
+    dicheck belum blm nya ya yaa dong sih deh nih please pls plz on this it status the is what about so ok oke
+    jadi how long sampai sampe nyampe again lagi diproses proses diprosesnya kok ga gak respon dibales dibalas
+    bales balas reply cs yet soon when sir gan sis mbak mas bang
+""".split())
 _NO_REPLY_OWED = frozenset({"thanks", "greeting"})
 
 
@@ -42,7 +51,7 @@ def decide(turn: Turn, snap: Snapshot, ctx: Context) -> Plan:
     return _Decision(turn, snap, ctx).run()
 
 
-class _Decision:
+class _Decision(Handlers):
     def __init__(self, turn: Turn, snap: Snapshot, ctx: Context) -> None:
         self.t, self.ctx = turn, ctx
         self.k, self.r, self.cal = ctx.knowledge, ctx.responder, ctx.calendar
@@ -196,6 +205,43 @@ class _Decision:
         self.out.add_varying(key, ref=ticket.ref, topic=self.topic_name(case), when=self.soon(due))
         self.set_case(replace(self.case, promised_due=due))  # type: ignore[arg-type]
 
+    def open_ticket_case(self) -> bool:
+        case = self.case
+        return case is not None and case.ticket_ref is not None and self.ticket is not None \
+            and self.ticket.ref == case.ticket_ref
+
+    def answers_what_we_asked(self) -> bool:
+        """A short message that gives a detail the bot asked for and still lacks ("I paid
+        with GoPay", "it's INV-..."): an answer, not a new question."""
+        case, t = self.case, self.t
+        if case is None or not t.details or t.match.intent in ("escalation", "human", "feedback"):
+            return False
+        if len(re.findall(r"[^\W_]+", t.text)) > 8:
+            return False
+        wanted = set(missing(case, tuple(case.asked)))
+        given = set(t.details.kinds())
+        if "account_id" in wanted:
+            wanted |= {"email", "phone"}
+        if "proof" in wanted:
+            wanted.add("photo")
+        return bool(wanted & given)
+
+    def is_follow_up(self) -> bool:
+        """While a case waits for a person: a nudge ("any update?", "masih lama?", "halo?")
+        or a question about how the case is going ("kapan diprosesnya?") asks for its state."""
+        if not self.open_ticket_case():
+            return False
+        t = self.t
+        words = [w for w in re.findall(r"[^\W\d_]+", t.text.lower())]
+        if t.match.intent in ("escalation", "human", "hours", "contact"):
+            return False
+        if len(words) <= 8 and all(w in NUDGE_WORDS for w in words):
+            return True
+        if t.match.intent in ("feedback", "thanks"):
+            return False
+        new_order = set(t.details.get("order_number")) - set(self.case.known("order_number"))  # type: ignore[union-attr]
+        return t.match.topic in FOLLOWUP_TOPICS and not new_order and len(words) <= 12
+
     # ------------------------------------------------------------------ the run
     def run(self) -> Plan:
         t = self.t
@@ -203,8 +249,14 @@ class _Decision:
             self.out.add("secret_warning")
         if not t.text.strip():
             self.on_attachments() if t.attachments else self.on_empty()
-        elif t.detail_only:
+        elif t.detail_only or self.answers_what_we_asked():
             self.on_details()
+        elif self.is_follow_up():
+            self.key = "followup"
+            noted = self.take_details()
+            if noted:
+                self.out.add_varying("detail_noted", details=join(noted, self.lang))
+            self.status()
         else:
             intent = t.match.intent
             handler = getattr(self, f"on_{intent}", None)
@@ -227,251 +279,6 @@ class _Decision:
         return Plan(text=text, key=self.key, state=self.state, new_ticket=self.new_ticket,
                     change=self.change if self.change != TicketChange() else None, events=tuple(self.events),
                     unknown_streak=self.unknown_streak, menu_shown=self.menu_shown)
-
-    # ------------------------------------------------------------------ messages without words
-    def on_empty(self) -> None:
-        self.key = "empty"
-        if self.case is not None and self.case.ticket_ref:
-            self.status()
-        elif not self.said("menu"):
-            self.out.add("empty")
-            self.mark("menu")
-            self.menu_shown = True
-        else:
-            self.out.add_varying("noted_again")
-        self.closed_note()
-
-    def on_attachments(self) -> None:
-        self.key = "media_only"
-        if self.case is None:
-            self.out.add("media_only")
-            self.closed_note()
-            return
-        self.on_details()
-
-    def on_details(self) -> None:
-        """Details and nothing else: they fill the case."""
-        self.key = "details"
-        if self.case is None:
-            self.set_case(Case(category=None, topic=None, opened_at=self.now))
-            noted = self.take_details()
-            self.out.add("detail_noted_no_case", details=_join(noted, self.lang))
-            self.closed_note()
-            return
-        noted = self.take_details()
-        if noted:
-            self.out.add_varying("detail_noted", details=_join(noted, self.lang))
-        case = self.case
-        still = missing(case, self.needs_of(case))
-        if still:
-            self.out.add("ask_more", details=named_list(self.k, self.lang, still))
-        else:
-            if self.needs_of(case):
-                self.out.add("case_complete")
-            if case.ticket_ref and self.ticket is not None:
-                self.status()
-        self.closed_note()
-
-    # ------------------------------------------------------------------ labels outside the categories
-    def on_greeting(self) -> None:
-        self.key = "greeting"
-        if self.case is not None and self.case.ticket_ref:
-            self.status()
-        elif not self.said("menu") and self.case is None:
-            self.out.add("greeting")
-            self.mark("menu")
-            self.menu_shown = True
-        else:
-            self.out.add_varying("greeting_again")
-        self.closed_note()
-
-    def on_thanks(self) -> None:
-        self.key = "thanks"
-        case = self.case
-        if case is not None and case.ticket_ref and not self.said("thanks"):
-            self.out.add("thanks_case", ref=case.ticket_ref)
-            self.mark("thanks")
-        else:
-            self.out.add_varying("thanks")
-        self.closed_note()
-
-    def on_hours(self) -> None:
-        self.key = "hours"
-        self.out.add("hours")
-        holiday = self.cal.holiday_name(self.cal.localize(self.now).date())
-        if holiday:
-            self.out.add("hours_holiday_today", holiday=holiday)
-        if self.cal.is_open(self.now):
-            self.out.add("hours_open_now", closes=self.r.closes(self.cal.closes_at(self.now), self.lang))
-        else:
-            back = self.cal.next_open(self.now)
-            self.out.add("hours_closed_now", when=back)
-            self.mark(f"closed:{back.isoformat()}")
-        self.mark("hours")
-
-    def on_contact(self) -> None:
-        self.key = "contact"
-        if self.said("contacts"):
-            self.out.add("contact_again")
-        else:
-            self.out.add("contact")
-            self.mark("contacts")
-        self.closed_note()
-
-    def on_escalation(self) -> None:
-        self.key = "escalation"
-        review = self.review_due()
-        ticket = self.ticket
-        if ticket is not None and ticket.priority == "escalation":
-            self.status()
-            return
-        self.open_or_raise("escalation", None, "escalation", review, review)
-        self.out.add("escalation", when=review)
-        self.ticket_line()
-
-    def on_human(self) -> None:
-        self.key = "human"
-        case = self.case
-        if case is not None and case.ticket_ref and self.ticket is not None:
-            due, waits = reply_due(self.ticket, self.first_due())
-            if waits:
-                self.change = replace(self.change, await_reply=True)
-            self.out.add_varying("human_case", ref=case.ticket_ref, when=self.soon(due))
-            return
-        due = self.first_due()
-        self.open_or_raise("human", None, "normal", due, self.outer_due())
-        self.out.add("human")
-        self.promise(due)
-        self.ticket_line()
-
-    def on_unknown(self) -> None:
-        self.key = "unknown"
-        m, case = self.t.match, self.case
-        words = len(re.findall(r"[^\W\d_]{2,}", self.t.text))
-        unclear = m.confidence < 0.8 or "unclear" in m.flags
-        if case is not None and case.ticket_ref and (unclear or words <= 2):
-            self.key = "followup"
-            self.status()
-            return
-        if not unclear:
-            self.key = "out_of_scope"
-            self.out.add_varying("out_of_scope")
-            self.closed_note()
-            return
-        self.unknown_streak = self.prior_streak + 1
-        if self.unknown_streak >= 2:
-            self.key = "unknown_handover"
-            self.unknown_streak = 0
-            due = self.first_due()
-            self.open_or_raise("unknown", None, "normal", due, self.outer_due())
-            self.out.add("unknown_handover")
-            self.promise(due)
-            self.ticket_line()
-            return
-        if not self.said("menu") and case is None:
-            self.out.add("unknown")
-            self.mark("menu")
-            self.menu_shown = True
-        else:
-            self.out.add_varying("unknown_again")
-        self.closed_note()
-
-    # ------------------------------------------------------------------ the six categories
-    def on_category(self, intent: str, topic: Topic | None) -> None:
-        self.key = intent
-        if intent == "feedback":
-            self.on_feedback(topic)
-            return
-        case = self.case
-        tid = topic.id if topic is not None else None
-        open_case = case is not None and case.ticket_ref is not None and self.ticket is not None
-        if open_case and case.category == intent and (tid is None or tid in case.topics or tid in FOLLOWUP_TOPICS
-                                                      or tid == case.topic):
-            self.key = "followup"
-            noted = self.take_details()
-            if noted:
-                self.out.add_varying("detail_noted", details=_join(noted, self.lang))
-            self.status()
-            return
-        if self.t.match.confidence >= 1.0 and tid is None:
-            self.out.add("menu_pick", category=self.r.category_name(self.lang, CATEGORIES.index(intent)))
-        if open_case:
-            self.fold_in(intent, topic)
-            return
-        self.new_case(intent, topic)
-
-    def new_case(self, intent: str, topic: Topic | None) -> None:
-        case = self.case
-        base = case if case is not None and case.category is None else None  # details that came first
-        tid = topic.id if topic is not None else None
-        self.set_case(Case(category=intent, topic=tid, opened_at=self.now, topics=(tid,) if tid else (),
-                           details=dict(base.details) if base else {}, said=base.said if base else ()))
-        noted = self.take_details(topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ()))
-        fact = self.k.fact_for(topic)
-        if fact is not None:
-            self.key = f"fact:{fact.id}"
-            self.out.add_text(self.r.render_text(self.lang, fact.text(self.lang)))
-            self.closed_note()
-            return
-        priority = topic.priority if topic is not None else ("complex" if intent == "return_refund" else "normal")
-        resolution = self.outer_due()
-        due = resolution if priority == "complex" else self.first_due()
-        self.open_or_raise(intent, tid, priority, due, resolution)
-        self.answer(intent, topic, when=resolution)
-        if noted:
-            self.out.add("detail_noted", details=_join(noted, self.lang))
-        self.ask(self.needs_of(self.case))  # type: ignore[arg-type]
-        if priority == "normal":
-            self.promise(due)
-        if intent == "account" and _PRIVACY.search(self.t.text) and tid != "delete_account":
-            self.out.add("privacy")
-        self.ticket_line()
-
-    def fold_in(self, intent: str, topic: Topic | None) -> None:
-        """Another question while a case is open: answered, and added to the same ticket."""
-        case = self.case
-        assert case is not None and self.ticket is not None
-        tid = topic.id if topic is not None else None
-        self.set_case(replace(case, topics=case.topics + ((tid,) if tid and tid not in case.topics else ())))
-        self.take_details()
-        fact = self.k.fact_for(topic)
-        if fact is not None:
-            self.key = f"fact:{fact.id}"
-            self.out.add_text(self.r.render_text(self.lang, fact.text(self.lang)))
-            return
-        priority = topic.priority if topic is not None else ("complex" if intent == "return_refund" else "normal")
-        resolution = self.outer_due()
-        if priority == "complex" and self.ticket.priority == "normal":
-            self.change = replace(self.change, raise_to=NewTicket(intent, tid, "complex", resolution, resolution))
-            self.set_case(replace(self.case, category=intent, topic=tid or self.case.topic))  # type: ignore[arg-type]
-        self.answer(intent, topic, when=self.ticket.resolution_due or resolution)
-        needs = topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ())
-        self.ask(needs)
-        mark = f"added:{tid or intent}"
-        if not self.said(mark):
-            self.out.add("ticket_added", ref=self.ticket.ref)
-            self.mark(mark)
-        self.status()
-
-    def on_feedback(self, topic: Topic | None) -> None:
-        tid = topic.id if topic is not None else None
-        if tid == "complaint":
-            self.key = "complaint"
-            review = self.review_due()
-            # a complaint during an open case raises that case to the supervisors, keeping its topic
-            intent = self.ticket.intent if self.ticket is not None else "feedback"
-            self.open_or_raise(intent, "complaint" if self.ticket is None else None, "escalation", review, review)
-            self.out.add_text(self.r.render_text(self.lang, topic.text(self.lang), when=review))  # type: ignore[union-attr]
-            self.ticket_line()
-            self.events.append(("complaint.recorded", {"topic": "complaint"}))
-            return
-        self.key = "feedback"
-        if topic is not None:
-            self.out.add_text(self.r.render_text(self.lang, topic.text(self.lang)))
-        else:
-            self.out.add_varying("feedback")
-        self.events.append(("feedback.recorded", {"topic": tid}))
-        self.closed_note()
 
     # ------------------------------------------------------------------ tickets
     def answer(self, intent: str, topic: Topic | None, when: datetime) -> None:
@@ -506,9 +313,3 @@ class _Decision:
             self.out.add("ticket_open", ref=self.ticket.ref)
             self.mark("ticket_open")
 
-
-def _join(items: list[str], lang: str) -> str:
-    if len(items) <= 1:
-        return "".join(items)
-    word = " dan " if lang == "id" else " and "
-    return ", ".join(items[:-1]) + word + items[-1]

@@ -28,8 +28,14 @@ RECIPIENT_RE = re.compile(
 _NAME_STOP = frozenset("""ya yaa kak kakak min gan sis mbak mas bang dan and atau or dengan di ke dari yang yg untuk
     buat alamat nomor no hp wa email order pesanan tolong mohon terima makasih thanks thank please pls sudah udah
     belum blm bisa itu ini nya dong deh sih nih aja saja juga is the at with""".split())
+_SIZES = r"\d{1,3}(?:[.,]5)?|xxs|xs|s|m|l|xl|xxl|xxxl|[2-6]xl|all\s*size|jumbo|big\s*size|small|medium|large"
+_COLOURS = (r"hitam|putih|merah|biru|hijau|kuning|abu(?:-abu)?|coklat|cokelat|navy|maroon|marun|pink|ungu|orange|oranye|"
+            r"jingga|krem|cream|silver|gold|emas|tosca|mint|army|olive|khaki|nude|beige|salem|mocca|lilac|"
+            r"black|white|red|blue|green|yellow|gr[ae]y|brown|purple|rose\s*gold")
 VARIANT_RE = re.compile(
-    r"\b(?:ukuran|size|uk|nomor\s+sepatu|warna|colou?r)\s*[:=]?\s*([A-Za-z0-9]{1,12}(?:\s+(?:muda|tua|gelap|terang|dark|light))?)",
+    rf"\b(?:ukuran|size|uk|nomor\s+sepatu|no\.?\s*sepatu)\s*[:=]?\s*(?:{_SIZES})(?![\w])"
+    rf"|\b(?:warna|colou?r)\s*[:=]?\s*(?:{_COLOURS})(?:\s+(?:muda|tua|gelap|terang|dark|light))?\b"
+    rf"|\b(?:{_COLOURS})\s+(?:ukuran|size|uk)\s*(?:{_SIZES})(?![\w])",
     re.IGNORECASE,
 )
 _PAYMENT_METHODS = {
@@ -61,7 +67,12 @@ _FILLER = frozenset("""email e-mail mail surel saya aku sy gw gue my is it's its
     admin gan sis mbak mas bang dan and atau or dengan dgn pakai pake via lewat bayar payment method metode
     pembayaran transfer tf berikut following ok oke okay sip siap baik udah sudah sdh ini kak foto photo gambar
     picture terlampir attached silakan please pls tolong mohon dicek cek check thanks thank makasih terima kasih
-    dong deh sih nih aja saja juga mine under of in to for untuk buat di ke dari yg yang adalah yaitu""".split())
+    dong deh sih nih aja saja juga mine under of in to for untuk buat di ke dari yg yang adalah yaitu it s t
+    yes yep nope sudah""".split())
+# Short replies that are never a name or a product, whatever the bot asked for.
+_NOT_AN_ANSWER = frozenset("""halo hallo hai hi hello hey p ping tes test woy oi pagi siang sore malam ok oke okay okey
+    sip siap makasih thanks thx ya iya yes no tidak gak ga belum udah sudah nanti bentar wait gimana kapan apa
+    masih lama ditunggu tunggu cepat cepetan dicepetin buruan tolong mohon dong kak min admin update""".split())
 
 
 @dataclass(frozen=True)
@@ -95,7 +106,7 @@ def _clean_name(raw: str) -> str | None:
 def _bare_name(text: str) -> str | None:
     """A reply that is only a person's name (1-4 words, letters only, not ordinary words)."""
     words = text.strip().strip(".!").split()
-    if not 1 <= len(words) <= 4:
+    if not 1 <= len(words) <= 4 or all(len(w) < 3 for w in words):
         return None
     if any(not re.fullmatch(_NAME_WORD, w) for w in words):
         return None
@@ -104,8 +115,10 @@ def _bare_name(text: str) -> str | None:
     return " ".join(w[:1].upper() + w[1:] for w in words)
 
 
-def find_details(text: str, *, photos: int = 0, asked: tuple[str, ...] = ()) -> Details:
-    """Every detail in the message. `photos`: images or videos attached to it."""
+def find_details(text: str, *, photos: int = 0, asked: tuple[str, ...] = (), intent: str = "unknown") -> Details:
+    """Every detail in the message. `photos`: images or videos attached to it. A bare
+    name or product counts only when the bot asked for it and the matcher found no
+    other meaning (`intent`) in the message ("halo" is not a name)."""
     found: dict[str, list[str]] = {}
 
     def add(kind: str, value: str) -> None:
@@ -147,12 +160,15 @@ def find_details(text: str, *, photos: int = 0, asked: tuple[str, ...] = ()) -> 
                  and not to_e164(c) and "@" not in c]
         if len(codes) == 1 and len(stripped.split()) <= 6:
             add("order_number", codes[0].upper())
-    if "recipient_name" in asked and "recipient_name" not in found and not found:
+    plain_words = re.findall(r"[^\W_]+", stripped.lower())
+    if any(w in _NOT_AN_ANSWER for w in plain_words) or not plain_words:
+        return Details({k: tuple(v) for k, v in found.items()})
+    if "recipient_name" in asked and "recipient_name" not in found and not found and intent == "unknown":
         name = _bare_name(stripped)
         if name:
             add("recipient_name", name)
-    if "product" in asked and "product" not in found and not found and 1 <= len(stripped.split()) <= 8 \
-            and "?" not in stripped:
+    if "product" in asked and "product" not in found and not found and intent in ("unknown", "product") \
+            and 1 <= len(stripped.split()) <= 8 and "?" not in stripped:
         add("product", stripped[:200])
     return Details({k: tuple(v) for k, v in found.items()})
 

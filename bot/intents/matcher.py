@@ -42,6 +42,9 @@ def _default_dir() -> Path:
 TARGET_MIN_COUNT = 3
 KNOWN_MIN_COUNT = 2
 UNKNOWN_THRESHOLD = 0.5
+# When most of the words are new to the model, only a confident answer stands: letter
+# pieces alone ("zxcvb poiuy") must not make a support question.
+COVERAGE_CONFIDENCE = 0.9
 TOPIC_THRESHOLD = 0.35
 SOCIAL = ("greeting", "thanks")
 PRIORITY: tuple[str, ...] = ()  # see the commit: the model now learns escalation and human itself
@@ -239,11 +242,12 @@ class IntentMatcher:
             flags = ("sarcasm",)
             if chosen != "feedback":
                 chosen, conf = "feedback", min(conf, 0.7)
-        if chosen != "unknown" and conf < UNKNOWN_THRESHOLD:
+        words = sum(1 for t in tokens if not t.startswith("<"))
+        mostly_new = bool(words) and unseen * 2 >= words
+        if chosen != "unknown" and (conf < UNKNOWN_THRESHOLD or (mostly_new and conf < COVERAGE_CONFIDENCE)):
             unk = float(probs[self._index["unknown"]])
             chosen, conf = "unknown", max(unk, 1.0 - conf)
-        words = sum(1 for t in tokens if not t.startswith("<"))
-        if chosen == "unknown" and words and unseen * 2 >= words:
+        if chosen == "unknown" and mostly_new:
             flags += ("unclear",)  # mostly words nobody wrote before: typing noise, not a topic
         topic = self._topic(chosen, tprobs)
         if "sarcasm" in flags and chosen == "feedback":

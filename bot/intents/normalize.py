@@ -64,9 +64,14 @@ _EN_WORDS = frozenset(
 )
 
 
+_LINK_RE = re.compile(r"(?:https?://|www\.)\S+|\S+@\S+", re.IGNORECASE)
+
+
 def guess_lang(text: str) -> str:
-    """'id' or 'en' from function-word counts; Indonesian wins ties (our main audience)."""
-    words = re.findall(r"[a-z']+", text[:MAX_CHARS].lower())
+    """'id' or 'en' from function-word counts; Indonesian wins ties (our main audience).
+    Links and email addresses are not the customer's language and are left out."""
+    text = _LINK_RE.sub(" ", text[:MAX_CHARS])
+    words = re.findall(r"[a-z']+", text.lower())
     id_n = sum(1 for w in words if w in _ID_WORDS)
     en_n = sum(1 for w in words if w in _EN_WORDS)
     return "en" if en_n > id_n else "id"
