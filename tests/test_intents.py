@@ -6,10 +6,9 @@ from pathlib import Path
 import pytest
 
 from bot.intents import IntentMatcher, evaluate_file, format_report
-from bot.models import INTENTS, IntentMatch
+from bot.models import CATEGORIES, INTENTS, IntentMatch
 
 REPO = Path(__file__).resolve().parents[1]
-DEV_SET = Path(__file__).resolve().parents[2] / "shared" / "eval" / "intents_dev.tsv"
 OWN_HOLDOUT = REPO / "tests" / "data" / "intents_own_holdout.tsv"
 
 
@@ -31,7 +30,8 @@ def m() -> IntentMatcher:
         ("barang-barang", "barang"),
         ("pengirman", "pengiriman"),
         ("refudn", "refund"),
-        ("pengirimn", "pengiriman"),
+        ("pembayran", "pembayaran"),
+        ("verfikasi", "verifikasi"),
         ("kak min gan sis paket", "paket"),
         ("MINTA RESI DONG!!!", "minta resi"),
         ("paketnya belum di-deliver 😭🙏", "paket belum di deliver"),
@@ -178,10 +178,34 @@ def test_load_with_explicit_dir():
 
 
 # ---------------------------------------------------------------- accuracy
-@pytest.mark.skipif(not DEV_SET.exists(), reason="shared/eval/intents_dev.tsv not beside the repo")
-def test_dev_set_accuracy(m):
-    report = evaluate_file(m, DEV_SET)
-    assert report.accuracy >= 0.95, format_report(report)
+def test_blind_holdout_with_topics(m):
+    """tests/data/intents_own_holdout6.tsv: written for this project by someone who never saw
+    the training data, with topics; the issue's targets for sets like our own."""
+    report = evaluate_file(m, REPO / "tests" / "data" / "intents_own_holdout6.tsv")
+    assert report.total >= 600 and report.topic_total >= 300
+    assert report.in_scope_accuracy >= 0.95, format_report(report)
+    assert report.wrong_category_rate <= 0.03, format_report(report)
+    assert report.topic_accuracy >= 0.95, format_report(report)
+
+
+def test_confidence_is_calibrated_on_our_held_out_sets(m):
+    """Answers given with confidence >= 0.8 are right at least 95 % of the time."""
+    from bot.intents.evaluate import evaluate_rows, read_tsv
+
+    rows = [r for p in sorted((REPO / "tests" / "data").glob("intents_*holdout*.tsv")) for r in read_tsv(p)]
+    report = evaluate_rows(m, rows)
+    n, accuracy = report.confident(0.8)
+    assert n >= 0.8 * report.total and accuracy >= 0.95, (n, accuracy)
+
+
+@pytest.mark.parametrize("text", [
+    "setel alarm jam 7 pagi", "mainkan lagu terbaru noah", "ingatkan saya membeli handuk besok",
+    "tampilkan daftar putar santai saya", "jam berapa sekarang di london", "cuaca besok di bandung gimana",
+    "pesan meja untuk empat orang di restoran padang", "dana pensiun bagusnya ditaruh di mana",
+    "return penerbangan saya ke bali besok jam berapa", "lowongan kurir area bekasi masih buka?",
+])
+def test_out_of_scope_is_never_a_support_category(m, text):
+    assert m.match(text).intent not in CATEGORIES
 
 
 def test_own_holdout_accuracy(m):

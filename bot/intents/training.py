@@ -25,11 +25,14 @@ CHAR_MIN_DF = 2
 C = 0.5
 FOLDS = 5
 SEED = 7
+# Out-of-scope examples count this much more: sending an alarm or an ad to a support
+# category costs more than asking a customer to rephrase.
+UNKNOWN_WEIGHT = 1.0
 
 
 def settings_key() -> str:
     """The training settings, part of the model's cache key."""
-    return f"C={C};folds={FOLDS};seed={SEED};char_min_df={CHAR_MIN_DF}"
+    return f"C={C};folds={FOLDS};seed={SEED};char_min_df={CHAR_MIN_DF};unknown={UNKNOWN_WEIGHT}"
 
 
 @dataclass(frozen=True)
@@ -128,7 +131,8 @@ def train(examples: Sequence[Example], tokenize, key: str, intent_classes: tuple
     vocab = {n: i for i, n in enumerate(names)}
     blocks = np.fromiter((block_of(n) for n in names), np.int8, len(names))
     X = _matrix(docs, vocab, idf, blocks)
-    weights = np.array([e.weight for e in examples], dtype=np.float64)
+    weights = np.array([e.weight * (UNKNOWN_WEIGHT if e.label == "unknown" else 1.0) for e in examples],
+                       dtype=np.float64)
     intent = _head(X, [e.label for e in examples], intent_classes, weights)
     topic_classes = tuple(topic_parent)
     rows = [i for i, e in enumerate(examples) if e.topic in topic_parent]
