@@ -199,3 +199,9 @@ def test_state_survives_json_and_a_broken_value_is_a_fresh_start():
     assert from_json(to_json(state)) == state
     assert from_json("{not json") == DialogueState()
     assert from_json('{"case": {"category": 1}}') == DialogueState()
+
+
+def test_sarcasm_on_a_question_gets_an_apology_first(ctx):
+    plan = decide(turn("mantap, udah 2 minggu paket belum sampai 👏", "order_status", "order_tracking",
+                       flags=("sarcasm",)), snap(), ctx)
+    assert plan.text.startswith("Mohon maaf atas ketidaknyamanannya")

@@ -230,3 +230,46 @@ def test_report_format(m, tmp_path):
     assert set(report.per_intent["order_status"]) == {"precision", "recall", "support"}
     text = format_report(report)
     assert "accuracy" in text and "cuaca hari ini" in text
+
+
+@pytest.mark.parametrize("text, intent", [
+    # one word, several meanings: the rest of the message decides
+    ("jam tangan couple ini ready kak?", "product"),
+    ("jam buka cs sampai jam berapa?", "hours"),
+    ("cara daftar akun baru gimana", "account"),
+    ("minta daftar harga grosirnya dong", "product"),
+    ("bisa bayar pakai dana?", "payment"),
+    ("dana refund saya belum balik ke rekening", "return_refund"),
+    ("mau pesan 3 lusin bisa harga grosir?", "product"),
+    ("how do I return these shoes", "return_refund"),
+    # paraphrases and synonyms
+    ("I'd like a reimbursement for the broken blender", "return_refund"),
+    ("can I get compensation for the late delivery money", "return_refund"),
+    ("how soon can I expect my package", "order_status"),
+    ("bisa dicicil pakai kartu kredit?", "payment"),
+    ("bayar tunai di tempat bisa?", "payment"),
+])
+def test_words_that_mean_different_things_and_paraphrases(m, text, intent):
+    assert m.match(text).intent == intent
+
+
+@pytest.mark.parametrize("text", [
+    "makasih min, paketnya udh nyampe", "Terima kasih kak, masalahnya sudah beres sekarang 🙏",
+    "refundnya sudah masuk ya kak, terima kasih", "thanks, my order arrived today",
+    "oke kak, login udah bisa lagi, makasih",
+])
+def test_closing_words_that_mention_a_topic_are_thanks(m, text):
+    assert m.match(text).intent == "thanks"
+
+
+def test_an_email_reply_is_read_by_its_body_not_its_old_subject(m):
+    im = m.match("Terima kasih kak, refundnya sudah masuk. Salam, Rina", subject="Re: Refund pesanan INV-20261120-0042")
+    assert im.intent == "thanks"
+    assert m.match("Mohon dicek, sudah seminggu.", subject="Re: Pesanan belum sampai").intent == "order_status"
+
+
+def test_sarcasm_is_flagged_and_never_taken_as_praise(m):
+    im = m.match("wah mantap banget pelayanannya, chat dari kemarin belum dibalas 👏👏")
+    assert "sarcasm" in im.flags and im.intent == "feedback" and im.topic == "complaint"
+    sincere = m.match("mantap kak, belum pernah secepat ini pengirimannya")
+    assert "sarcasm" not in sincere.flags

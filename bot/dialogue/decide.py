@@ -247,6 +247,10 @@ class _Decision(Handlers):
         t = self.t
         if t.secret_kinds:
             self.out.add("secret_warning")
+        if "sarcasm" in t.match.flags and t.match.intent in CATEGORIES and t.match.intent != "feedback" \
+                and not self.said("apology"):
+            self.out.add("apology")  # "mantap, 2 minggu belum sampai 👏" is no compliment
+            self.mark("apology")
         if not t.text.strip():
             self.on_attachments() if t.attachments else self.on_empty()
         elif t.detail_only or self.answers_what_we_asked():

@@ -54,8 +54,8 @@ STRONG_VETO = frozenset(
 )
 # a question after a greeting or thanks ("makasih, btw ongkir ke jogja brp?")
 _QUESTION = re.compile(
-    r"\?|\b(btw|oh iya|o iya|oiya|by the way|also|juga|apa|apakah|berapa|brp|gimana|gmn|bagaimana|bisa|bs|kapan|kpn|"
-    r"dimana|dmn|kenapa|knp|how|what|when|where|why|can|could|is there|do you)\b", re.IGNORECASE)
+    r"\?|\b(btw|oh iya|o iya|oiya|by the way|also|apa|apakah|berapa|brp|gimana|gmn|bagaimana|kapan|kpn|"
+    r"dimana|dmn|kenapa|knp|how|what|when|where|why)\b", re.IGNORECASE)
 _REPLY_SUBJECT = re.compile(r"^\s*(re|aw|balas|fwd?|tr)\s*(\[\d+\])?\s*:", re.IGNORECASE)
 # Sarcasm: praise next to a complaint ("mantap, udah 2 minggu belum sampai 👏").
 _PRAISE = re.compile(
@@ -69,6 +69,11 @@ _COMPLAINT_FACT = re.compile(
     r"late|slow|ignored)\b",
     re.IGNORECASE,
 )
+
+
+# praise that is meant: "belum pernah secepat ini", "gak nyangka", "no complaints"
+_SINCERE = re.compile(r"\b(belum pernah|gak nyangka|ga nyangka|tidak menyangka|no complaints?|nggak nyesel|gak nyesel|"
+                      r"ga nyesel|never (had|been)|not bad)\b", re.IGNORECASE)
 
 
 def _features(tokens: list[str]) -> list[str]:
@@ -238,9 +243,10 @@ class IntentMatcher:
                 ri = max((i for i in range(len(labels)) if labels[i] not in SOCIAL), key=lambda i: rprobs[i])
                 if labels[ri] not in ("unknown", "feedback") and rprobs[ri] >= 0.6:
                     chosen, conf, tprobs = labels[ri], float(rprobs[ri]), rt
-        if _PRAISE.search(text) and _COMPLAINT_FACT.search(text) and chosen in ("thanks", "feedback", "greeting"):
+        if _PRAISE.search(text) and _COMPLAINT_FACT.search(text) and chosen not in ("unknown", "human", "escalation") \
+                and not _SINCERE.search(text):
             flags = ("sarcasm",)
-            if chosen != "feedback":
+            if chosen in ("thanks", "greeting"):
                 chosen, conf = "feedback", min(conf, 0.7)
         words = sum(1 for t in tokens if not t.startswith("<"))
         mostly_new = bool(words) and unseen * 2 >= words
