@@ -45,6 +45,10 @@ UNKNOWN_THRESHOLD = 0.5
 # When most of the words are new to the model, only a confident answer stands: letter
 # pieces alone ("zxcvb poiuy") must not make a support question.
 COVERAGE_CONFIDENCE = 0.9
+# A support answer that `unknown` seriously contests (p >= UNKNOWN_RIVAL) must be sure of
+# itself: an assistant command or an ad that shares a few shop words stays out of scope.
+UNKNOWN_RIVAL = 0.2
+RIVAL_CONFIDENCE = 0.85
 TOPIC_THRESHOLD = 0.35
 SOCIAL = ("greeting", "thanks")
 PRIORITY: tuple[str, ...] = ()  # see the commit: the model now learns escalation and human itself
@@ -250,7 +254,9 @@ class IntentMatcher:
                 chosen, conf = "feedback", min(conf, 0.7)
         words = sum(1 for t in tokens if not t.startswith("<"))
         mostly_new = bool(words) and unseen * 2 >= words
-        if chosen != "unknown" and (conf < UNKNOWN_THRESHOLD or (mostly_new and conf < COVERAGE_CONFIDENCE)):
+        rival = float(probs[self._index["unknown"]])
+        if chosen != "unknown" and (conf < UNKNOWN_THRESHOLD or (mostly_new and conf < COVERAGE_CONFIDENCE)
+                                    or (rival >= UNKNOWN_RIVAL and conf < RIVAL_CONFIDENCE)):
             unk = float(probs[self._index["unknown"]])
             chosen, conf = "unknown", max(unk, 1.0 - conf)
         if chosen == "unknown" and mostly_new:
