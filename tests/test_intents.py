@@ -273,3 +273,36 @@ def test_sarcasm_is_flagged_and_never_taken_as_praise(m):
     assert "sarcasm" in im.flags and im.intent == "feedback" and im.topic == "complaint"
     sincere = m.match("mantap kak, belum pernah secepat ini pengirimannya")
     assert "sarcasm" not in sincere.flags
+
+
+@pytest.mark.parametrize("text", ["paket saya belum sampai kak", "pesanan INV-20261102-0042 kok lama banget",
+                                  "how do I reset my password", "aaaa aaaa aaaa", "gmailnya diretas"])
+def test_answering_reads_the_same_features_as_training(m, text):
+    """model.vectorize (fast, cached letter pieces) equals features.feature_counts (training)."""
+    import math
+
+    from bot.intents.features import WORD, block_of, feature_counts
+
+    model = m.model
+    tokens = m.tokens(text)
+    expected: dict[int, float] = {}
+    for feat, c in feature_counts(tokens).items():
+        i = model.vocab.get(feat)
+        if i is not None:
+            expected[i] = (1 + math.log(c)) * float(model.idf[i])
+    for block in (WORD, 1 - WORD):
+        norm = math.sqrt(sum(v * v for i, v in expected.items() if block_of(_name(model, i)) == block))
+        for i in [i for i in expected if block_of(_name(model, i)) == block]:
+            expected[i] /= norm
+    for _ in range(2):  # the second time from the piece cache
+        ix, val, _unseen = model.vectorize(tokens)
+        got = dict(zip(ix.tolist(), val.tolist()))
+        assert got.keys() == expected.keys()
+        assert all(abs(got[i] - expected[i]) < 1e-5 for i in got)
+
+
+def _name(model, index: int) -> str:
+    names = getattr(model, "_names", None)
+    if names is None:
+        names = model._names = {i: n for n, i in model.vocab.items()}
+    return names[index]

@@ -24,7 +24,7 @@ from .training import Example
 
 PHRASE_DIR = "phrases"
 # Bump when features, normalisation or training change in a way the data hash cannot see.
-CODE_VERSION = "intent-model-2"
+CODE_VERSION = "intent-model-3"
 CUES_AS_EXAMPLES = 0.5  # the [cues] keywords, as short examples of their label
 
 

@@ -32,12 +32,15 @@ def feature_counts(tokens: list[str]) -> Counter[str]:
     for tok in tokens:
         if tok.startswith("<"):
             continue  # <order>, <num>: the word feature says it all
-        padded = " " + tok + " "
-        n = len(padded)
-        for size in range(CHAR_MIN, CHAR_MAX + 1):
-            for i in range(n - size + 1):
-                out["c " + padded[i:i + size]] += 1
+        out.update(char_features(tok))
     return out
+
+
+def char_features(tok: str) -> list[str]:
+    """The 3-5 letter pieces of one word, its edges marked by spaces (repeats kept)."""
+    padded = " " + tok + " "
+    n = len(padded)
+    return ["c " + padded[i:i + size] for size in range(CHAR_MIN, CHAR_MAX + 1) for i in range(n - size + 1)]
 
 
 def block_of(feature: str) -> int:

@@ -44,6 +44,7 @@ class SlangData:
     address: list[str] = field(default_factory=list)
     particles: list[str] = field(default_factory=list)
     known: list[str] = field(default_factory=list)
+    brands: list[str] = field(default_factory=list)  # other companies' names: one token "<brand>"
 
 
 @dataclass
@@ -80,7 +81,7 @@ def _string_list(path: Path, key: str, value: object, *, allow_empty: bool = Fal
 
 def load_slang(path: Path) -> SlangData:
     data = _read_toml(path)
-    known = {"slang", "drop", "known"}
+    known = {"slang", "drop", "known", "brands"}
     for key in data:
         if key not in known:
             raise ConfigError(str(path), key, f"unknown key (expected one of {sorted(known)})")
@@ -109,6 +110,13 @@ def load_slang(path: Path) -> SlangData:
         if key != "words":
             raise ConfigError(str(path), f"known.{key}", "unknown key (expected words)")
     out.known = [w.strip().lower() for w in _string_list(path, "known.words", known_tbl.get("words", []), allow_empty=True)]
+    brands = data.get("brands", {})
+    if not isinstance(brands, dict) or set(brands) - {"other"}:
+        raise ConfigError(str(path), "brands", "must be a table with a list `other`")
+    out.brands = [w.strip().lower() for w in _string_list(path, "brands.other", brands.get("other", []), allow_empty=True)]
+    for i, w in enumerate(out.brands):
+        if " " in w:
+            raise ConfigError(str(path), f"brands.other[{i}]", "one word per name (write \"lionair\" or \"lion\")")
     return out
 
 

@@ -92,7 +92,7 @@ class IntentMatcher:
         self.lexicon = lexicon
         sl = lexicon.slang
         drop = {w.lower() for w in sl.address} | {w.lower() for w in sl.particles}
-        self.normalizer = Normalizer(slang=sl.slang, drop=drop, protected=sl.known)
+        self.normalizer = Normalizer(slang=sl.slang, drop=drop, protected=sl.known, brands=sl.brands)
         groups = phrase_groups(lexicon.directory)
         from .training import settings_key
 

@@ -6,17 +6,17 @@ never run code). `bot/intents/training.py` makes one from the phrase data.
 """
 from __future__ import annotations
 
-import math
 import os
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-from .features import CHAR, WORD, block_of, feature_counts
+from .features import CHAR, MAX_TOKENS, WORD, block_of, char_features
 
 FORMAT = 3  # bump when the file layout or the features change
+PIECE_CACHE = 50_000  # words whose letter pieces are kept, looked up in the vocabulary
 
 
 @dataclass
@@ -41,34 +41,52 @@ class LinearModel:
     # the normaliser's typo-correction vocabulary, so loading need not re-tokenise the data
     norm_vocab: tuple[str, ...]
     norm_targets: tuple[str, ...]
+    _pieces: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
     # ------------------------------------------------------------------ features
     def vectorize(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """(feature indexes, tf-idf values, count of tokens the vocabulary lacks)."""
-        counts = feature_counts(tokens)
-        vocab = self.vocab
-        idx: list[int] = []
-        tf: list[float] = []
-        unseen = 0
-        for feat, c in counts.items():
-            i = vocab.get(feat)
+        """(feature indexes, tf-idf values, count of distinct words the vocabulary lacks).
+
+        The same features as `features.feature_counts` (training uses that), computed
+        without building the strings of letter pieces again for words seen before."""
+        tokens = tokens[:MAX_TOKENS]
+        get = self.vocab.get
+        counts: dict[int, int] = {}
+        unseen: set[str] = set()
+        for tok in tokens:
+            i = get("w " + tok)
             if i is None:
-                if feat[0] == "w" and " " not in feat[2:]:
-                    unseen += 1
+                unseen.add(tok)
+            else:
+                counts[i] = counts.get(i, 0) + 1
+        for a, b in zip(tokens, tokens[1:]):
+            i = get("w " + a + " " + b)
+            if i is not None:
+                counts[i] = counts.get(i, 0) + 1
+        cache = self._pieces
+        for tok in tokens:
+            if tok.startswith("<"):
                 continue
-            idx.append(i)
-            tf.append(1.0 + math.log(c))
-        if not idx:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), unseen
-        ix = np.fromiter(idx, np.int64, len(idx))
-        val = np.fromiter(tf, np.float32, len(tf)) * self.idf[ix]
+            pieces = cache.get(tok)
+            if pieces is None:
+                pieces = tuple(j for j in (get(f) for f in char_features(tok)) if j is not None)
+                if len(cache) >= PIECE_CACHE:
+                    cache.clear()
+                cache[tok] = pieces
+            for i in pieces:
+                counts[i] = counts.get(i, 0) + 1
+        if not counts:
+            return np.zeros(0, np.int64), np.zeros(0, np.float32), len(unseen)
+        ix = np.fromiter(counts.keys(), np.int64, len(counts))
+        tf = np.fromiter(counts.values(), np.float32, len(counts))
+        val = (1.0 + np.log(tf)) * self.idf[ix]
         blk = self.blocks[ix]
         for b in (WORD, CHAR):
             sel = blk == b
             norm = float(np.sqrt(np.dot(val[sel], val[sel])))
             if norm > 0:
                 val[sel] /= norm
-        return ix, val, unseen
+        return ix, val, len(unseen)
 
     @staticmethod
     def scores(head: Head, ix: np.ndarray, val: np.ndarray) -> np.ndarray:

@@ -33,6 +33,7 @@ from rapidfuzz.distance import OSA
 MAX_CHARS = 2000
 ORDER_TOKEN = "<order>"
 NUM_TOKEN = "<num>"
+BRAND_TOKEN = "<brand>"  # another company's name (slang.toml [brands]): one feature for them all
 
 # INV-20261102-0042, ORD/2026/0042, #55821, 55821 (5+ digits), YSD12345
 _ORDER_RE = re.compile(
@@ -133,8 +134,11 @@ class Normalizer:
         drop: Iterable[str] = (),
         vocabulary: Iterable[str] = (),
         protected: Iterable[str] = (),
+        brands: Iterable[str] = (),
     ) -> None:
         self.slang = {k.lower(): v.lower() for k, v in (slang or {}).items()}
+        for name in brands:
+            self.slang[name.lower()] = BRAND_TOKEN
         self.drop = frozenset(w.lower() for w in drop)
         self.protected = frozenset(w.lower() for w in protected)
         self._by_initial: dict[str, list[str]] = {}
@@ -196,6 +200,8 @@ class Normalizer:
                     continue
                 if len(tok) >= 5 and not tok.startswith("<"):
                     tok = self._strip_suffix(tok)
+                    if self.slang.get(tok) == BRAND_TOKEN:
+                        tok = BRAND_TOKEN
                 if (
                     tok not in self.vocabulary
                     and len(tok) >= 4
