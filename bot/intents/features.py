@@ -17,6 +17,9 @@ from __future__ import annotations
 from collections import Counter
 
 WORD, CHAR = 0, 1
+# Each block has unit length, then this weight: how much the letter pieces count
+# against the words (part of the model's cache key).
+BLOCK_WEIGHT = {WORD: 1.0, CHAR: 1.0}
 CHAR_MIN, CHAR_MAX = 3, 5
 MAX_TOKENS = 300
 

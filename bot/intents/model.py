@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .features import CHAR, MAX_TOKENS, WORD, block_of, char_features
+from .features import BLOCK_WEIGHT, CHAR, MAX_TOKENS, WORD, block_of, char_features
 
 FORMAT = 3  # bump when the file layout or the features change
 PIECE_CACHE = 50_000  # words whose letter pieces are kept, looked up in the vocabulary
@@ -85,7 +85,7 @@ class LinearModel:
             sel = blk == b
             norm = float(np.sqrt(np.dot(val[sel], val[sel])))
             if norm > 0:
-                val[sel] /= norm
+                val[sel] *= BLOCK_WEIGHT[b] / norm
         return ix, val, len(unseen)
 
     @staticmethod

@@ -18,7 +18,7 @@ from typing import Sequence
 
 import numpy as np
 
-from .features import block_of, feature_counts
+from .features import BLOCK_WEIGHT, block_of, feature_counts
 from .model import Head, LinearModel
 
 CHAR_MIN_DF = 2
@@ -32,7 +32,8 @@ UNKNOWN_WEIGHT = 1.0
 
 def settings_key() -> str:
     """The training settings, part of the model's cache key."""
-    return f"C={C};folds={FOLDS};seed={SEED};char_min_df={CHAR_MIN_DF};unknown={UNKNOWN_WEIGHT}"
+    return (f"C={C};folds={FOLDS};seed={SEED};char_min_df={CHAR_MIN_DF};unknown={UNKNOWN_WEIGHT};"
+            f"blocks={BLOCK_WEIGHT}")
 
 
 @dataclass(frozen=True)
@@ -70,7 +71,7 @@ def _matrix(docs: list[Counter[str]], vocab: dict[str, int], idf: np.ndarray, bl
                 sel = blk == b
                 norm = float(np.sqrt(np.dot(val[sel], val[sel])))
                 if norm > 0:
-                    val[sel] /= norm
+                    val[sel] *= BLOCK_WEIGHT[b] / norm
             indices.extend(row_idx)
             data.extend(val.tolist())
         indptr.append(len(indices))
