@@ -47,7 +47,7 @@ UNKNOWN_THRESHOLD = 0.5
 COVERAGE_CONFIDENCE = 0.9
 # A support answer that `unknown` seriously contests (p >= UNKNOWN_RIVAL) must be sure of
 # itself: an assistant command or an ad that shares a few shop words stays out of scope.
-UNKNOWN_RIVAL = 0.2
+UNKNOWN_RIVAL = 0.3
 RIVAL_CONFIDENCE = 0.85
 TOPIC_THRESHOLD = 0.35
 SOCIAL = ("greeting", "thanks")
