@@ -45,7 +45,9 @@ def _parser() -> argparse.ArgumentParser:
     s = sub.add_parser("hours", parents=[common], help="is the team open? JSON")
     s.add_argument("--at", metavar="ISO8601")
 
-    sub.add_parser("init-db", parents=[common], help="create or upgrade the database")
+    sub.add_parser("init-db", parents=[common], help="create or upgrade the database (and train the intent model if needed)")
+    s = sub.add_parser("train", parents=[common], help="train the intent model from knowledge/intents/ and cache it")
+    s.add_argument("--force", action="store_true", help="train even when a cached model matches the data")
 
     s = sub.add_parser("poll-email", parents=[common], help="the IMAP loop: answer mail (IDLE, or polling)")
     s.add_argument("--once", action="store_true", help="handle everything waiting, deliver the replies, exit")
@@ -195,11 +197,40 @@ def cmd_hours(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
 
 
 def cmd_init_db(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.serve import warm_intent_model
     from handoff.store import Store
 
     Store(settings.database).close()
     print(f"database ready: {settings.database}")
+    warm_intent_model(settings)
     return EXIT_OK
+
+
+def cmd_train(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    """Train the intent model from knowledge/intents/ now (it is otherwise trained at the
+    first start after the data changed) and say where it is kept."""
+    import time
+
+    from bot.intents import IntentMatcher, cache
+    from bot.intents.corpus import build_corpus, phrase_groups
+
+    directory = settings.knowledge_dir / "intents"
+    t0 = time.perf_counter()
+    m = IntentMatcher.load(directory, cache_directory=cache.cache_dir() if not args.force else _fresh_dir())
+    corpus = build_corpus(m.lexicon, phrase_groups(directory))
+    print(f"intent model: {len(corpus.examples)} training messages, {len(m.model.vocab)} features, "
+          f"{len(m.model.topic.classes)} topics; ready in {time.perf_counter() - t0:.1f} s")
+    where = cache.cache_dir()
+    print(f"cached in {where}" if where else "no writable cache folder: set YESSINDO_CACHE_DIR")
+    if args.force and where is not None:
+        m.model.save(where / f"intent-model-{m.model.key[:32]}.npz")
+    return EXIT_OK
+
+
+def _fresh_dir() -> Path:
+    import tempfile
+
+    return Path(tempfile.mkdtemp(prefix="yessindo-train-"))
 
 
 def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
@@ -453,6 +484,7 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "eval": cmd_eval,
     "hours": cmd_hours,
     "init-db": cmd_init_db,
+    "train": cmd_train,
     "queue": cmd_queue,
     "chat": cmd_chat,
     "forget": cmd_forget,

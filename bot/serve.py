@@ -166,12 +166,30 @@ def default_workers() -> int:
     return max(2, os.cpu_count() or 1)  # measured: more workers than cores only add lock waits on SQLite
 
 
+def warm_intent_model(settings: Settings) -> None:
+    """Train the intent model now if the data changed since it was cached, so no worker
+    (and no customer's first message) waits for the training."""
+    import time
+
+    from bot.assemble import load_matcher
+    from bot.intents import cache
+
+    t0 = time.perf_counter()
+    load_matcher(settings)
+    spent = time.perf_counter() - t0
+    if spent > 2:
+        where = cache.cache_dir()
+        print(f"intent model trained in {spent:.0f} s" + (f" and cached in {where}" if where else
+                                                         " (no writable cache folder: set YESSINDO_CACHE_DIR)"))
+
+
 def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     from bot.logsafe import MaskingFilter, configure_logging
     from handoff.store import Store
 
     configure_logging()
     Store(settings.database).close()  # create or upgrade the schema once, before the workers start
+    warm_intent_model(settings)
     workers = workers or default_workers()
     print(f"Yessindo bot serving on http://{host}:{port} ({workers} workers, database {settings.database})")
     print(f"  WhatsApp webhook: POST http://{host}:{port}/webhooks/whatsapp"

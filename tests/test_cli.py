@@ -194,3 +194,10 @@ def test_two_processes_share_the_database(db_env):
     assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 3 * 80 * 2
     refs = [r[0] for r in conn.execute("SELECT ref FROM tickets")]
     assert len(refs) == len(set(refs)) == 3
+
+
+def test_train_reports_the_model_and_where_it_is_kept():
+    p = run(["train"])
+    assert p.returncode == 0, p.stderr
+    out = p.stdout.decode()
+    assert "training messages" in out and "33 topics" in out and "cached in" in out
