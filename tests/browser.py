@@ -77,7 +77,7 @@ def _command() -> list[str]:
 
 def _clean_env() -> dict[str, str]:
     # The config file says everything: no YESSINDO_* / TWILIO_* from the developer's shell.
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_")) or k == "YESSINDO_CACHE_DIR"}
     env["PYTHONPATH"] = str(REPO)
     return env
 

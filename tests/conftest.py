@@ -20,8 +20,10 @@ REPO = Path(__file__).resolve().parents[1]
 os.environ.setdefault("YESSINDO_CACHE_DIR", str(REPO / ".cache"))
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="session", autouse=True)
 def matcher() -> IntentMatcher:
+    """Loaded (on a fresh machine: trained, about 20 s) once, before any test, so the
+    processes the tests start find the model in the cache."""
     return IntentMatcher.load(REPO / "knowledge" / "intents")
 
 

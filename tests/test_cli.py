@@ -19,7 +19,7 @@ BIN = [sys.executable, "-m", "bot.cli"]
 
 
 def run(args, stdin="", env=None, cwd=None, user=None):
-    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    full_env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_")) or k == "YESSINDO_CACHE_DIR"}
     full_env["PYTHONPATH"] = str(REPO)
     full_env.update(env or {})
     cmd = BIN + args
@@ -177,7 +177,7 @@ def test_forget_rejects_garbage(db_env):
 
 def test_two_processes_share_the_database(db_env):
     """Two writers at once (as two server workers would be): nothing lost, refs unique."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_")) or k == "YESSINDO_CACHE_DIR"}
     env.update(db_env, PYTHONPATH=str(REPO))
     lines = "".join(f"paket saya INV-2026110{i % 10}-00{i:02d} belum sampai\nbarang rusak minta refund\n"
                     for i in range(40)).encode()

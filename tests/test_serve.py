@@ -29,7 +29,7 @@ def free_port() -> int:
 @pytest.fixture
 def server(tmp_path):
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_")) or k == "YESSINDO_CACHE_DIR"}
     env.update(YESSINDO_DATABASE=str(tmp_path / "serve.db"), TWILIO_AUTH_TOKEN=TOKEN, PYTHONPATH=str(REPO))
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
@@ -106,7 +106,7 @@ def test_serve_delivers_the_outbox_through_twilio(tmp_path):
         cfg.write_text(f'[storage]\ndatabase = "{db}"\n[whatsapp]\naccount_sid = "{fake.account_sid}"\n'
                        f'auth_token = "{fake.auth_token}"\napi_base_url = "{fake.url}"\n')
         port = free_port()
-        env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_"))}
+        env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_")) or k == "YESSINDO_CACHE_DIR"}
         env["PYTHONPATH"] = str(REPO)
         proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(cfg), "--port", str(port),
                                  "--workers", "2"], env=env, cwd=tmp_path, stdout=subprocess.PIPE,
