@@ -28,7 +28,8 @@ REPLY_KEYS = (
     # the conversation (bot/dialogue/)
     "ask_details", "ask_more", "detail_noted", "case_complete", "detail_noted_no_case", "followup_status",
     "followup_answered", "promise_by", "promise_update", "ticket_added", "greeting_again", "contact_again",
-    "unknown_again", "out_of_scope", "thanks_case", "human_case", "noted_again", "apology",
+    "unknown_again", "out_of_scope", "thanks_case", "human_case", "noted_again", "apology", "followup_late",
+    "followup_late_closed",
 )
 PLACEHOLDERS = frozenset({
     "shop", "whatsapp", "email", "weekday_hours", "weekend_hours", "holiday_hours", "wa_min",

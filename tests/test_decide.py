@@ -205,3 +205,12 @@ def test_sarcasm_on_a_question_gets_an_apology_first(ctx):
     plan = decide(turn("mantap, udah 2 minggu paket belum sampai 👏", "order_status", "order_tracking",
                        flags=("sarcasm",)), snap(), ctx)
     assert plan.text.startswith("Mohon maaf atas ketidaknyamanannya")
+
+
+def test_a_broken_promise_is_owned_up_to_never_quoted_in_the_past(ctx):
+    late = ticket(first_response_due=NOW - timedelta(minutes=5), due_at=NOW - timedelta(minutes=5))
+    plan = decide(turn("halo? ada orang?", "greeting", conf=0.7), snap(open_case(), late), ctx)
+    assert "terlambat" in plan.text and "10.15" not in plan.text and "09.55" not in plan.text
+    night = datetime(2026, 11, 24, 21, 30, tzinfo=WIB)
+    plan = decide(turn("gimana kak?", now=night, conf=0.5), snap(open_case(), late), ctx)
+    assert "terlambat" in plan.text and "Rabu, 25 November 2026 pukul 08.00 WIB" in plan.text

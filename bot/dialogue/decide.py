@@ -201,6 +201,15 @@ class _Decision(Handlers):
         due, waits = reply_due(ticket, self.first_due())
         if waits:
             self.change = replace(self.change, await_reply=True)
+        if due <= self.now:  # the promise is already broken: say so, never quote a time gone by
+            if self.said(f"late:{ticket.ref}"):
+                self.out.add_varying("noted_again")
+            elif self.cal.is_open(self.now):
+                self.out.add("followup_late", ref=ticket.ref)
+            else:
+                self.out.add("followup_late_closed", ref=ticket.ref, when=self.cal.next_open(self.now))
+            self.mark(f"late:{ticket.ref}")
+            return
         key = "followup_answered" if ticket.first_response_at is not None else "followup_status"
         self.out.add_varying(key, ref=ticket.ref, topic=self.topic_name(case), when=self.soon(due))
         self.set_case(replace(self.case, promised_due=due))  # type: ignore[arg-type]

@@ -150,6 +150,10 @@ class Handlers:
             self.status()
             return
         self.open_or_raise("escalation", None, "escalation", review, review)
+        if ticket is not None:  # the open case goes to the supervisors
+            self.out.add("escalated_to_supervisor", ref=ticket.ref, when=review)
+            self.mark("ticket_open")
+            return
         self.out.add("escalation", when=review)
         self.ticket_line()
 
@@ -158,6 +162,9 @@ class Handlers:
         case = self.case
         if case is not None and case.ticket_ref and self.ticket is not None:
             due, waits = reply_due(self.ticket, self.first_due())
+            if due <= self.now:
+                self.status()
+                return
             if waits:
                 self.change = replace(self.change, await_reply=True)
             self.out.add_varying("human_case", ref=case.ticket_ref, when=self.soon(due))
@@ -272,10 +279,14 @@ class Handlers:
         needs = topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ())
         self.ask(needs)
         mark = f"added:{tid or intent}"
-        if not self.said(mark):
-            self.out.add("ticket_added", ref=self.ticket.ref)
+        due, waits = reply_due(self.ticket, self.first_due())
+        if waits:
+            self.change = replace(self.change, await_reply=True)
+        if not self.said(mark) and due > self.now:
+            self.out.add("ticket_added", ref=self.ticket.ref, when=self.soon(due))
             self.mark(mark)
-        self.status()
+        else:
+            self.status()
 
     def on_feedback(self, topic: Topic | None) -> None:
         tid = topic.id if topic is not None else None
