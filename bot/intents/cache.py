@@ -52,6 +52,11 @@ def _locked(path: Path) -> Iterator[None]:
 def load_or_train(key: str, train: Callable[[], LinearModel], directory: Path | None = None) -> LinearModel:
     """The cached model for `key`, else a freshly trained one (cached when possible)."""
     folder = directory if directory is not None else cache_dir()
+    if folder is not None:
+        try:
+            folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+        except OSError:
+            folder = None
     if folder is None:
         return train()
     path = folder / f"intent-model-{key[:32]}.npz"
