@@ -149,8 +149,12 @@ class _Decision(Handlers):
         if told is not None:
             self.out.add("promise_update", ref=self.ref(), when=self.soon(due))
         elif not self.cal.is_open(self.now):
-            self.out.add("promise_closed", when=self.cal.next_open(self.now))
-            self.mark(f"closed:{self.cal.next_open(self.now).isoformat()}")
+            back = self.cal.next_open(self.now)
+            if self.said(f"closed:{back.isoformat()}"):  # "we are closed" was said: the deadline is enough
+                self.out.add("promise_by", when=self.soon(due))
+            else:
+                self.out.add("promise_closed", when=back)
+                self.mark(f"closed:{back.isoformat()}")
         elif due - self.now > self._promise_span() + timedelta(minutes=1):
             self.out.add("promise_by", when=self.soon(due))  # the team closes before the usual span is over
         else:

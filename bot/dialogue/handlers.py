@@ -235,8 +235,10 @@ class Handlers:
         case = self.case
         base = case if case is not None and case.category is None else None  # details that came first
         tid = topic.id if topic is not None else None
+        # what was said before any case (the out-of-hours note) stays said
+        said = tuple(x for x in self.state.said if x.startswith("closed:")) + (base.said if base else ())
         self.set_case(Case(category=intent, topic=tid, opened_at=self.now, topics=(tid,) if tid else (),
-                           details=dict(base.details) if base else {}, said=base.said if base else ()))
+                           details=dict(base.details) if base else {}, said=said))
         noted = self.take_details(topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ()))
         fact = self.k.fact_for(topic)
         if fact is not None:
