@@ -830,3 +830,11 @@ def test_dashboard_lists_complaints_praise_and_suggestions_escaped(console):
     complaint = next(body for k, body in rows if k == "Keluhan")
     assert "&lt;b&gt;sekali&lt;/b&gt;" in complaint and ref in complaint
     assert console.store.ticket(ref).priority == "escalation"
+
+
+def test_ticket_page_shows_the_topic_and_the_details_the_bot_collected(console):
+    ref = console.customer("tolong batalkan pesanan saya")
+    console.customer("INV-20261120-0001")
+    page = console.client("sari").get(f"/console/t/{ref}").text
+    assert re.search(r'<span id="topic" class="muted">\(pembatalan pesanan\)</span>', page)
+    assert "INV-20261120-0001" in page

@@ -274,12 +274,21 @@ def ticket(ref: str):  # type: ignore[no-untyped-def]
         mine=t.agent == me.name and t.status == "claimed", supervisor=me.role == "supervisor",
         labels={"channel": fmt_.CHANNEL_LABELS.get(t.channel, t.channel),
                 "intent": fmt_.INTENT_LABELS.get(t.intent, t.intent),
+                "topic": _topic_name(t.topic),
                 "priority": fmt_.PRIORITY_LABELS.get(t.priority, t.priority)},
         details=details, detail_labels=_DETAIL_LABELS, other_tickets=other_tickets,
         events=[fmt_.event_view(e, c.fmt) for e in views.ticket_events(c.store, t)],
         created=c.fmt.when(t.created_at), due=c.fmt.when(t.due_at),
         last_id=messages[-1]["id"] if messages else 0,
         api_url=url_for("console.api_ticket", ref=t.ref))
+
+
+def _topic_name(topic: str | None) -> str | None:
+    """The topic's Indonesian name (knowledge/topics.toml), for the ticket page."""
+    if not topic:
+        return None
+    known = _knowledge().topics.get(topic)
+    return known.name("id") if known is not None else topic
 
 
 _DETAIL_LABELS = {"order_numbers": "Nomor pesanan", "emails": "Email", "phones": "Telepon",
