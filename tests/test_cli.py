@@ -201,3 +201,20 @@ def test_train_reports_the_model_and_where_it_is_kept():
     assert p.returncode == 0, p.stderr
     out = p.stdout.decode()
     assert "training messages" in out and "33 topics" in out and "cached in" in out
+
+
+def test_chat_email_reads_one_whole_mail_per_message(db_env):
+    """With --channel email a mail spans lines, blank ones included, up to a line holding
+    only "."; a first line "Subject: ..." is its subject."""
+    mails = ("Subject: Refund pesanan INV-20261120-0042\nDengan hormat,\n\nSaya ingin menanyakan refund untuk\n"
+             "pesanan INV-20261120-0042 yang dibatalkan.\n\nTerima kasih,\nRina\n.\n"
+             "Subject: Re: Refund pesanan INV-20261120-0042\nTerima kasih kak, refundnya sudah masuk.\n\nSalam,\nRina\n")
+    p = run(["chat", "--channel", "email", "--from", "rina@example.com", "--at", "2026-11-24T10:00:00+07:00"],
+            stdin=mails, env=db_env)
+    assert p.returncode == 0, p.stderr
+    replies = p.stdout.decode()[:-2].split("\n\n")
+    assert len(replies) == 2, replies
+    assert "refund" in replies[0].lower() and "YS-000001" in replies[0]
+    assert "Sama-sama" in replies[1] and "YS-000002" not in replies[1]
+    listed = json.loads(run(["queue", "list", "--json"], env=db_env).stdout)
+    assert [t["ref"] for t in listed] == ["YS-000001"] and listed[0]["topic"] == "refund_status"
