@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Any
 
 from bot.business_hours import BusinessCalendar
-from bot.extract import Extracted
 from bot.knowledge import Knowledge
 from bot.timefmt import format_soon, format_time, format_when, format_window, zone_label
 
@@ -77,16 +76,6 @@ class Responder:
 
     def category_name(self, lang: str, category_index: int) -> str:
         return self.knowledge.menu(lang)[category_index]
-
-    def details(self, lang: str, found: Extracted) -> str | None:
-        if not found:
-            return None
-        words = {
-            "id": {"order_numbers": "nomor pesanan", "emails": "email", "phones": "nomor HP"},
-            "en": {"order_numbers": "order number", "emails": "email", "phones": "phone number"},
-        }[lang if lang in ("id", "en") else "id"]
-        parts = [f"{words[k]} {', '.join(v)}" for k, v in found.as_dict().items()]
-        return self.render(lang, "details", details="; ".join(parts))
 
 
 class _Keep(dict):  # type: ignore[type-arg]

@@ -1,8 +1,8 @@
 """The training corpus: every phrase of `knowledge/intents/`, labelled, and its hash.
 
 Sources (both described in knowledge/intents/README.md):
-* `<label>.toml`: `phrases` (label only), plus the `lexicon` words (short
-  examples of their label: product nouns and attributes);
+* `<label>.toml`: `phrases` (label only), plus the `lexicon` words, `[cues]`
+  and `strong` cues (short examples of their label, weighted lower);
 * `phrases/<label>/<group>.txt`: one message per line; inside a support category
   the group is the topic.
 
@@ -45,7 +45,7 @@ def build_corpus(lexicon: Lexicon, groups: list[PhraseGroup], settings: str = ""
         examples.extend(Example(p, label) for p in item.phrases)
         examples.extend(Example(w, label, weight=0.3) for w in item.lexicon)
         if CUES_AS_EXAMPLES:
-            examples.extend(Example(c, label, weight=CUES_AS_EXAMPLES) for c in item.cues)
+            examples.extend(Example(c, label, weight=CUES_AS_EXAMPLES) for c in [*item.cues, *item.strong])
     topic_parent: dict[str, str] = {}
     for g in groups:
         topic = g.group if g.label in CATEGORIES else None

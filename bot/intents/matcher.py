@@ -5,14 +5,12 @@ gives calibrated probabilities over the 13 labels, and over the topics inside th
 six support categories. On top of it, in order:
 
 1. nothing left after normalisation -> `unknown`;
-2. a `strong` cue of escalation, then of human, wins outright: "refund belum
-   selesai, minta supervisor" asks for a supervisor whatever the topic (not when
-   next to a courier word: "agen jne" is a counter, not a person);
-3. greeting or thanks in front of a real question: the question wins;
-4. the in-domain gate: below `UNKNOWN_THRESHOLD` the answer is `unknown`, never a
-   guess at a support category;
-5. praise words about an unhappy fact ("mantap, 2 minggu belum sampai 👏") are
-   flagged `sarcasm` and never answered as praise or thanks.
+2. greeting or thanks in front of a real question: the question wins;
+3. praise words about an unhappy fact ("mantap, 2 minggu belum sampai 👏") are
+   flagged `sarcasm` and never answered as praise or thanks;
+4. the in-domain gate: below `UNKNOWN_THRESHOLD`, or contested by `unknown`, or
+   made of words the model has never seen, the answer is `unknown`, never a guess
+   at a support category.
 
 An email reply keeps its old subject ("Re: Refund pesanan"); the body decides
 when it says something on its own ("terima kasih, sudah beres"), the subject only
@@ -51,11 +49,6 @@ UNKNOWN_RIVAL = 0.3
 RIVAL_CONFIDENCE = 0.85
 TOPIC_THRESHOLD = 0.35
 SOCIAL = ("greeting", "thanks")
-PRIORITY: tuple[str, ...] = ()  # see the commit: the model now learns escalation and human itself
-STRONG_VETO = frozenset(
-    "jne jnt sicepat anteraja pos ninja lion idexpress wahana tiki sap gosend grab courier kurir "
-    "ekspedisi pengiriman shipping delivery pengantaran terdekat drop retur return".split()
-)
 # a question after a greeting or thanks ("makasih, btw ongkir ke jogja brp?")
 _QUESTION = re.compile(
     r"\?|\b(btw|oh iya|o iya|oiya|by the way|also|apa|apakah|berapa|brp|gimana|gmn|bagaimana|kapan|kpn|"
@@ -80,12 +73,6 @@ _SINCERE = re.compile(r"\b(belum pernah|gak nyangka|ga nyangka|tidak menyangka|n
                       r"ga nyesel|never (had|been)|not bad)\b", re.IGNORECASE)
 
 
-def _features(tokens: list[str]) -> list[str]:
-    feats = list(dict.fromkeys(tokens))
-    feats.extend(dict.fromkeys(f"{a} {b}" for a, b in zip(tokens, tokens[1:])))
-    return feats
-
-
 class IntentMatcher:
     def __init__(self, lexicon: Lexicon, *, cache_directory: Path | None = None,
                  model: LinearModel | None = None) -> None:
@@ -104,13 +91,6 @@ class IntentMatcher:
         self.labels = model.intent.classes
         self._index = {label: i for i, label in enumerate(self.labels)}
         self.topic_parent = dict(zip(model.topic.classes, model.topic_parent))
-        # strong cues: token tuples indexed by their first token
-        self.strong: dict[str, list[tuple[tuple[str, ...], str]]] = {}
-        for label in PRIORITY:
-            for cue in lexicon.intents[label].strong:
-                toks = tuple(self.normalizer.tokens(cue))
-                if toks:
-                    self.strong.setdefault(toks[0], []).append((toks, label))
         self.social_words: frozenset[str] = frozenset(
             t for label in SOCIAL for cue in lexicon.intents[label].cues for t in self.normalizer.tokens(cue)
         ) | frozenset(("semua", "apa", "kabar", "selamat", "banyak", "ya", "sekali", "kasih", "terima", "mau",
@@ -182,21 +162,6 @@ class IntentMatcher:
         t = m.scores(m.topic, ix, val)
         return m.probabilities(m.intent, s), m.probabilities(m.topic, t), unseen
 
-    def _strong_label(self, tokens: list[str]) -> str | None:
-        hits: set[str] = set()
-        n = len(tokens)
-        for i, tok in enumerate(tokens):
-            for toks, label in self.strong.get(tok, ()):
-                k = len(toks)
-                if i + k <= n and tuple(tokens[i:i + k]) == toks:
-                    if (i + k < n and tokens[i + k] in STRONG_VETO) or (i and tokens[i - 1] in STRONG_VETO):
-                        continue
-                    hits.add(label)
-        for label in PRIORITY:
-            if label in hits:
-                return label
-        return None
-
     def _topic(self, intent: str, tprobs: np.ndarray) -> str | None:
         if intent not in CATEGORIES:
             return None
@@ -236,10 +201,7 @@ class IntentMatcher:
         chosen = labels[order[0]]
         conf = float(probs[order[0]])
         flags: tuple[str, ...] = ()
-        strong = self._strong_label(tokens)
-        if strong is not None:
-            chosen, conf = strong, max(float(probs[self._index[strong]]), 0.9)
-        elif chosen in SOCIAL and _QUESTION.search(text):
+        if chosen in SOCIAL and _QUESTION.search(text):
             # "makasih kak, btw kapan restock?": the question after the thanks decides
             rest = [t for t in tokens if t not in self.social_words]
             if rest and rest != tokens:
