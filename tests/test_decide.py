@@ -214,3 +214,12 @@ def test_a_broken_promise_is_owned_up_to_never_quoted_in_the_past(ctx):
     night = datetime(2026, 11, 24, 21, 30, tzinfo=WIB)
     plan = decide(turn("gimana kak?", now=night, conf=0.5), snap(open_case(), late), ctx)
     assert "terlambat" in plan.text and "Rabu, 25 November 2026 pukul 08.00 WIB" in plan.text
+
+
+def test_a_day_later_the_same_welcome_may_come_again_without_a_counter(ctx):
+    first = decide(turn("halo", "greeting"), snap(), ctx)
+    state = first.state.with_reply(first.text)
+    next_week = decide(turn("halo", "greeting", now=NOW + timedelta(days=7)), snap(state, menu_shown=True), ctx)
+    assert next_week.text == first.text and "pesan ke-" not in next_week.text
+    same_day = decide(turn("halo", "greeting", now=NOW + timedelta(minutes=5)), snap(state, menu_shown=True), ctx)
+    assert same_day.text != first.text

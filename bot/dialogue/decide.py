@@ -60,7 +60,7 @@ class _Decision(Handlers):
         self.ticket = snap.ticket
         self.menu_shown = snap.menu_shown
         self.unknown_streak = 0
-        self.out = ReplyBuilder(self.r, self.lang, lambda text: snap.state.repeats(text))
+        self.out = ReplyBuilder(self.r, self.lang, lambda text: self.state.repeats(text))
         self.events: list[tuple[str, dict[str, Any]]] = []
         self.new_ticket: NewTicket | None = None
         self.change = TicketChange()
@@ -68,6 +68,8 @@ class _Decision(Handlers):
         state = snap.state
         if state.said_at is not None and self.now - state.said_at > SAID_RESET:
             state = replace(state, said=(), said_at=None)
+        if state.last_at is not None and self.now - state.last_at > SAID_RESET:
+            state = replace(state, replies=())  # a day later, "halo" may get the same welcome again
         case = state.case
         if case is not None:
             if case.ticket_ref and (self.ticket is None or self.ticket.ref != case.ticket_ref):
@@ -285,6 +287,7 @@ class _Decision(Handlers):
                 self.on_unknown()
         if self.case is not None:
             self.set_case(replace(self.case, last_at=self.now))
+        self.state = replace(self.state, last_at=self.now)
         if self.ticket is not None and self.case is not None and self.case.ticket_ref == self.ticket.ref \
                 and t.match.intent not in _NO_REPLY_OWED and not self.change.await_reply and t.text.strip():
             _, waits = reply_due(self.ticket, self.first_due())

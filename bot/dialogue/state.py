@@ -49,6 +49,7 @@ class DialogueState:
     said_at: datetime | None = None
     replies: tuple[str, ...] = ()  # fingerprints of recent bot replies
     count: int = 0  # customer messages answered in this conversation
+    last_at: datetime | None = None  # the last message: a day of silence starts the talk afresh
 
     def with_reply(self, text: str) -> "DialogueState":
         return replace(self, replies=(self.replies + (fingerprint(text),))[-REPLY_MEMORY:], count=self.count + 1)
@@ -80,6 +81,7 @@ def to_json(state: DialogueState) -> str:
     case = state.case
     data: dict[str, Any] = {
         "said": list(state.said), "said_at": _iso(state.said_at), "replies": list(state.replies), "count": state.count,
+        "last_at": _iso(state.last_at),
         "case": None if case is None else {
             "category": case.category, "topic": case.topic, "opened_at": _iso(case.opened_at),
             "ticket_ref": case.ticket_ref, "details": {k: list(v) for k, v in case.details.items()},
@@ -108,6 +110,7 @@ def from_json(text: str | None) -> DialogueState:
                 last_at=_dt(c.get("last_at")),
             )
         return DialogueState(case=case, said=tuple(data.get("said") or ()), said_at=_dt(data.get("said_at")),
-                             replies=tuple(data.get("replies") or ()), count=int(data.get("count") or 0))
+                             replies=tuple(data.get("replies") or ()), count=int(data.get("count") or 0),
+                             last_at=_dt(data.get("last_at")))
     except (ValueError, TypeError, KeyError, AttributeError):
         return DialogueState()
