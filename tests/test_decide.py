@@ -223,3 +223,10 @@ def test_a_day_later_the_same_welcome_may_come_again_without_a_counter(ctx):
     assert next_week.text == first.text and "pesan ke-" not in next_week.text
     same_day = decide(turn("halo", "greeting", now=NOW + timedelta(minutes=5)), snap(state, menu_shown=True), ctx)
     assert same_day.text != first.text
+
+
+def test_a_detail_with_a_new_question_answers_the_question_too(ctx):
+    t = turn("INV-20261125-0456 bisa dibatalkan?", "order_status", "cancel_order", asked=("order_number",))
+    plan = decide(t, snap(open_case(), ticket()), ctx)
+    assert "INV-20261125-0456 sudah kami catat" in plan.text and "pembatalan" in plan.text
+    assert "cancel_order" in plan.state.case.topics

@@ -233,6 +233,9 @@ class _Decision(Handlers):
             return False
         if len(re.findall(r"[^\W_]+", t.text)) > 8:
             return False
+        asks_more = "?" in t.text and t.match.intent in CATEGORIES and t.match.topic not in (None, case.topic)
+        if asks_more:  # "INV-... bisa dibatalkan?": a detail and a new question
+            return False
         wanted = set(missing(case, tuple(case.asked)))
         given = set(t.details.kinds())
         if "account_id" in wanted:

@@ -266,7 +266,9 @@ class Handlers:
         assert case is not None and self.ticket is not None
         tid = topic.id if topic is not None else None
         self.set_case(replace(case, topics=case.topics + ((tid,) if tid and tid not in case.topics else ())))
-        self.take_details()
+        noted = self.take_details(topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ()))
+        if noted:
+            self.out.add_varying("detail_noted", details=join(noted, self.lang))
         fact = self.k.fact_for(topic)
         if fact is not None:
             self.key = f"fact:{fact.id}"
