@@ -29,12 +29,12 @@ REPLY_KEYS = (
     "ask_details", "ask_more", "detail_noted", "case_complete", "detail_noted_no_case", "followup_status",
     "followup_answered", "promise_by", "promise_update", "ticket_added", "greeting_again", "contact_again",
     "unknown_again", "out_of_scope", "thanks_case", "human_case", "noted_again", "apology", "followup_late",
-    "followup_late_closed",
+    "followup_late_closed", "menu_list", "keep_action", "withdrawn", "photo_waiting", "followup_closed",
 )
 PLACEHOLDERS = frozenset({
     "shop", "whatsapp", "email", "weekday_hours", "weekend_hours", "holiday_hours", "wa_min",
     "wa_max", "email_min", "email_max", "complex_days", "review_days", "menu", "when", "ref",
-    "closes", "details", "social", "category", "holiday", "topic",
+    "closes", "details", "social", "category", "holiday", "topic", "back",
 })
 # `<key>_2`, `<key>_3`...: another wording of `<key>`, used instead of repeating a reply word for word.
 _VARIANT_RE = re.compile(r"^([a-z_]+?)_([2-9])$")

@@ -77,6 +77,10 @@ class Bot:
         self.clock = clock or now_in(calendar.settings.timezone)
         self.responder = Responder(knowledge, calendar)
         self.context = Context(knowledge, calendar, self.responder)
+        # product nouns the matcher knows ("sepatu", "blender"): a question naming one names its product
+        lexicon = getattr(matcher, "lexicon", None)
+        words = lexicon.intents["product"].lexicon if lexicon is not None and "product" in lexicon.intents else []
+        self.product_words = frozenset(w.lower() for w in words if " " not in w)
 
     def warm_up(self) -> None:
         """Do the one-off work (holiday tables for this year and next, matcher caches) at
@@ -155,7 +159,8 @@ class Bot:
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
 
             asked = tuple(state.case.asked) if state.case is not None else ()
-            details = find_details(stored_text, photos=photos, asked=asked, intent=match.intent)
+            details = find_details(stored_text, photos=photos, asked=asked, intent=match.intent, topic=match.topic,
+                                   product_words=self.product_words)
             detail_only = is_detail_only(stored_text, details, match.intent)
             if detail_only and conv.lang:
                 # an address or a link is not a change of language
@@ -203,6 +208,8 @@ class Bot:
                 from bot.dialogue.details import Details
 
                 details = ticket_details(details, Details(dict(case.details)), [])
+            if plan.notes:
+                details["customer_notes"] = list(plan.notes)
             ticket = tx.create_ticket(conv, intent=n.intent, topic=n.topic, priority=n.priority, due_at=n.due_at,
                                       resolution_due=n.resolution_due, details=details, summary=text[:200])
             return ticket, True
@@ -210,6 +217,8 @@ class Bot:
             return None, False
         changes: dict[str, Any] = {}
         details = ticket_details(ticket.details, turn.details, attachments)
+        if plan.notes:
+            details["customer_notes"] = [*details.get("customer_notes", []), *plan.notes]
         if details != ticket.details:
             changes["details"] = details
         change = plan.change

@@ -25,7 +25,7 @@ from bot.models import CATEGORIES
 LANGS = ("id", "en")
 # The details a topic may ask for (bot/dialogue/details.py finds them in messages).
 DETAIL_KINDS = ("order_number", "recipient_name", "account_id", "email", "phone", "product", "variant",
-                "payment_method", "photo", "proof", "address")
+                "payment_method", "photo", "proof", "address", "tracking_number", "voucher", "refund_to")
 PRIORITIES = ("normal", "complex")
 TOPIC_PLACEHOLDERS = frozenset({"shop", "whatsapp", "email", "complex_days", "review_days", "wa_min", "wa_max",
                                 "email_min", "email_max", "when"})

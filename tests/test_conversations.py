@@ -52,7 +52,7 @@ SCENARIOS = [
                                 "lacks": ["bukti transfer", "nomor pesanan", "metode pembayaran cod sudah"]}),
     ]),
     Scenario("a product link after a product question fills the case", [
-        ("stok sepatu ventela hitam 42 ada?", {"plan": "product", "topic": "stock", "has": ["link produk"]}),
+        ("stok sepatu ventela hitam 42 ada?", {"plan": "product", "topic": "stock", "lacks": ["link produk"]}),
         ("https://yessindo.co.id/p/ventela-public-hitam-42", {"plan": "details", "lacks": ["1. Produk", "Halo Kak"],
                                                               "has": ["sudah kami catat"], "tickets": 1}),
     ]),
@@ -60,6 +60,62 @@ SCENARIOS = [
         ("setel alarm jam 7 pagi", {"plan": "out_of_scope", "tickets": 0}),
         ("mainkan lagu noah", {"plan": "out_of_scope", "tickets": 0}),
         ("ingatkan saya membeli handuk besok", {"plan": "out_of_scope", "tickets": 0}),
+    ]),
+    # found by a reviewer playing customer (tests/conversations.py rules apply to each)
+    Scenario("'please do not cancel' is noted for the team, never queued as a cancellation", [
+        ("tolong jangan batalkan pesanan INV-20261126-0011 ya kak, saya cuma telat bayar",
+         {"plan": "refused_action", "has": ["tidak menginginkan pembatalan"], "lacks": ["permintaan pembatalannya"],
+          "tickets": 1}),
+    ]),
+    Scenario("en: a cancellation taken back", [
+        ("I want to cancel my order INV-20261127-0002", {"plan": "order_status", "topic": "cancel_order"}),
+        ("actually never mind, please don't cancel it", {"plan": ("refused_action", "withdrawn"),
+                                                        "has": ["order cancellation", "YS-000001"],
+                                                        "lacks": ["in our support team's queue"]}),
+    ]),
+    Scenario("a parcel that arrived after all: the case is taken back", [
+        ("paket saya belum sampai", {"plan": "order_status"}),
+        ("eh udah sampe barusan kak, ga jadi", {"plan": "withdrawn", "has": ["menutup laporan YS-000001"],
+                                              "lacks": ["pembatalan"]}),
+    ]),
+    Scenario("en: not a return, a question about authenticity", [
+        ("I don't want to return it, I just want to know if the item is original",
+         {"topic": "authenticity_warranty", "lacks": ["special case", "photos/video"]}),
+    ]),
+    Scenario("order number with spaces, exchange size wanted, a/n, refund destination", [
+        ("sepatu yg kemarin ukuran 40 mau tukar ke 41 bisa?", {"topic": "exchange", "has": ["Pilihan 41"],
+                                                               "lacks": ["Pilihan ukuran 40"]}),
+        ("inv 20261125 0088 a/n Joko", {"plan": "details", "has": ["INV-20261125-0088", "Nama penerima Joko"],
+                                        "lacks": ["We still"]}),
+        ("kalau jadi refund, ke rekening BCA ya", {"has": ["Tujuan refund ke BCA"], "lacks": ["Metode pembayaran"]}),
+    ]),
+    Scenario("en: wanting a refund is not a late refund", [
+        ("I want a refund for my order", {"topic": "refund_status", "lacks": ["hasn't reached"]}),
+    ]),
+    Scenario("photos promised, an acknowledgement, 'when will you answer', a ticket number", [
+        ("barang saya datang pecah", {"topic": "damaged_item"}),
+        ("fotonya nyusul ya kak", {"plan": "photo_waiting", "has": ["fotonya kami tunggu"]}),
+        ("ok noted", {"lacks": ["Sama-sama"], "has": ["YS-000001"]}),
+        ("kapan dibalas?", {"plan": "followup", "lacks": ["Senin–Jumat"]}),
+        ("tiket YS-000001 udah lama loh", {"plan": "followup", "lacks": ["di luar layanan", "belum bisa membantu"]}),
+    ]),
+    Scenario("menu on request, a product named in the question, hours twice", [
+        ("menu", {"plan": "menu", "has": ["1. Produk"]}),
+        ("sepatu nike air max ukuran 42 ready ga?", {"topic": "stock", "lacks": ["link produk"]}),
+        ("jam buka cs sampai jam berapa?", {"plan": "hours", "has": ["Senin–Jumat"]}),
+        ("hari ini buka sampai jam berapa?", {"plan": "hours", "lacks": ["Senin–Jumat"]}),
+    ]),
+    Scenario("a typo corrected: the order number is replaced, no new question", [
+        ("tolong batalkan pesanan saya", {"topic": "cancel_order"}),
+        ("INV-20261127-0001", {"plan": "details"}),
+        ("sorry kak td salah ketik, yang benar INV-20261127-0011", {"plan": "details",
+                                                                   "has": ["INV-20261127-0011 sudah kami catat"],
+                                                                   "lacks": ["alamat"]}),
+    ]),
+    Scenario("saturday night: no 'we are on it' while the team is away", [
+        ("@clock", "2026-11-28T22:00:00+07:00"),
+        ("akun saya dibobol orang", {"topic": "hacked_account", "has": ["09.00"]}),
+        ("gimana kak?", {"plan": "followup", "lacks": ["sedang menangani"]}),
     ]),
     Scenario("a detail after the ticket was resolved opens a new case", [
         ("paket saya belum sampai", {"plan": "order_status", "tickets": 1}),

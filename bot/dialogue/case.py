@@ -28,6 +28,7 @@ FOLLOWUP_TOPICS = frozenset({"order_tracking", "delivery_estimate", "tracking_nu
 TICKET_KEYS = {
     "order_number": "order_numbers", "email": "emails", "phone": "phones", "recipient_name": "recipient_names",
     "product": "products", "variant": "variants", "payment_method": "payment_methods", "address": "addresses",
+    "tracking_number": "tracking_numbers", "voucher": "vouchers", "refund_to": "refund_destinations",
 }
 
 
@@ -39,8 +40,9 @@ def missing(case: Case, needs: tuple[str, ...]) -> list[str]:
     return [n for n in needs if not case.has(n)]
 
 
-def merge_details(case: Case, details: Details) -> tuple[Case, dict[str, tuple[str, ...]]]:
-    """The case with the message's details added, and those that were new."""
+def merge_details(case: Case, details: Details, correct: bool = False) -> tuple[Case, dict[str, tuple[str, ...]]]:
+    """The case with the message's details added (`correct`: replacing what was given
+    before of the same kind: "salah ketik, yang benar ..."), and those that were new."""
     merged = {k: tuple(v) for k, v in case.details.items()}
     new: dict[str, tuple[str, ...]] = {}
     for kind, values in details.values.items():
@@ -50,7 +52,7 @@ def merge_details(case: Case, details: Details) -> tuple[Case, dict[str, tuple[s
             merged["photo"] = (f"{count} file",)
             new["photo"] = values
             continue
-        old = merged.get(kind, ())
+        old = () if correct else merged.get(kind, ())
         fresh = tuple(v for v in values if v not in old)
         if fresh:
             merged[kind] = old + fresh

@@ -29,6 +29,7 @@ from bot.topics import Topic
 
 from .case import (CASE_IDLE, CATEGORY_NEEDS, FOLLOWUP_TOPICS, adopt_ticket, merge_details, missing, name_details,
                    named_list, reply_due)
+from .asides import Asides
 from .handlers import Handlers, join
 from .plan import Context, NewTicket, Plan, Snapshot, TicketChange, Turn
 from .reply import NEW_REF, ReplyBuilder
@@ -42,8 +43,15 @@ NUDGE_WORDS = frozenset("""
     p ping min kak kakak admin ada orang anyone anybody there hello hi hey still waiting sudah udah udh dicek
     dicheck belum blm nya ya yaa dong sih deh nih please pls plz on this it status the is what about so ok oke
     jadi how long sampai sampe nyampe again lagi diproses proses diprosesnya kok ga gak respon dibales dibalas
-    bales balas reply cs yet soon when sir gan sis mbak mas bang
+    bales balas reply cs yet soon when sir gan sis mbak mas bang jawaban jawab dijawab direspon response respond
+    answer will this take taking forever jam lho loh menit minutes hour hours days hari udah lama sejak tadi from
+    since already dah sdh gk ngga nggak y yg lg ini itu kan can you check cek is are do does any anything there news
+    progress gimana2 kelanjutan lanjutannya follow up
 """.split())
+# "when will you answer", a ticket number: about the open case
+REPLY_WORDS_RE = re.compile(r"\b(dibalas|dibales|dijawab|direspon|balasan|jawaban|respon|reply|replied|answer|"
+                            r"respond|hear\s+back)\b", re.IGNORECASE)
+TICKET_MENTION_RE = re.compile(r"\bYS-\d{6}\b", re.IGNORECASE)
 _NO_REPLY_OWED = frozenset({"thanks", "greeting"})
 
 
@@ -51,7 +59,7 @@ def decide(turn: Turn, snap: Snapshot, ctx: Context) -> Plan:
     return _Decision(turn, snap, ctx).run()
 
 
-class _Decision(Handlers):
+class _Decision(Handlers, Asides):
     def __init__(self, turn: Turn, snap: Snapshot, ctx: Context) -> None:
         self.t, self.ctx = turn, ctx
         self.k, self.r, self.cal = ctx.knowledge, ctx.responder, ctx.calendar
@@ -62,6 +70,7 @@ class _Decision(Handlers):
         self.unknown_streak = 0
         self.out = ReplyBuilder(self.r, self.lang, lambda text: self.state.repeats(text))
         self.events: list[tuple[str, dict[str, Any]]] = []
+        self.notes: list[str] = []
         self.new_ticket: NewTicket | None = None
         self.change = TicketChange()
         self.key = "unknown"
@@ -174,14 +183,18 @@ class _Decision(Handlers):
         case = self.case
         if case is None or not self.t.details:
             return []
-        merged, new = merge_details(case, self.t.details)
+        merged, new = merge_details(case, self.t.details, correct=self.t.details.correction)
         self.set_case(merged)
         if relevant is not None:
-            keep = set(relevant) | {"order_number", "recipient_name", "email", "phone"}
+            keep = set(relevant) | {"order_number", "recipient_name", "email", "phone", "tracking_number", "voucher",
+                                    "refund_to"}
             if "account_id" in relevant or "proof" in relevant:
                 keep |= {"email", "phone", "photo"}
             new = {k: v for k, v in new.items() if k in keep}
-        return name_details(self.k, self.lang, new)
+        if "product" in new and not self.t.detail_only:  # the question names its product: no echo of it
+            whole = " ".join(self.t.text.split())[:120]
+            new["product"] = tuple(x for x in new["product"] if x != whole)
+        return name_details(self.k, self.lang, {k: v for k, v in new.items() if v})
 
     def ask(self, needs: tuple[str, ...]) -> None:
         """Ask, once per case, for the details still missing."""
@@ -216,6 +229,13 @@ class _Decision(Handlers):
                 self.out.add("followup_late_closed", ref=ticket.ref, when=self.cal.next_open(self.now))
             self.mark(f"late:{ticket.ref}")
             return
+        if not self.cal.is_open(self.now):
+            back = self.cal.next_open(self.now)
+            if not self.said(f"closed:{back.isoformat()}"):  # no "we are on it" while nobody is
+                self.out.add("followup_closed", ref=ticket.ref, back=back, when=self.soon(due))
+                self.mark(f"closed:{back.isoformat()}")
+                self.set_case(replace(self.case, promised_due=due))  # type: ignore[arg-type]
+                return
         key = "followup_answered" if ticket.first_response_at is not None else "followup_status"
         self.out.add_varying(key, ref=ticket.ref, topic=self.topic_name(case), when=self.soon(due))
         self.set_case(replace(self.case, promised_due=due))  # type: ignore[arg-type]
@@ -251,6 +271,10 @@ class _Decision(Handlers):
             return False
         t = self.t
         words = [w for w in re.findall(r"[^\W\d_]+", t.text.lower())]
+        if TICKET_MENTION_RE.search(t.text) and t.match.intent not in ("escalation", "human"):
+            return True
+        if t.match.intent in ("hours", "contact", "unknown") and REPLY_WORDS_RE.search(t.text) and len(words) <= 10:
+            return True  # "kapan dibalas?" is about this case, not the opening hours
         if t.match.intent in ("escalation", "human", "hours", "contact"):
             return False
         if len(words) <= 8 and all(w in NUDGE_WORDS for w in words):
@@ -271,6 +295,8 @@ class _Decision(Handlers):
             self.mark("apology")
         if not t.text.strip():
             self.on_attachments() if t.attachments else self.on_empty()
+        elif self.aside():
+            pass
         elif t.detail_only or self.answers_what_we_asked():
             self.on_details()
         elif self.is_follow_up():
@@ -301,7 +327,7 @@ class _Decision(Handlers):
         self.state = self.state.remember(varied)
         return Plan(text=text, key=self.key, state=self.state, new_ticket=self.new_ticket,
                     change=self.change if self.change != TicketChange() else None, events=tuple(self.events),
-                    unknown_streak=self.unknown_streak, menu_shown=self.menu_shown)
+                    unknown_streak=self.unknown_streak, menu_shown=self.menu_shown, notes=tuple(self.notes))
 
     # ------------------------------------------------------------------ tickets
     def answer(self, intent: str, topic: Topic | None, when: datetime) -> None:

@@ -17,6 +17,8 @@ from .case import CATEGORY_NEEDS, FOLLOWUP_TOPICS, missing, named_list, reply_du
 from .plan import NewTicket
 from .state import Case
 
+THANKS_RE = re.compile(r"\b(makasih\w*|mksh|makasi|terima\s*kasih|trims|thanks?|thx|tq|ty|tengkyu|tenkyu|nuhun|"
+                       r"suwun|matur|arigato\w*|syukron|appreciate\w*|grazie|thank\s+you|cheers)\b", re.IGNORECASE)
 _PRIVACY = re.compile(r"\b(data\s*(pribadi|diri|saya)|privasi|privacy|personal\s+data|hapus\s+(akun|data)|delete)", re.I)
 
 
@@ -110,6 +112,14 @@ class Handlers:
     def on_thanks(self) -> None:
         self.key = "thanks"
         case = self.case
+        if not THANKS_RE.search(self.t.text):
+            # "ok noted", "udah kecatet kan?", "itu aja": an acknowledgement, no thanks to return
+            if case is not None and case.ticket_ref and self.ticket is not None:
+                self.status()
+            else:
+                self.out.add_varying("noted_again")
+                self.closed_note()
+            return
         if case is not None and case.ticket_ref and not self.said("thanks"):
             self.out.add("thanks_case", ref=case.ticket_ref)
             self.mark("thanks")
@@ -121,7 +131,8 @@ class Handlers:
 
     def on_hours(self) -> None:
         self.key = "hours"
-        self.out.add("hours")
+        if not self.said("hours"):
+            self.out.add("hours")  # the full week once; asked again, only today
         holiday = self.cal.holiday_name(self.cal.localize(self.now).date())
         if holiday:
             self.out.add("hours_holiday_today", holiday=holiday)
@@ -180,8 +191,11 @@ class Handlers:
         m, case = self.t.match, self.case
         words = len(re.findall(r"[^\W\d_]{2,}", self.t.text))
         unclear = m.confidence < 0.8 or "unclear" in m.flags
-        if case is not None and case.ticket_ref and (unclear or words <= 2):
+        if case is not None and case.ticket_ref and (unclear or words <= 2 or self.t.details):
             self.key = "followup"
+            noted = self.take_details()
+            if noted:
+                self.out.add_varying("detail_noted", details=join(noted, self.lang))
             self.status()
             return
         if not unclear:
@@ -256,6 +270,8 @@ class Handlers:
         self.ask(self.needs_of(self.case))  # type: ignore[arg-type]
         if priority == "normal":
             self.promise(due)
+        else:
+            self.closed_note()
         if intent == "account" and _PRIVACY.search(self.t.text) and tid != "delete_account":
             self.out.add("privacy")
         self.ticket_line()

@@ -70,6 +70,7 @@ class Plan:
     events: tuple[tuple[str, dict[str, Any]], ...] = ()
     unknown_streak: int = 0
     menu_shown: bool = False
+    notes: tuple[str, ...] = ()  # for the people on the ticket ("tidak ingin: pembatalan pesanan")
 
 
 @dataclass(frozen=True)

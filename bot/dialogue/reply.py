@@ -29,6 +29,11 @@ class ReplyBuilder:
     def add(self, key: str, **params: Any) -> None:
         self._parts.append([self.responder.render(self.lang, key, **params)])
 
+    def prepend(self, key: str, **params: Any) -> None:
+        """A part that goes before everything added so far."""
+        self._parts.insert(0, [self.responder.render(self.lang, key, **params)])
+        self._varying = [j + 1 for j in self._varying]
+
     def add_varying(self, key: str, **params: Any) -> None:
         """A part with every wording the knowledge has for it: the first one this
         conversation has not read yet comes first."""

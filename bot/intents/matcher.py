@@ -68,6 +68,31 @@ _COMPLAINT_FACT = re.compile(
 )
 
 
+# An action the customer does NOT want ("jangan dibatalkan", "please don't cancel it").
+_NEGATED = re.compile(
+    r"\b(?:jangan|jgn|tidak\s+usah|ga\s+usah|gak\s+usah|nggak\s+usah|gausah|gak\s+perlu|ga\s+perlu|tidak\s+perlu|"
+    r"don'?t(?:\s+want\s+to)?|do\s+not(?:\s+want\s+to)?|no\s+need\s+to|not\s+to)\s+(?:di|me|ter)?"
+    r"(?:batal\w*|cancel\w*|retur\w*|return\w*|refund\w*|kembali\w*|tukar\w*|tuker\w*|exchange\w*)",
+    re.IGNORECASE)
+# The customer takes a request back or says the problem is gone ("ga jadi", "never mind").
+_WITHDRAWN = re.compile(r"\b(?:ga|gak|nggak|ngga|tidak|gk|enggak)\s+jadi\b|\bgajadi\b|\bnever\s?mind\b|\bnvm\b|"
+                        r"\bno\s+longer\s+need\b|\bsudah\s+beres\b|\budah\s+beres\b|\budh\s+beres\b|"
+                        r"\bproblem\s+solved\b|\b(?:sudah|udah|udh|dah)\s+(?:sampai|sampe|nyampe|datang|dateng|diterima)\b",
+                        re.IGNORECASE)
+
+
+# what is left after the refused action asks something ("I just want to know if it is original")
+_QUESTION_REST = re.compile(r"\?|\b(want\s+to\s+know|wanted\s+to\s+ask|mau\s+tanya|mau\s+nanya|cuma\s+tanya|"
+                            r"ingin\s+tahu|pengen\s+tau|apakah|gimana|bagaimana|how|what|is\s+it|are\s+they)\b",
+                            re.IGNORECASE)
+
+
+def _clause_end(text: str, start: int) -> int:
+    """Where the clause that starts at `start` ends (punctuation, "but", "tapi", "cuma")."""
+    m = re.compile(r"[,.;!?]|\b(?:tapi|cuma|hanya|but|just|only|i\s+just|saya\s+cuma)\b", re.IGNORECASE).search(text, start)
+    return m.start() if m else len(text)
+
+
 # praise that is meant: "belum pernah secepat ini", "gak nyangka", "no complaints"
 _SINCERE = re.compile(r"\b(belum pernah|gak nyangka|ga nyangka|tidak menyangka|no complaints?|nggak nyesel|gak nyesel|"
                       r"ga nyesel|never (had|been)|not bad)\b", re.IGNORECASE)
@@ -214,6 +239,21 @@ class IntentMatcher:
             flags = ("sarcasm",)
             if chosen in ("thanks", "greeting"):
                 chosen, conf = "feedback", min(conf, 0.7)
+        negated = _NEGATED.search(text)
+        if negated:
+            # "jangan dibatalkan", "I don't want to return it, I just want to know if it's original":
+            # the action is refused; what else the message asks decides
+            flags += ("negated",)
+            rest_text = (text[:negated.start()] + " " + text[_clause_end(text, negated.end()):]).strip()
+            rest = self.normalizer.tokens(rest_text)[:300] if rest_text else []
+            if rest and _QUESTION_REST.search(rest_text):
+                rprobs, rt, _ = self.probabilities(rest)
+                ri = int(np.argmax(rprobs))
+                if labels[ri] not in ("unknown", "greeting", "thanks") and rprobs[ri] >= 0.8 \
+                        and self._topic(labels[ri], rt) != self._topic(chosen, tprobs):
+                    chosen, conf, tprobs, probs = labels[ri], float(rprobs[ri]), rt, rprobs
+        if _WITHDRAWN.search(text):
+            flags += ("withdrawn",)
         words = sum(1 for t in tokens if not t.startswith("<"))
         mostly_new = bool(words) and unseen * 2 >= words
         rival = float(probs[self._index["unknown"]])

@@ -294,7 +294,8 @@ def _topic_name(topic: str | None) -> str | None:
 _DETAIL_LABELS = {"order_numbers": "Nomor pesanan", "emails": "Email", "phones": "Telepon",
                   "amounts": "Nominal", "masked": "Data rahasia disamarkan", "recipient_names": "Nama penerima",
                   "products": "Produk", "variants": "Ukuran/warna", "payment_methods": "Metode pembayaran",
-                  "addresses": "Alamat baru"}
+                  "addresses": "Alamat baru", "tracking_numbers": "Nomor resi", "vouchers": "Kode voucher",
+                  "refund_destinations": "Tujuan refund", "customer_notes": "Catatan dari pelanggan"}
 _FEEDBACK_LABELS = {"complaint": "Keluhan", "praise": "Pujian", "suggestion": "Saran", "feedback": "Masukan"}
 
 
