@@ -230,3 +230,11 @@ def test_a_detail_with_a_new_question_answers_the_question_too(ctx):
     plan = decide(t, snap(open_case(), ticket()), ctx)
     assert "INV-20261125-0456 sudah kami catat" in plan.text and "pembatalan" in plan.text
     assert "cancel_order" in plan.state.case.topics
+
+
+@pytest.mark.parametrize("text", ["udah 10 hari belum sampai kak", "sudah seminggu paket belum datang",
+                                  "statusnya diterima tapi saya belum terima barangnya",
+                                  "tracking says delivered but I never got it"])
+def test_a_long_wait_or_a_parcel_marked_delivered_gets_an_apology_first(ctx, text):
+    plan = decide(turn(text, "order_status", "order_tracking"), snap(), ctx)
+    assert plan.text.startswith(("Mohon maaf atas ketidaknyamanannya", "We're sorry")), plan.text

@@ -48,6 +48,11 @@ NUDGE_WORDS = frozenset("""
     since already dah sdh gk ngga nggak y yg lg ini itu kan can you check cek is are do does any anything there news
     progress gimana2 kelanjutan lanjutannya follow up
 """.split())
+# a long wait, or "delivered" with nothing received: a careful agent apologises first
+_LONG_WAIT = re.compile(
+    r"\b(?:[5-9]|[1-9]\d)\s*(?:hari|hr|days?)\b|\b(?:\d+|se|satu|dua|two|a)\s*(?:minggu|weeks?|bulan|months?)\b|"
+    r"\b(?:status\w*|tertulis|katanya|says|shows)\b.{0,30}\b(?:terkirim|diterima|delivered)\b.{0,40}"
+    r"\b(?:belum|tidak|gak|ga|nggak|not|never|haven'?t)\b", re.IGNORECASE)
 # "when will you answer", a ticket number: about the open case
 REPLY_WORDS_RE = re.compile(r"\b(dibalas|dibales|dijawab|direspon|balasan|jawaban|respon|reply|replied|answer|"
                             r"respond|hear\s+back)\b", re.IGNORECASE)
@@ -289,8 +294,8 @@ class _Decision(Handlers, Asides):
         t = self.t
         if t.secret_kinds:
             self.out.add("secret_warning")
-        if "sarcasm" in t.match.flags and t.match.intent in CATEGORIES and t.match.intent != "feedback" \
-                and not self.said("apology"):
+        if (("sarcasm" in t.match.flags and t.match.intent in CATEGORIES and t.match.intent != "feedback")
+                or (t.match.intent == "order_status" and _LONG_WAIT.search(t.text))) and not self.said("apology"):
             self.out.add("apology")  # "mantap, 2 minggu belum sampai 👏" is no compliment
             self.mark("apology")
         if not t.text.strip():
