@@ -7,14 +7,13 @@ when the bot starts, with the file and key named, never mid-conversation.
 from __future__ import annotations
 
 import re
-import string
-import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bot.errors import ConfigError
-from bot.topics import DetailText, Fact, Topic, load_detail_texts, load_facts, load_topics
+from bot.topics import (DetailText, Fact, Topic, check_placeholders, load_detail_texts, load_facts, load_topics,
+                        read_toml)
 
 LANGS = ("id", "en")
 
@@ -97,17 +96,6 @@ class Knowledge:
         return self.menus.get(lang, self.menus["id"])
 
 
-def _read_toml(path: Path) -> dict[str, Any]:
-    try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise ConfigError(str(path), "-", "file not found") from None
-    except UnicodeDecodeError:
-        raise ConfigError(str(path), "-", "not UTF-8 text") from None
-    except tomllib.TOMLDecodeError as exc:
-        raise ConfigError(str(path), "-", f"not valid TOML ({exc})") from None
-
-
 def _get(data: dict[str, Any], path: str, key: str, kind: type) -> Any:
     table, _, name = key.partition(".")
     value = data.get(table, {}).get(name) if isinstance(data.get(table), dict) else None
@@ -123,7 +111,7 @@ def _get(data: dict[str, Any], path: str, key: str, kind: type) -> Any:
 
 
 def load_shop(path: Path) -> Shop:
-    data = _read_toml(path)
+    data = read_toml(path)
     p = str(path)
     socials = data.get("channels", {}).get("social_media", [])
     if not isinstance(socials, list):
@@ -159,18 +147,8 @@ def load_shop(path: Path) -> Shop:
     return shop
 
 
-def _check_placeholders(path: str, key: str, text: str) -> None:
-    try:
-        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
-    except ValueError as exc:
-        raise ConfigError(path, key, f"broken placeholder ({exc}); write {{{{ and }}}} for a literal brace") from None
-    for name in fields:
-        if name not in PLACEHOLDERS:
-            raise ConfigError(path, key, f"unknown placeholder {{{name}}} (known: {', '.join(sorted(PLACEHOLDERS))})")
-
-
 def load_texts(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, tuple[str, ...]]]:
-    data = _read_toml(path)
+    data = read_toml(path)
     p = str(path)
     texts: dict[str, dict[str, str]] = {}
     menus: dict[str, tuple[str, ...]] = {}
@@ -187,7 +165,7 @@ def load_texts(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, tuple[s
             value = table.get(key)
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(p, f"{lang}.{key}", "missing or empty text")
-            _check_placeholders(p, f"{lang}.{key}", value)
+            check_placeholders(p, f"{lang}.{key}", value, PLACEHOLDERS)
             texts[lang][key] = value
         for key, value in table.items():
             if key in REPLY_KEYS or key == "menu":
@@ -197,7 +175,7 @@ def load_texts(path: Path) -> tuple[dict[str, dict[str, str]], dict[str, tuple[s
                 raise ConfigError(p, f"{lang}.{key}", "unknown text key (a typo?)")
             if not isinstance(value, str) or not value.strip():
                 raise ConfigError(p, f"{lang}.{key}", "missing or empty text")
-            _check_placeholders(p, f"{lang}.{key}", value)
+            check_placeholders(p, f"{lang}.{key}", value, PLACEHOLDERS)
             texts[lang][key] = value
     return texts, menus
 

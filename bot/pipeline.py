@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 from bot.business_hours import BusinessCalendar
 from bot.csat import CSAT_WINDOW, parse_rating
 from bot.dialogue import Context, Plan, Snapshot, Turn, decide, find_details, is_detail_only
-from bot.dialogue.case import ticket_details
+from bot.dialogue.case import promise_span, ticket_details
 from bot.dialogue.reply import NEW_REF
 from bot.dialogue.state import from_json, to_json
 from bot.extract import mask_secrets
@@ -311,19 +311,13 @@ class Bot:
             return IntentMatch(CATEGORIES[int(digit.group(1)) - 1], 1.0, conv.lang or match.lang)  # type: ignore[arg-type]
         return match
 
-    def _first_response_due(self, channel: str, now: datetime) -> datetime:
-        shop = self.knowledge.shop
-        if channel == "email":
-            return self.calendar.add_opening_time(now, timedelta(hours=shop.email_max_hours))
-        return self.calendar.add_opening_time(now, timedelta(minutes=shop.wa_max_minutes))
-
     def _await_reply(self, tx: Transaction, ticket: Ticket | None, channel: str, now: datetime) -> Ticket | None:
         """A customer message on a ticket a person has already answered: the channel's
         response promise runs again (the next-reply timer), from the first message still
         waiting, until a person answers (bot/desk.py stops it)."""
         if ticket is None or ticket.status == "resolved" or ticket.first_response_at is None or ticket.reply_due:
             return ticket
-        due = self._first_response_due(channel, now)
+        due = self.calendar.add_opening_time(now, promise_span(self.knowledge, channel))
         resolution = ticket.resolution_due or ticket.due_at
         changes = {"reply_since": now, "reply_due": due, "due_at": min(due, resolution)}
         tx.update_ticket(ticket, **changes)

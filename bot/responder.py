@@ -46,16 +46,11 @@ class Responder:
         return "\n".join(lines)
 
     def render(self, lang: str, key: str, **extra: Any) -> str:
-        values = dict(self._base.get(lang, self._base["id"]))
-        values.update(extra)
-        for name, value in list(values.items()):
-            if isinstance(value, datetime):
-                values[name] = format_when(value, lang, self.tz)
-        # A text may use a placeholder this call did not fill: leave it visible, never crash.
-        return self.knowledge.text(lang, key).format_map(_Keep(values))
+        return self.render_text(lang, self.knowledge.text(lang, key), **extra)
 
     def render_text(self, lang: str, text: str, **extra: Any) -> str:
-        """A text that is not a reply key (a topic's answer, a fact) with the same placeholders."""
+        """A text with the shop's placeholders filled (a reply key's, a topic's answer, a fact).
+        A placeholder this call did not fill stays visible: never a crash."""
         values = dict(self._base.get(lang, self._base["id"]))
         values.update(extra)
         for name, value in list(values.items()):

@@ -59,7 +59,8 @@ class Fact:
         return self.texts.get(lang, self.texts["id"])
 
 
-def _read(path: Path) -> dict[str, Any]:
+def read_toml(path: Path) -> dict[str, Any]:
+    """A knowledge file, or ConfigError naming it (knowledge.py reads its files with this too)."""
     try:
         return tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -76,19 +77,24 @@ def _texts(path: str, key: str, table: dict[str, Any], allowed: frozenset[str]) 
         value = table.get(lang)
         if not isinstance(value, str) or not value.strip():
             raise ConfigError(path, f"{key}.{lang}", "missing or empty text")
-        try:
-            fields = [name for _, name, _, _ in string.Formatter().parse(value) if name is not None]
-        except ValueError as exc:
-            raise ConfigError(path, f"{key}.{lang}", f"broken placeholder ({exc})") from None
-        for name in fields:
-            if name not in allowed:
-                raise ConfigError(path, f"{key}.{lang}", f"unknown placeholder {{{name}}}")
+        check_placeholders(path, f"{key}.{lang}", value, allowed)
         out[lang] = value.strip()
     return out
 
 
+def check_placeholders(path: str, key: str, text: str, allowed: frozenset[str]) -> None:
+    """Every `{name}` in `text` is one the bot fills; a broken brace is named, never a crash later."""
+    try:
+        fields = [name for _, name, _, _ in string.Formatter().parse(text) if name is not None]
+    except ValueError as exc:
+        raise ConfigError(path, key, f"broken placeholder ({exc}); write {{{{ and }}}} for a literal brace") from None
+    for name in fields:
+        if name not in allowed:
+            raise ConfigError(path, key, f"unknown placeholder {{{name}}} (known: {', '.join(sorted(allowed))})")
+
+
 def load_facts(path: Path) -> dict[str, Fact]:
-    data = _read(path)
+    data = read_toml(path)
     p = str(path)
     facts: dict[str, Fact] = {}
     for fid, table in data.items():
@@ -105,7 +111,7 @@ def load_facts(path: Path) -> dict[str, Fact]:
 
 
 def load_topics(path: Path, facts: dict[str, Fact]) -> dict[str, Topic]:
-    data = _read(path)
+    data = read_toml(path)
     p = str(path)
     topics: dict[str, Topic] = {}
     for tid, table in data.items():
@@ -150,7 +156,7 @@ class DetailText:
 
 def load_detail_texts(path: Path) -> dict[str, dict[str, DetailText]]:
     """lang -> detail kind -> how to ask for it and acknowledge it."""
-    data = _read(path)
+    data = read_toml(path)
     p = str(path)
     out: dict[str, dict[str, DetailText]] = {}
     for lang in LANGS:

@@ -90,3 +90,18 @@ def convo(bot, clock) -> Conversation:
 @pytest.fixture
 def email_convo(bot, clock) -> Conversation:
     return Conversation(bot, clock, channel="email", customer="budi@example.com")
+
+
+@pytest.fixture
+def runner(bot, settings, clock):
+    """Scripted conversations (tests/conversations.py) with a desk and two people on it."""
+    from werkzeug.security import generate_password_hash
+
+    from bot.desk import Desk
+    from handoff import queue
+    from tests.conversations import Runner
+
+    desk = Desk.from_settings(settings, bot.store)
+    for name, role in (("sari", "agent"), ("dewi", "supervisor")):
+        queue.add_agent(bot.store, clock(), name, role, generate_password_hash("rahasia-" + name))
+    return Runner(bot, desk, clock)

@@ -4,11 +4,8 @@ has, keeps the case, and never takes a detail for a question)."""
 from __future__ import annotations
 
 import pytest
-from werkzeug.security import generate_password_hash
 
-from bot.desk import Desk
-from handoff import queue
-from tests.conversations import Runner, Scenario
+from tests.conversations import Scenario
 
 ORDER = ("order_status", "followup")
 
@@ -125,14 +122,6 @@ SCENARIOS = [
         ("barangnya belum datang juga", {"plan": "order_status", "tickets": 2, "has": ["YS-000002"]}),
     ]),
 ]
-
-
-@pytest.fixture
-def runner(bot, settings, clock):
-    desk = Desk.from_settings(settings, bot.store)
-    for name, role in (("sari", "agent"), ("dewi", "supervisor")):
-        queue.add_agent(bot.store, clock(), name, role, generate_password_hash("rahasia-" + name))
-    return Runner(bot, desk, clock)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

@@ -7,11 +7,8 @@ and email threads."""
 from __future__ import annotations
 
 import pytest
-from werkzeug.security import generate_password_hash
 
-from bot.desk import Desk
-from handoff import queue
-from tests.conversations import Runner, Scenario
+from tests.conversations import Scenario
 
 MENU = ("1. Produk", "1. Products")
 FOLLOW = ("followup",)
@@ -454,14 +451,6 @@ SCENARIOS = [
             "plan": FOLLOW, "tickets": 1, "has": ["YS-000001"], "lacks": ["Kak", *MENU]}),
     ], **EMAIL),
 ]
-
-
-@pytest.fixture
-def runner(bot, settings, clock):
-    desk = Desk.from_settings(settings, bot.store)
-    for name, role in (("sari", "agent"), ("dewi", "supervisor")):
-        queue.add_agent(bot.store, clock(), name, role, generate_password_hash("rahasia-" + name))
-    return Runner(bot, desk, clock)
 
 
 @pytest.mark.parametrize("scenario", SCENARIOS, ids=lambda s: s.name)

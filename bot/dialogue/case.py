@@ -32,6 +32,12 @@ TICKET_KEYS = {
 }
 
 
+def promise_span(knowledge: Knowledge, channel: str) -> timedelta:
+    """The channel's response promise in opening time (email 2 h, WhatsApp and chat 15 min)."""
+    shop = knowledge.shop
+    return timedelta(hours=shop.email_max_hours) if channel == "email" else timedelta(minutes=shop.wa_max_minutes)
+
+
 def has(case: Case, need: str) -> bool:
     return case.has(need)
 

@@ -28,7 +28,7 @@ from bot.models import CATEGORIES
 from bot.topics import Topic
 
 from .case import (CASE_IDLE, CATEGORY_NEEDS, FOLLOWUP_TOPICS, adopt_ticket, merge_details, missing, name_details,
-                   named_list, reply_due)
+                   named_list, promise_span, reply_due)
 from .asides import Asides
 from .handlers import Handlers, join
 from .plan import Context, NewTicket, Plan, Snapshot, TicketChange, Turn
@@ -133,10 +133,15 @@ class _Decision(Handlers, Asides):
         return self.r.soon(due, self.now, self.lang)
 
     def first_due(self) -> datetime:
-        shop = self.k.shop
-        if self.t.channel == "email":
-            return self.cal.add_opening_time(self.now, timedelta(hours=shop.email_max_hours))
-        return self.cal.add_opening_time(self.now, timedelta(minutes=shop.wa_max_minutes))
+        return self.cal.add_opening_time(self.now, promise_span(self.k, self.t.channel))
+
+    def next_due(self) -> datetime:
+        """When a person answers the open ticket next; a message that starts the
+        next-reply timer says so in the plan."""
+        due, waits = reply_due(self.ticket, self.first_due())
+        if waits:
+            self.change = replace(self.change, await_reply=True)
+        return due
 
     def outer_due(self) -> datetime:
         return self.cal.add_working_days(self.now, self.k.shop.complex_working_days)
@@ -171,16 +176,12 @@ class _Decision(Handlers, Asides):
             else:
                 self.out.add("promise_closed", when=back)
                 self.mark(f"closed:{back.isoformat()}")
-        elif due - self.now > self._promise_span() + timedelta(minutes=1):
+        elif due - self.now > promise_span(self.k, self.t.channel) + timedelta(minutes=1):
             self.out.add("promise_by", when=self.soon(due))  # the team closes before the usual span is over
         else:
             self.out.add("promise_email" if self.t.channel == "email" else "promise_whatsapp")
         self.set_case(replace(self.case, promised_due=due))  # type: ignore[arg-type]
         self.mark("promise")
-
-    def _promise_span(self) -> timedelta:
-        shop = self.k.shop
-        return timedelta(hours=shop.email_max_hours) if self.t.channel == "email" else timedelta(minutes=shop.wa_max_minutes)
 
     def take_details(self, relevant: tuple[str, ...] | None = None) -> list[str]:
         """Merge this message's details into the case; the new ones, named for an
@@ -222,9 +223,7 @@ class _Decision(Handlers, Asides):
         case, ticket = self.case, self.ticket
         if case is None or ticket is None:
             return
-        due, waits = reply_due(ticket, self.first_due())
-        if waits:
-            self.change = replace(self.change, await_reply=True)
+        due = self.next_due()
         if due <= self.now:  # the promise is already broken: say so, never quote a time gone by
             if self.said(f"late:{ticket.ref}"):
                 self.out.add_varying("noted_again")
@@ -324,9 +323,7 @@ class _Decision(Handlers, Asides):
         self.state = replace(self.state, last_at=self.now)
         if self.ticket is not None and self.case is not None and self.case.ticket_ref == self.ticket.ref \
                 and t.match.intent not in _NO_REPLY_OWED and not self.change.await_reply and t.text.strip():
-            _, waits = reply_due(self.ticket, self.first_due())
-            if waits:
-                self.change = replace(self.change, await_reply=True)
+            self.next_due()
         fill = (lambda s: s.replace(NEW_REF, "YS-??????")) if self.new_ticket else None
         text, varied = self.out.build(self.state, fill)
         self.state = self.state.remember(varied)

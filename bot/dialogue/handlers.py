@@ -13,7 +13,7 @@ from typing import Any
 from bot.models import CATEGORIES
 from bot.topics import Topic
 
-from .case import CATEGORY_NEEDS, FOLLOWUP_TOPICS, missing, named_list, reply_due
+from .case import CATEGORY_NEEDS, FOLLOWUP_TOPICS, missing, named_list
 from .plan import NewTicket
 from .state import Case
 
@@ -65,20 +65,22 @@ class Handlers:
     def on_attachments(self) -> None:
         self.key = "media_only"
         if self.case is None:
-            # kept for the case the explanation will open
-            self.set_case(Case(category=None, topic=None, opened_at=self.now))
-            self.take_details()
+            self.pending_case()  # the files wait for the case the explanation will open
             self.out.add("media_only")
             self.closed_note()
             return
         self.on_details()
 
+    def pending_case(self) -> list[str]:
+        """A case with no question yet, holding what came before it; the details noted."""
+        self.set_case(Case(category=None, topic=None, opened_at=self.now))
+        return self.take_details()
+
     def on_details(self) -> None:
         """Details and nothing else: they fill the case."""
         self.key = "details"
         if self.case is None:
-            self.set_case(Case(category=None, topic=None, opened_at=self.now))
-            noted = self.take_details()
+            noted = self.pending_case()
             self.out.add("detail_noted_no_case", details=join(noted, self.lang))
             self.closed_note()
             return
@@ -172,12 +174,10 @@ class Handlers:
         self.key = "human"
         case = self.case
         if case is not None and case.ticket_ref and self.ticket is not None:
-            due, waits = reply_due(self.ticket, self.first_due())
+            due = self.next_due()
             if due <= self.now:
                 self.status()
                 return
-            if waits:
-                self.change = replace(self.change, await_reply=True)
             self.out.add_varying("human_case", ref=case.ticket_ref, when=self.soon(due))
             return
         due = self.first_due()
@@ -299,9 +299,7 @@ class Handlers:
         needs = topic.needs if topic is not None else CATEGORY_NEEDS.get(intent, ())
         self.ask(needs)
         mark = f"added:{tid or intent}"
-        due, waits = reply_due(self.ticket, self.first_due())
-        if waits:
-            self.change = replace(self.change, await_reply=True)
+        due = self.next_due()
         if not self.said(mark) and due > self.now:
             self.out.add("ticket_added", ref=self.ticket.ref, when=self.soon(due))
             self.mark(mark)

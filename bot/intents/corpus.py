@@ -55,7 +55,12 @@ def build_corpus(lexicon: Lexicon, groups: list[PhraseGroup], settings: str = ""
 
                 raise ConfigError(g.path, "(file name)", f"topic {topic!r} is already a topic of {topic_parent[topic]}")
         examples.extend(Example(line, g.label, topic) for line in g.lines)
-    return Corpus(tuple(examples), topic_parent, data_key(lexicon.directory, settings + f";cues={CUES_AS_EXAMPLES}"))
+    return Corpus(tuple(examples), topic_parent, corpus_key(lexicon.directory, settings))
+
+
+def corpus_key(directory: Path, settings: str = "") -> str:
+    """The key of the model trained from `directory` with these settings (the cache's name for it)."""
+    return data_key(directory, settings + f";cues={CUES_AS_EXAMPLES}")
 
 
 def data_key(directory: Path, settings: str = "") -> str:

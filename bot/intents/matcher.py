@@ -27,7 +27,7 @@ import numpy as np
 from bot.models import CATEGORIES, IntentMatch
 
 from . import cache
-from .corpus import build_corpus, phrase_groups
+from .corpus import build_corpus, corpus_key, phrase_groups
 from .lexicon import Lexicon, load_lexicon
 from .model import LinearModel
 from .normalize import MAX_CHARS, Normalizer, basic_tokens, guess_lang
@@ -105,12 +105,15 @@ class IntentMatcher:
         sl = lexicon.slang
         drop = {w.lower() for w in sl.address} | {w.lower() for w in sl.particles}
         self.normalizer = Normalizer(slang=sl.slang, drop=drop, protected=sl.known, brands=sl.brands)
-        groups = phrase_groups(lexicon.directory)
-        from .training import settings_key
-
-        corpus = build_corpus(lexicon, groups, settings_key())
         if model is None:
-            model = cache.load_or_train(corpus.key, lambda: self._train(corpus, groups), cache_directory)
+            from .training import settings_key
+
+            # the phrase files are read (and checked) only to train: a cached model's key
+            # already covers their bytes
+            model = cache.load_or_train(
+                corpus_key(lexicon.directory, settings_key()),
+                lambda: self._train(build_corpus(lexicon, phrase_groups(lexicon.directory), settings_key())),
+                cache_directory)
         self.model = model
         self.normalizer.set_vocabulary(model.norm_vocab, model.norm_targets)
         self.labels = model.intent.classes
@@ -156,7 +159,7 @@ class IntentMatcher:
         known = {w for w, c in freq.items() if c >= KNOWN_MIN_COUNT} | cue_words
         return tuple(sorted(known)), tuple(sorted(targets))
 
-    def _train(self, corpus, groups) -> LinearModel:
+    def _train(self, corpus) -> LinearModel:
         from .training import train
 
         cue_texts = [c for item in self.lexicon.intents.values()
