@@ -67,6 +67,9 @@ def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
 
     app.register_blueprint(health)
     app.register_blueprint(whatsapp)
+    from bot.web.landing import landing
+
+    app.register_blueprint(landing)  # /: links to /try and /console
     from bot.web.console import init_console
 
     init_console(app)  # /console: session cookie settings, security headers, the blueprint
