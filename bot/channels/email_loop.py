@@ -11,15 +11,11 @@ import re
 from email.utils import parseaddr
 from typing import Iterable
 
+from bot.channels.email_auto import header_reason, sender_reason, text_reason
 from bot.channels.email_parse import ParsedMail
 
 __all__ = ["automatic_reason", "normalise_address"]
 
-_NO_REPLY_LOCAL = re.compile(
-    r"^(?:mailer[-_.]?daemon|postmaster|no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]?reply|bounces?)(?:$|[^a-z0-9])",
-    re.IGNORECASE,
-)
-_PRECEDENCE = frozenset({"bulk", "list", "junk", "auto_reply", "auto-reply"})
 _AUTO_TYPES = frozenset({"message/delivery-status", "message/disposition-notification", "message/feedback-report"})
 
 # Subjects of auto-replies and bounces, English and Indonesian (Outlook, Gmail, Yahoo, Exchange,
@@ -53,6 +49,8 @@ _AUTO_BODY = re.compile(
     r"|\bsaya\s+(?:sedang\s+)?(?:tidak\s+(?:berada\s+)?di\s+kantor|(?:berada\s+)?di\s+luar\s+kantor)\s+(?:hingga|sampai|s/d|s\.d\.|mulai|dari|pada|selama)"
     r"|\bsedang\s+(?:cuti|berlibur)\s+(?:hingga|sampai|s/d|s\.d\.|mulai|dari\s+tanggal|pada\s+tanggal|dan\s+akan\s+kembali|selama)"
     r"|\bini\s+(?:adalah\s+)?(?:balasan|pesan|jawaban|email|e-mail|surel)\s+otomatis"
+    r"|\b(?:respond|reply|answer|get\s+back)\s+(?:to\s+(?:you|it|your\s+\w+)\s+)?(?:upon|on|after|when)\s+(?:my|i)\s+return"
+    r"|\blimited\s+access\s+to\s+(?:my\s+)?e-?mail|\bunable\s+to\s+read\s+your\s+(?:message|e-?mail)"
     r"|\bpesan\s+ini\s+(?:dikirim|dibuat)\s+secara\s+otomatis"
     r")"
     r"|^\W*(?:out\s+of\s+(?:the\s+)?office|automatic\s+reply|auto[-\s]?reply|sedang\s+cuti|di\s+luar\s+kantor)\b",
@@ -78,43 +76,29 @@ def normalise_address(address: str) -> str:
 
 
 def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | None:
-    """A short reason why this mail must get no automatic answer, or None when it may get one."""
+    """A short reason why this mail must get no automatic answer, or None when it may get one.
+
+    The causes, in order: unreadable mail; RFC 3834 / 2369 / 3464 / 8098 / 5965 headers and
+    bulk-sender headers (`email_auto.header_reason`); report parts; machine senders; our own
+    address; auto-reply subjects and openings; text-form reports and notices with no person's
+    words (`email_auto.text_reason`). A `Disposition-Notification-To` header (a person asking
+    for a read receipt) is no reason.
+    """
     if not mail.parse_ok:
         return "unparseable mail: an agent must look"
     h = {k.lower(): (v or "").strip() for k, v in mail.headers.items()}
-
-    auto = h.get("auto-submitted")
-    if auto is not None:
-        kind = re.split(r"[;\s(]", auto.strip(), maxsplit=1)[0].lower()
-        if kind and kind != "no":
-            return f"Auto-Submitted: {kind}"
-    for name in ("x-autoreply", "x-autorespond"):
-        if name in h and h[name].lower() not in ("no", "false", "0"):
-            return f"{name} header"
-    suppress = h.get("x-auto-response-suppress", "").lower()
-    if re.search(r"\b(?:all|autoreply|oof)\b", suppress):
-        # Exchange's way of saying "do not auto-answer this" (set on its own auto-replies).
-        return f"X-Auto-Response-Suppress: {h['x-auto-response-suppress']}"
-    precedence = (re.split(r"[;\s(]", h.get("precedence", "").strip(), maxsplit=1)[0]).lower()
-    if precedence in _PRECEDENCE:
-        return f"Precedence: {precedence}"
-    if "list-id" in h:
-        return "mailing list (List-Id)"
-    if "list-unsubscribe" in h:
-        return "mailing list (List-Unsubscribe)"
-    if "return-path" in h and h["return-path"].replace(" ", "").strip("<>") == "":
-        return "empty Return-Path (bounce)"
-    if h.get("content-type", "").lower().startswith("multipart/report"):
-        return "delivery status notification (multipart/report)"
+    reason = header_reason(h)
+    if reason:
+        return reason
     if any(a.content_type in _AUTO_TYPES for a in mail.attachments):
         return "delivery status notification"
 
     sender = (mail.sender or "").lower()
     if not sender:
         return "no sender address"
-    local = sender.rpartition("@")[0]
-    if _NO_REPLY_LOCAL.match(local):
-        return f"automatic sender {local}"
+    reason = sender_reason(sender)
+    if reason:
+        return reason
     if isinstance(own_addresses, str):
         own_addresses = [own_addresses]  # one address given bare, not as a list
     own = {normalise_address(a) for a in own_addresses if a}
@@ -127,4 +111,5 @@ def automatic_reason(mail: ParsedMail, own_addresses: Iterable[str]) -> str | No
     opening = "\n".join([line for line in (mail.text or "").splitlines() if line.strip()][:4])[:600]
     if _AUTO_BODY.search(opening):
         return "auto-reply text"
-    return None
+    # The person's own words: quoted history (a newsletter a customer answers) does not count.
+    return text_reason(subject, mail.new_text or mail.text or "")

@@ -27,6 +27,8 @@ from email.utils import getaddresses, parsedate_to_datetime
 from html import unescape
 from html.parser import HTMLParser
 
+from bot.channels.email_auto import AUTO_HEADERS, wanted_header
+
 __all__ = ["MailAttachment", "ParsedMail", "parse_mail", "strip_quoted", "html_to_text"]
 
 
@@ -56,17 +58,10 @@ class ParsedMail:
     parse_ok: bool
 
 
-# Headers that `email_loop.automatic_reason` looks at (RFC 3834 and friends).
-LOOP_HEADERS: tuple[str, ...] = (
-    "auto-submitted",
-    "x-autoreply",
-    "x-autorespond",
-    "precedence",
-    "list-id",
-    "list-unsubscribe",
-    "return-path",
-    "x-auto-response-suppress",
-)
+# Headers that `email_loop.automatic_reason` looks at (RFC 3834 and friends): the list lives
+# with the rules in `email_auto` (`wanted_header` also takes name prefixes).
+LOOP_HEADERS: tuple[str, ...] = AUTO_HEADERS
+_MAX_LOOP_HEADERS = 64
 
 # Any of these present means the parser found a real mail header block.
 _KNOWN_HEADERS = frozenset(
@@ -740,10 +735,10 @@ def _parse(raw: bytes, max_text_chars: int, keep_bytes: int) -> ParsedMail:
     date = _date(_raw_header(msg, "date"))
 
     headers: dict[str, str] = {}
-    for name in LOOP_HEADERS:
-        value = _raw_header(msg, name)
-        if value is not None:
-            headers[name] = decode_words(value)
+    for key, value in msg.raw_items():
+        name = str(key).strip().lower()
+        if name not in headers and len(headers) < _MAX_LOOP_HEADERS and wanted_header(name):
+            headers[name] = decode_words(_unsurrogate(str(value))[:2000])
     top_type = _content_type(msg)
     if top_type == "multipart/report":
         headers["content-type"] = decode_words(_raw_header(msg, "content-type") or top_type)
