@@ -4,8 +4,10 @@ Claim, release, reply, resolve, escalate, send the WhatsApp template or an email
 is one short write transaction (handoff/queue.py checks who holds what), and every
 message to the customer goes through the outbox on a channel that can reach them:
 - WhatsApp free text only inside the 24-hour window (WhatsApp refuses it afterwards,
-  error 63016); outside it the approved template, or email when the customer gave an
-  address;
+  error 63016); outside it the approved template, or email to an address an agent picks;
+- email goes on its own only to an address the customer wrote from: an address merely
+  typed in a message (perhaps a scammer's, perhaps a typo) is offered to the agent
+  marked as unproven, and used only when the agent picks it explicitly;
 - email threaded on the customer's last mail, without Auto-Submitted (a person wrote it).
 The first message a person sends stops the first-response timer (handoff/sla.py); a
 resolve stops the resolution timer and asks the customer one satisfaction question.
@@ -39,7 +41,13 @@ class ChannelState:
     window_open: bool | None  # WhatsApp's 24-hour window; None for email
     window_closes_at: datetime | None
     template_available: bool
-    email_addresses: tuple[str, ...]
+    email_addresses: tuple[str, ...]  # proven: the customer wrote from it (the default offered)
+    mentioned_addresses: tuple[str, ...] = ()  # only typed in a message: an agent's explicit pick
+
+    @property
+    def any_address(self) -> tuple[str, ...]:
+        """Every address an agent may pick explicitly: the proven ones first."""
+        return self.email_addresses + tuple(a for a in self.mentioned_addresses if a not in self.email_addresses)
 
     @property
     def free_text_ok(self) -> bool:
@@ -79,11 +87,13 @@ class Desk:
     def _channel_state(self, conn: Any, conv: Conversation, ticket: Ticket, now: datetime) -> ChannelState:
         emails = tuple(dict.fromkeys(e.lower() for e in ticket.details.get("emails", []) if _EMAIL.match(e)))
         if conv.channel == "email":
-            return ChannelState("email", None, None, False, (conv.customer,))
+            proven = (conv.customer,)
+            return ChannelState("email", None, None, False, proven, tuple(e for e in emails if e not in proven))
         last = _last_inbound(conn, conv.customer)
         closes = last + WINDOW if last else None
+        # A WhatsApp customer has written from no address: whatever they typed is unproven.
         return ChannelState(conv.channel, bool(closes and now < closes), closes,
-                            bool(self.settings.whatsapp.template_content_sid), emails)
+                            bool(self.settings.whatsapp.template_content_sid), (), emails)
 
     # -- actions ------------------------------------------------------------------------
     def claim(self, now: datetime, ref: str, agent: str, *, take_over: bool = False) -> Ticket:
@@ -120,7 +130,7 @@ class Desk:
         address = address.strip().lower()
 
         def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
-            if address not in state.email_addresses:
+            if address not in state.any_address:
                 raise QueueError(f"{address or 'that address'} is not an email address this customer gave us",
                                  "Alamat email itu tidak pernah diberikan oleh pelanggan ini.")
             if conv.channel == "email":
@@ -146,12 +156,16 @@ class Desk:
             tx.log_event(event, agent, conversation_id=conv.id, ticket_ref=ticket.ref, data={"outbox_id": outbox_id})
         return outbox_id
 
-    def resolve(self, now: datetime, ref: str, agent: str, note: str | None = None) -> Ticket:
+    def resolve(self, now: datetime, ref: str, agent: str, note: str | None = None, *,
+                email_to: str | None = None) -> Ticket:
         """Close the ticket and ask the customer one satisfaction question. An escalation
         needs a written result, which the policy promises the customer: it is sent on a
-        channel that reaches them (WhatsApp in the window, else email, else the template)."""
+        channel that reaches them (their own channel while it can take free text, else
+        the template), or by email to `email_to`, an address the agent picked explicitly
+        among those the customer gave."""
         self._who(agent)
         note = _clean(note) if note and note.strip() else None
+        email_to = (email_to or "").strip().lower() or None
         with self.store.write(now) as tx:
             ticket, conv = queue.holding(tx, ref, agent)
             state = self._channel_state(tx.conn, conv, ticket, now)
@@ -159,7 +173,7 @@ class Desk:
                 if not note:
                     raise QueueError(f"{ticket.ref} is an escalation: resolving it needs the written result (--note)",
                                      f"{ticket.ref} adalah eskalasi: isi \u201cHasil tertulis untuk pelanggan\u201d sebelum menyelesaikan.")
-                via = self._deliver_written(tx, conv, ticket, state, note, agent)
+                via = self._deliver_written(tx, conv, ticket, state, note, agent, email_to)
                 self._first_response(tx, ticket, now, agent)
                 tx.log_event("escalation.result_sent", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
                              data={"via": via})
@@ -235,14 +249,19 @@ class Desk:
                      data={"within_promise": tx.now <= due})
 
     def _deliver_written(self, tx: Transaction, conv: Conversation, ticket: Ticket, state: ChannelState,
-                         text: str, agent: str) -> str:
+                         text: str, agent: str, email_to: str | None = None) -> str:
+        if email_to is not None:
+            if email_to not in state.any_address:
+                raise QueueError(f"{email_to} is not an email address this customer gave us",
+                                 "Alamat email itu tidak pernah diberikan oleh pelanggan ini.")
+            if conv.channel == "email" and email_to == conv.customer:
+                queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+            else:
+                queue_email_to(tx, conv, email_to, text, ticket.ref, author=agent, email_address=self._from())
+            return "email"
         if state.free_text_ok:
             queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
             return conv.channel
-        if state.email_addresses:
-            queue_email_to(tx, conv, state.email_addresses[0], text, ticket.ref, author=agent,
-                           email_address=self._from())
-            return "email"
         if state.template_available:
             flat = " ".join(text.split())[:900]
             queue_template(tx, conv, self.settings.whatsapp.template_content_sid, {"1": ticket.ref, "2": flat},
@@ -284,6 +303,12 @@ def _window_closed(state: ChannelState) -> tuple[str, str]:
     if state.email_addresses:
         en.append("email " + ", ".join(state.email_addresses))
         id_.append("kirim email ke " + ", ".join(state.email_addresses))
+    unproven = [a for a in state.mentioned_addresses if a not in state.email_addresses]
+    if unproven:
+        en.append("email an address the customer typed, if you are sure it is theirs (pick it explicitly: "
+                  + ", ".join(unproven) + ")")
+        id_.append("kirim email ke alamat yang diketik pelanggan bila Anda yakin itu miliknya (pilih sendiri: "
+                   + ", ".join(unproven) + ")")
     return (("WhatsApp's 24-hour window is closed (the customer last wrote more than 24 hours ago): free text "
              "cannot be sent; " + (" or ".join(en) or "no template is configured and no email address is known")),
             ("Jendela 24 jam WhatsApp sudah tertutup (pelanggan terakhir menulis lebih dari 24 jam lalu); "

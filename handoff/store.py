@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     import sqlite_utils
 
 from bot.errors import StoreError
+from handoff import filemodes
 
 PRIORITIES = ("normal", "complex", "escalation")
 TICKET_STATUSES = ("open", "claimed", "resolved")
@@ -369,27 +370,44 @@ class Transaction:
 class Store:
     """One SQLite database file. Open one `Store` per process (or thread)."""
 
-    def __init__(self, path: str | Path, *, create: bool = True) -> None:
+    def __init__(self, path: str | Path, *, create: bool = True, group: str | int | None = None) -> None:
+        """`group` (`[storage] group`): the files are 0640 and owned by that group;
+        without it 0600, owner only (handoff/filemodes.py)."""
         self.path = str(path)
+        try:
+            gid = filemodes.group_id(group)
+        except KeyError:
+            raise StoreError(f"database {self.path}: [storage] group {group!r} does not exist") from None
         try:
             if self.path != ":memory:":
                 parent = Path(self.path).resolve().parent
                 if not parent.exists():
                     if not create:
                         raise StoreError(f"database {self.path}: folder {parent} does not exist")
-                    parent.mkdir(parents=True, exist_ok=True)
+                    filemodes.make_private_dir(parent, gid)
+                if create:
+                    try:
+                        filemodes.create_private(self.path, gid)
+                    except PermissionError:
+                        pass  # a folder we cannot write to: SQLite's own error says so below
             conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
             conn.row_factory = sqlite3.Row
             conn.execute("PRAGMA busy_timeout = 10000")
             conn.execute("PRAGMA foreign_keys = ON")
+            # Deleted rows are overwritten with zeros, not left in free space (`forget`).
+            conn.execute("PRAGMA secure_delete = ON")
             self.conn = conn
             self._db: Any = None
             if create:
                 self._migrate()
             else:
                 conn.execute("SELECT count(*) FROM tickets").fetchone()
+            if self.path != ":memory:":
+                filemodes.secure_database(self.path, gid)
         except sqlite3.Error as exc:
             raise StoreError(describe_sqlite_error(self.path, exc)) from None
+        except PermissionError as exc:
+            raise StoreError(f"database {self.path}: cannot set its owner group or mode ({exc.strerror})") from None
 
     @property
     def db(self) -> "sqlite_utils.Database":
@@ -412,6 +430,7 @@ class Store:
             if row and int(row[0]) >= SCHEMA_VERSION:
                 return
         db = self.db
+        fresh = not _has_table(self.conn, "conversations")
         # (outbox change) one BEGIN IMMEDIATE around the whole migration: concurrent first
         # starts (several workers) wait on the busy timeout instead of failing with
         # "database is locked" on a deferred read->write upgrade; every step is if_not_exists.
@@ -472,6 +491,8 @@ class Store:
                     if name not in have:
                         db[table].add_column(name, kind)
             db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
+            if fresh:  # made with secure_delete on from the start: `forget` needs no VACUUM
+                db["meta"].upsert({"key": "secure_delete", "value": "1"}, pk="key")
 
     @staticmethod
     def _migrate_v3(db: Any) -> None:
@@ -542,26 +563,12 @@ class Store:
             raise StoreError(describe_sqlite_error(self.path, exc)) from None
 
     # -- privacy -----------------------------------------------------------------------
-    def forget(self, customer: str, now: datetime, actor: str = "operator") -> dict[str, int]:
-        """Delete every message, ticket, conversation, event and outbox row of one
-        customer (and, for an email address, the sender on our inbox records).
+    def forget(self, customer: str | list[str], now: datetime, actor: str = "operator") -> dict[str, int]:
+        """Erase one customer (or several ids of one person) completely: handoff/forget.py.
+        Leaves one event with the counts, without the customer id."""
+        from handoff.forget import forget
 
-        Leaves one event saying that a deletion happened (without the customer id),
-        so the audit trail shows who deleted what, not whose data it was.
-        """
-        with self.write(now) as tx:
-            conn = tx.conn
-            conv_ids = [r[0] for r in conn.execute("SELECT id FROM conversations WHERE customer = ?", (customer,))]
-            counts = delete_conversations(tx, conv_ids)
-            # Mail we sent to this address from another customer's conversation stays with
-            # that conversation, but not the address: and nothing queued for it is sent.
-            if _has_table(conn, "outbox"):
-                stray = [r[0] for r in conn.execute("SELECT id FROM outbox WHERE customer = ?", (customer,))]
-                counts["outbox"] += _delete_outbox(conn, stray)
-            if _has_table(conn, "email_inbox"):
-                conn.execute("UPDATE email_inbox SET sender = NULL WHERE sender = ?", (customer,))
-            tx.log_event("customer.forgotten", actor, data=counts)
-        return counts
+        return forget(self, [customer] if isinstance(customer, str) else list(customer), now, actor)
 
     # -- reads -------------------------------------------------------------------------
     def tickets(self, status: str | None = None, limit: int | None = None) -> list[Ticket]:

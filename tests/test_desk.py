@@ -75,7 +75,9 @@ def test_closed_window_refuses_free_text_and_offers_template_and_email(bot, desk
     desk.claim(clock(), ref, "sari")
     state = desk.channel_state(clock(), ref)
     assert state.window_open and state.window_closes_at == clock() + timedelta(hours=24)
-    assert state.email_addresses == ("budi.s@example.com",) and state.template_available
+    # Typed in a WhatsApp message: not proven theirs, so offered only for an explicit pick.
+    assert state.email_addresses == () and state.mentioned_addresses == ("budi.s@example.com",)
+    assert state.template_available
     later(clock, hours=25)
     state = desk.channel_state(clock(), ref)
     assert state.window_open is False and not state.free_text_ok
@@ -148,16 +150,67 @@ def test_agent_escalates_to_supervisors_who_must_send_a_written_result(bot, desk
         desk.escalate(clock(), ref, "sari", "lagi")
 
 
-def test_escalation_result_goes_by_email_when_the_window_has_closed(bot, desk, convo, clock):
+def test_escalation_result_goes_by_email_only_to_an_address_the_agent_picks(bot, desk, convo, clock):
     convo.say("saya mau eskalasi ke supervisor, email saya rina@example.com")
     ref = convo.last.ticket_ref
     assert bot.store.ticket(ref).priority == "escalation"
     desk.claim(later(clock, days=2), ref, "dewi")
-    desk.resolve(clock(), ref, "dewi", note="Hasil peninjauan: dana dikembalikan penuh.")
+    with pytest.raises(QueueError) as err:  # an address the customer never gave
+        desk.resolve(clock(), ref, "dewi", note="Hasil: disetujui.", email_to="lain@example.com")
+    assert "not an email address this customer gave" in str(err.value)
+    desk.resolve(clock(), ref, "dewi", note="Hasil peninjauan: dana dikembalikan penuh.",
+                 email_to=" Rina@Example.com ")
     [row] = [r for r in outbox(bot) if r["body"] == "Hasil peninjauan: dana dikembalikan penuh."]
     assert row["channel"] == "email" and row["customer"] == "rina@example.com"
+    [ev] = [e for e in bot.store.events("escalation.result_sent") if e["ticket_ref"] == ref]
+    assert '"via": "email"' in ev["data"]
     # No free text outside the window, so no satisfaction question on WhatsApp either.
     assert bot.store.conversation(bot.store.ticket(ref).conversation_id).csat_ticket is None
+
+
+def test_escalation_result_never_goes_by_itself_to_an_address_only_mentioned(bot, desk, convo, clock):
+    """Item 9: the customer typed an address (a scammer's, a typo): the written result goes
+    on WhatsApp (window open) or as the template (closed), never by email on its own."""
+    convo.say("saya mau eskalasi ke supervisor, email saya scam@evil.example")
+    ref = convo.last.ticket_ref
+    desk.claim(clock(), ref, "dewi")
+    desk.resolve(later(clock, minutes=5), ref, "dewi", note="Hasil: dana dikembalikan.")
+    [row] = [r for r in outbox(bot) if r["body"] == "Hasil: dana dikembalikan."]
+    assert (row["channel"], row["customer"]) == ("whatsapp", convo.customer)
+    # Window closed: the template, still not the typed address.
+    convo.say("saya mau eskalasi lagi ke supervisor, email saya scam@evil.example")
+    ref2 = convo.last.ticket_ref
+    desk.claim(later(clock, days=2), ref2, "dewi")
+    desk.resolve(clock(), ref2, "dewi", note="Hasil kedua: ditolak.")
+    [row] = [r for r in outbox(bot) if "Hasil kedua" in (r["body"] or "")]
+    assert (row["channel"], row["kind"]) == ("whatsapp", "template")
+    assert not [r for r in outbox(bot) if r["customer"] == "scam@evil.example"]
+    # Without a template: refused (with the typed address offered only as an explicit pick).
+    plain = settings_from_mapping({"storage": {"database": bot.store.path}})
+    bare = Desk.from_settings(plain, bot.store)
+    convo.say("saya mau eskalasi ke supervisor sekali lagi, email saya scam@evil.example")
+    ref3 = convo.last.ticket_ref
+    bare.claim(later(clock, days=2), ref3, "dewi")
+    with pytest.raises(QueueError) as err:
+        bare.resolve(clock(), ref3, "dewi", note="Hasil ketiga.")
+    assert "cannot reach" in str(err.value) and "pick it explicitly" in str(err.value)
+    assert bot.store.ticket(ref3).status == "claimed"
+    assert not [r for r in outbox(bot) if r["customer"] == "scam@evil.example"]
+    # The agent chooses it explicitly: then, and only then, it is used.
+    bare.resolve(clock(), ref3, "dewi", note="Hasil ketiga.", email_to="scam@evil.example")
+    assert [r["body"] for r in outbox(bot) if r["customer"] == "scam@evil.example"] == ["Hasil ketiga."]
+
+
+def test_email_customer_result_goes_to_the_address_they_wrote_from(bot, desk, email_convo, clock):
+    email_convo.send("Saya mau eskalasi ke supervisor. Kalau perlu, email adik saya: adik@example.com",
+                     subject="Komplain", external_id="<esc1@example.com>")
+    ref = email_convo.last.ticket_ref
+    state = desk.channel_state(clock(), ref)
+    assert state.email_addresses == ("budi@example.com",) and "adik@example.com" in state.mentioned_addresses
+    desk.claim(clock(), ref, "dewi")
+    desk.resolve(later(clock, days=3), ref, "dewi", note="Hasil: kami ganti barangnya.")
+    [row] = [r for r in outbox(bot) if r["body"] == "Hasil: kami ganti barangnya."]
+    assert (row["channel"], row["customer"]) == ("email", "budi@example.com")
 
 
 def test_escalation_without_any_reachable_channel_is_not_closed(bot, settings, clock, convo):

@@ -404,10 +404,10 @@ def reply(ref: str):  # type: ignore[no-untyped-def]
 
 @console.post("/t/<ref>/resolve")
 def resolve(ref: str):  # type: ignore[no-untyped-def]
-    note = _form("note")
+    note, email_to = _form("note"), _form("email_to", 320)
 
     def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.resolve(now, ref, me, note or None)
+        desk.resolve(now, ref, me, note or None, email_to=email_to or None)
         return f"{ref} selesai."
     return _act(ref, run)
 
