@@ -21,7 +21,7 @@ from bot.dialogue import Context, Plan, Snapshot, Turn, decide, find_details, is
 from bot.dialogue.case import promise_span, ticket_details
 from bot.dialogue.reply import NEW_REF
 from bot.dialogue.state import from_json, to_json
-from bot.extract import mask_secrets
+from bot.extract import Masked, mask_secrets
 from bot.intents import IntentMatcher
 from bot.knowledge import Knowledge
 from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
@@ -99,7 +99,7 @@ class Bot:
         together or not at all."""
         now = self.calendar.localize(message.received_at) if message.received_at else self.clock()
         text = clean_text(message.text or "")
-        masked = mask_secrets(text)
+        masked, message = _mask_message(mask_secrets(text), message)
         stored_text = masked.text
         match = self.classify(masked.text, message.subject)
         attachments = [a.reference() for a in message.attachments]
@@ -153,7 +153,7 @@ class Bot:
                 if match.intent not in _NO_REPLY_OWED:
                     self._await_reply(tx, ticket, message.channel, now)
                 if ticket is not None:
-                    self._add_details(tx, ticket, text, photos, attachments, state)
+                    self._add_details(tx, ticket, stored_text, photos, attachments, state)
                 tx.update_conversation(conv.id, **changes)
                 tx.log_event("message.silenced", "bot", conversation_id=conv.id, data={"agent": conv.agent})
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
@@ -324,13 +324,28 @@ class Bot:
         return replace(ticket, **changes)
 
 
+def _mask_message(masked: Masked, message: Message) -> tuple[Masked, Message]:
+    """The subject and display name are stored and echoed ("Re: ...") like the text: their
+    secrets are masked too, and count for the customer's warning."""
+    kinds = list(masked.kinds)
+    changes: dict[str, Any] = {}
+    for name in ("subject", "display_name"):
+        value = getattr(message, name)
+        if value:
+            m = mask_secrets(clean_text(value))
+            kinds += m.kinds
+            if m.text != value:
+                changes[name] = m.text
+    return Masked(masked.text, tuple(dict.fromkeys(kinds))), replace(message, **changes) if changes else message
+
+
 _RE_PREFIX = re.compile(r"^\s*((re|aw|balas|fwd?|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 
 
 def reply_subject(subject: str | None, ref: str | None) -> str:
     """"Re: <subject> [YS-000123]": one "Re: " however many the thread gathered, and the
     ticket ref once, so a reply threads back even when a mail client drops the headers."""
-    base = _RE_PREFIX.sub("", (subject or "").strip()).strip()
+    base = _RE_PREFIX.sub("", mask_secrets(subject or "").text.strip()).strip()
     if ref:
         base = re.sub(rf"\s*\[{re.escape(ref)}\]", "", base, flags=re.IGNORECASE).strip()
         base = f"{base} [{ref}]".strip()

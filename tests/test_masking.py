@@ -174,3 +174,60 @@ def test_long_text_is_fast_enough_to_stay_linear() -> None:
     """Not a timing test: a big message of look-alikes masks nothing and returns it whole."""
     text = "pin bros 3 biji, kode pos 40123, Rp 150.000. " * 2000
     assert mask_secrets(text).text == text
+
+
+# -- the email subject, end to end: real Dovecot and SMTP, `poll-email --once` ---------------
+import os  # noqa: E402
+import sqlite3  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+from email.header import Header  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from tests.mail_servers import customer_mail, dovecot, smtp_server, write_config  # noqa: E402,F401
+
+REPO = Path(__file__).resolve().parents[1]
+SUBJECT_SECRETS = ("482913", "771204", "Jakarta2024")
+
+
+def _all_stored_text(db: Path) -> str:
+    """Every value of every table, and the raw bytes of the database and its WAL."""
+    conn = sqlite3.connect(db)
+    try:
+        tables = [r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")]
+        rows = [str(tuple(r)) for t in tables for r in conn.execute(f'SELECT * FROM "{t}"')]
+    finally:
+        conn.close()
+    raw = b"".join(p.read_bytes() for p in (db, db.with_name(db.name + "-wal")) if p.exists())
+    return "\n".join(rows) + raw.decode("utf-8", "replace")
+
+
+def test_a_secret_in_the_subject_is_stored_nowhere_and_never_echoed(tmp_path, dovecot, smtp_server):  # noqa: F811
+    encoded = Header("OTP saya 7 7 1 2 0 4 tolong", "utf-8").encode()
+    dovecot.append(
+        customer_mail(1, subject="Kode OTP saya 482913 kok gagal login", text="Halo kak, saya tidak bisa login."),
+        customer_mail(2, subject=encoded, sender="siti@example.com", text="Akun saya kenapa ya kak?"),
+        customer_mail(3, subject="Re: passwordnya Jakarta2024", sender="andi@example.com",
+                      text="Tolong bantu akun saya diblokir"),
+    )
+    config = write_config(tmp_path, {**dovecot.settings_table(), **smtp_server.settings_table()})
+    r = subprocess.run([sys.executable, "-m", "bot.cli", "poll-email", "--once", "--config", str(config)],
+                       cwd=REPO, env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    sent = smtp_server.wait_for(3)
+    assert len(sent) == 3
+    for got in sent:
+        headers = "\n".join(f"{k}: {v}" for k, v in got.message.items())
+        body = got.message.get_body(("plain",)).get_content()
+        for secret in SUBJECT_SECRETS:
+            assert secret not in headers and secret not in body
+        assert got.message["Subject"].startswith("Re: ")
+    subjects = sorted(str(g.message["Subject"]) for g in sent)
+    assert any("Kode OTP saya ****** kok gagal login" in s for s in subjects)
+    stored = _all_stored_text(tmp_path / "bot.db")
+    assert "kok gagal login" in stored  # the rest of the subject is kept for the agents
+    for secret in SUBJECT_SECRETS + ("7 7 1 2 0 4",):
+        assert secret not in stored
+    assert "JANGAN PERNAH" in "".join(g.message.get_body(("plain",)).get_content() for g in sent)
+    for secret in SUBJECT_SECRETS:
+        assert secret not in r.stdout + r.stderr
