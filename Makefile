@@ -6,13 +6,20 @@ STAMP := $(VENV)/.installed
 
 .PHONY: run test install bench clean
 
-$(BIN)/python:
-	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
+# Installing is quiet: pip's and the build's output go to $(LOG), shown only when it fails,
+# so that `make run` ends on the server's banner (URLs and the first password).
+LOG := $(VENV)/install.log
+QUIET_PIP = $(BIN)/python -m pip install --disable-pip-version-check --no-input --progress-bar off
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+$(BIN)/python:
+	@echo "Creating $(VENV)/ ..."
+	@$(PYTHON) -m venv $(VENV)
+	@$(QUIET_PIP) --upgrade pip > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
+
+$(STAMP): pyproject.toml setup.py | $(BIN)/python
+	@echo "Installing yessindo-bot and its dependencies into $(VENV)/ (log: $(LOG)) ..."
+	@$(QUIET_PIP) -e '.[dev]' >> $(LOG) 2>&1 || { tail -n 60 $(LOG); echo "pip install failed: see $(LOG)"; exit 1; }
+	@touch $(STAMP)
 
 install: $(STAMP)
 
