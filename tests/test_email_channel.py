@@ -177,6 +177,7 @@ def test_uidvalidity_change_rescans_without_answering_twice(dovecot, smtp_server
     smtp_server.wait_for(1)
     with intake.store.write(datetime.now(timezone.utc)) as tx:
         tx.conn.execute("UPDATE email_checkpoint SET uidvalidity = 1, last_uid = 99")
+        tx.conn.execute("UPDATE email_uid_state SET uidvalidity = 1")  # as if every UID had been renumbered
     c = dovecot.client()
     c.select_folder("INBOX")
     c.remove_flags(c.search(["ALL"]), [SEEN])

@@ -1,28 +1,42 @@
 """Email intake: IMAP mailbox -> `Bot.handle` -> email outbox -> SMTP, never losing or
 double-answering a mail.
 
+Per pass: the UIDs to read (above the checkpoint, plus mails that failed once), their
+envelopes first (RFC822.SIZE, From, Subject, Message-ID: a few hundred bytes each), then
+the bodies a few at a time (at most GROUP_MAILS / GROUP_BYTES per command, a large mail
+alone), so memory holds a handful of mails, never a whole fetch.
+
 Per mail, in this order (each step safe to repeat after a crash before the next):
-1. fetched with `BODY.PEEK[]` (nothing is marked read), parsed (`parse_mail` never raises);
+0. checkpointed on its own (`email_uidstate`): `in_progress` (attempt + 1) before it is
+   parsed, `done` after. A mail that failed, or was in progress when the process died,
+   twice is quarantined: recorded, marked \\Seen, never fetched again, listed in the
+   console ("Email yang tidak bisa diproses"). The rest of the batch goes on.
+1. fetched with `BODY.PEEK[]` (nothing is marked read), parsed in a child process with a
+   time and memory budget (`email_parse_worker`; a parse over budget fails this mail only);
 2. recorded once by Message-ID (a synthetic id when it has none) through `Bot.handle`,
    which drops a duplicate. Automatic mail (auto-replies, bounces, lists, our own,
-   `automatic_reason`) and unparseable mail carry `("no_auto_reply", reason)` in
-   `Message.meta`: the pipeline records them and does not answer;
+   `automatic_reason`), unparseable mail and mail from an address that cannot be mailed
+   carry `("no_auto_reply", reason)` in `Message.meta`: the pipeline records them and does
+   not answer, and no attachment bytes are kept for them (`email_budget`: caps per mail and
+   per sender per day for the others);
 3. the bot's answer is queued in the outbox (channel "email") with its headers
    (`email_outbound`: Message-ID generated now, In-Reply-To, References, subject) and the
    mail is noted in `email_inbox`, inside the pipeline's own transaction (the `within`
    hook of `Bot.handle`): recorded, answered and queued commit together. Mail that gets
    no answer is noted right after. (A database written by an older version may hold a
    recorded mail without its queue entry: the rerun queues the answer the pipeline stored.)
-4. `\\Seen` set, then the checkpoint (folder, UIDVALIDITY, last UID) advanced in the
-   `email_checkpoint` table;
+4. `\\Seen` set, then the mail `done` and the checkpoint (folder, UIDVALIDITY, last UID)
+   advanced in one transaction;
 5. the outbox delivers by SMTP (`email_smtp`), with its retries.
 
 First run (no checkpoint) and after a UIDVALIDITY change: the UNSEEN mails are scanned
 (a mailbox's old, read history is never answered); otherwise every UID above the
 checkpoint. Dedupe by Message-ID makes a rescan answer nothing twice.
 
-Test hook: `YESSINDO_EMAIL_CRASH_AT=after_fetch|after_record|after_enqueue|after_seen`
-kills the process (SIGKILL) at that step of the first mail; only for tests.
+Test hook: `YESSINDO_EMAIL_CRASH_AT=STEP` (after_fetch|after_record|after_enqueue|after_seen)
+kills the process (SIGKILL) at that step of the first mail, `STEP@MARK` at that step of
+every mail containing MARK; `in_parse@MARK` / `hang_parse@MARK` act in the parser process.
+Only for tests.
 """
 from __future__ import annotations
 
@@ -35,19 +49,27 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
+from bot.channels import email_budget as budget
 from bot.channels import email_imap
+from bot.channels import email_uidstate as uidstate
+from bot.channels.email_address import unmailable_reason
 from bot.channels.email_loop import automatic_reason
-from bot.channels.email_parse import parse_mail
+from bot.channels.email_parse import ParsedMail, parse_mail
+from bot.channels.email_parse_worker import ParseWorker
 from bot.channels.email_smtp import EmailSender, queue_reply
 from bot.channels.email_smtp import create_schema as create_outbound_schema
-from bot.models import Attachment, Message
+from bot.logsafe import mask
+from bot.models import Message
 from handoff.outbox import deliver_due
 from handoff.store import Store, parse_iso
 
 log = logging.getLogger("yessindo.email.intake")
 
 SEEN = b"\\Seen"
-FETCH_CHUNK = 200
+ENVELOPE_CHUNK = 100  # envelopes (size, From, Subject, Message-ID) fetched per command
+GROUP_BYTES = 8 * 1024 * 1024  # bodies fetched a few at a time, at most this much at once...
+GROUP_MAILS = 10  # ...and at most this many
+MAX_MAIL_BYTES = 60 * 1024 * 1024  # larger mails are quarantined unread
 DELIVER_BATCH = 500
 CRASH_ENV = "YESSINDO_EMAIL_CRASH_AT"
 
@@ -59,6 +81,21 @@ def create_schema(conn: sqlite3.Connection) -> None:
                  "INTEGER, uid INTEGER, sender TEXT, status TEXT NOT NULL, reason TEXT, outbox_id INTEGER, "
                  "created_at TEXT NOT NULL)")
     create_outbound_schema(conn)
+    uidstate.create_schema(conn)
+    budget.create_schema(conn)
+
+
+def _body_groups(envelopes: list[uidstate.Envelope]) -> list[list[uidstate.Envelope]]:
+    """Consecutive mails in groups of at most GROUP_MAILS and GROUP_BYTES (a large mail alone)."""
+    groups: list[list[uidstate.Envelope]] = []
+    size = 0
+    for env in envelopes:
+        if not groups or len(groups[-1]) >= GROUP_MAILS or size + env.size > GROUP_BYTES:
+            groups.append([])
+            size = 0
+        groups[-1].append(env)
+        size += env.size
+    return groups
 
 
 def _note_inbox(tx: Any, mid: str, folder: str, uidvalidity: int, uid: int, sender: str, status: str,
@@ -70,8 +107,14 @@ def _note_inbox(tx: Any, mid: str, folder: str, uidvalidity: int, uid: int, send
         (mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, tx.now))
 
 
-def _crash_point(step: str) -> None:
-    if os.environ.get(CRASH_ENV) == step:
+def _crash_point(step: str, raw: bytes = b"") -> None:
+    """`STEP` kills the process at that step of the first mail; `STEP@MARK` at that step of
+    every mail containing MARK (a mail that kills the process each time it is read)."""
+    spec = os.environ.get(CRASH_ENV)
+    if not spec:
+        return
+    name, _, mark = spec.partition("@")
+    if name == step and (not mark or mark.encode() in raw):
         os.kill(os.getpid(), signal.SIGKILL)
 
 
@@ -81,14 +124,17 @@ class BatchSummary:
     answered: int = 0
     recorded: int = 0  # recorded without an answer (automatic, unparseable, silenced...)
     duplicates: int = 0
-    failed: int = 0
+    failed: int = 0  # handling raised (retried once, then quarantined)
+    quarantined: int = 0
     uidvalidity_changed: bool = False
     reasons: dict[str, int] = field(default_factory=dict)
 
 
 class EmailIntake:
-    def __init__(self, settings: Any, bot: Any, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, settings: Any, bot: Any, *, clock: Callable[[], datetime] | None = None,
+                 use_worker: bool = True) -> None:
         self.settings = settings
+        self.parser: ParseWorker | None = ParseWorker() if use_worker else None
         self.email = settings.email
         self.bot = bot
         self.store: Store = bot.store
@@ -108,12 +154,16 @@ class EmailIntake:
 
     def _save_checkpoint(self, folder: str, uidvalidity: int, last_uid: int) -> None:
         with self.store.write(self._now()) as tx:
-            tx.conn.execute(
-                "INSERT INTO email_checkpoint (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
-                "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
-                "last_uid = max(CASE WHEN email_checkpoint.uidvalidity = excluded.uidvalidity "
-                "THEN email_checkpoint.last_uid ELSE 0 END, excluded.last_uid), updated_at = excluded.updated_at",
-                (folder, uidvalidity, last_uid, tx.now))
+            self._save_checkpoint_tx(tx, folder, uidvalidity, last_uid)
+
+    @staticmethod
+    def _save_checkpoint_tx(tx: Any, folder: str, uidvalidity: int, last_uid: int) -> None:
+        tx.conn.execute(
+            "INSERT INTO email_checkpoint (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
+            "last_uid = max(CASE WHEN email_checkpoint.uidvalidity = excluded.uidvalidity "
+            "THEN email_checkpoint.last_uid ELSE 0 END, excluded.last_uid), updated_at = excluded.updated_at",
+            (folder, uidvalidity, last_uid, tx.now))
 
     # -- one pass over the folder ---------------------------------------------------------------
     def process_folder(self, client: Any) -> BatchSummary:
@@ -137,27 +187,98 @@ class EmailIntake:
         else:
             last = cp[1]
             uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
-        for start in range(0, len(uids), FETCH_CHUNK):
-            chunk = uids[start:start + FETCH_CHUNK]
-            data = client.fetch(chunk, ["BODY.PEEK[]"])
-            _crash_point("after_fetch")
-            for uid in chunk:
-                raw = data.get(uid, {}).get(b"BODY[]")
-                if raw is None:
-                    continue  # expunged meanwhile
-                summary.fetched += 1
-                self.handle_raw(bytes(raw), folder=folder, uidvalidity=uidvalidity, uid=uid, summary=summary)
-            client.add_flags(chunk, [SEEN], silent=True)
-            _crash_point("after_seen")
-            self._save_checkpoint(folder, uidvalidity, max(chunk))
+        # Mails that failed, or were cut off by a dead process, once: one more try.
+        uids = sorted(set(uids) | set(uidstate.retry_uids(self.store.conn, folder, uidvalidity)))
+        for start in range(0, len(uids), ENVELOPE_CHUNK):
+            chunk = uids[start:start + ENVELOPE_CHUNK]
+            items = client.fetch(chunk, ["RFC822.SIZE", uidstate.HEADER_FIELDS])
+            envelopes = [uidstate.envelope(uid, items[uid]) for uid in chunk if uid in items]
+            del items
+            for group in _body_groups([e for e in envelopes
+                                       if self._admit(client, e, folder, uidvalidity, summary)]):
+                bodies = client.fetch([e.uid for e in group], ["BODY.PEEK[]"])
+                for env in group:
+                    raw = bodies.pop(env.uid, {}).get(b"BODY[]")
+                    if raw is None:
+                        continue  # expunged meanwhile
+                    summary.fetched += 1
+                    self._one(client, bytes(raw), env, folder, uidvalidity, summary)
+                    del raw
+                del bodies
         return summary
+
+    def _admit(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int,
+               summary: BatchSummary) -> bool:
+        """False for a mail that is done, quarantined now or before, or too large to read."""
+        conn = self.store.conn
+        st = uidstate.state(conn, folder, uidvalidity, env.uid)
+        reason = None
+        if st is not None and st[0] in ("done", "quarantined"):
+            self._advance(folder, uidvalidity, env.uid)
+            return False
+        if st is not None and st[1] >= uidstate.MAX_ATTEMPTS:
+            last = conn.execute("SELECT reason FROM email_uid_state WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                                (folder, uidvalidity, env.uid)).fetchone()[0]
+            reason = (f"failed {st[1]} times: {last}" if st[0] == "failed" and last else
+                      f"the process died {st[1]} times while handling it")
+        elif uidstate.is_quarantined_id(conn, env.message_id):
+            reason = "quarantined before (same Message-ID)"
+        elif env.size > MAX_MAIL_BYTES:
+            reason = f"too large to read ({env.size} bytes)"
+        if reason is None:
+            return True
+        self._quarantine(client, env, folder, uidvalidity, reason, summary)
+        return False
+
+    def _quarantine(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int, reason: str,
+                    summary: BatchSummary) -> None:
+        log.error("mail uid %s quarantined: %s", env.uid, mask(reason))
+        with self.store.write(self._now()) as tx:
+            uidstate.quarantine(tx, folder, uidvalidity, env, mask(reason))
+        client.add_flags([env.uid], [SEEN], silent=True)
+        self._advance(folder, uidvalidity, env.uid)
+        summary.quarantined += 1
+
+    def _one(self, client: Any, raw: bytes, env: uidstate.Envelope, folder: str, uidvalidity: int,
+             summary: BatchSummary) -> None:
+        """One mail, checkpointed on its own: in progress before the parse, done after."""
+        with self.store.write(self._now()) as tx:
+            attempt = uidstate.begin(tx, folder, uidvalidity, env)
+        _crash_point("after_fetch", raw)
+        try:
+            self.handle_raw(raw, folder=folder, uidvalidity=uidvalidity, uid=env.uid, summary=summary)
+        except sqlite3.Error:
+            raise  # the database is the problem, not this mail: stop, the checkpoint stays
+        except Exception as exc:  # noqa: BLE001 - this mail failed; the rest of the batch goes on
+            reason = mask(f"{type(exc).__name__}: {exc}")[:300]
+            log.warning("mail uid %s could not be handled (attempt %s): %s", env.uid, attempt, reason)
+            summary.failed += 1
+            if attempt >= uidstate.MAX_ATTEMPTS:
+                self._quarantine(client, env, folder, uidvalidity, f"failed {attempt} times: {reason}", summary)
+            else:
+                with self.store.write(self._now()) as tx:
+                    uidstate.finish(tx, folder, uidvalidity, env.uid, "failed", reason)
+                self._advance(folder, uidvalidity, env.uid)
+            return
+        client.add_flags([env.uid], [SEEN], silent=True)
+        _crash_point("after_seen", raw)
+        with self.store.write(self._now()) as tx:
+            uidstate.finish(tx, folder, uidvalidity, env.uid, "done")
+            self._save_checkpoint_tx(tx, folder, uidvalidity, env.uid)
+
+    def _advance(self, folder: str, uidvalidity: int, uid: int) -> None:
+        with self.store.write(self._now()) as tx:
+            self._save_checkpoint_tx(tx, folder, uidvalidity, uid)
 
     # -- one mail -------------------------------------------------------------------------------
     def handle_raw(self, raw: bytes, *, folder: str = "", uidvalidity: int = 0, uid: int = 0,
                    summary: BatchSummary | None = None) -> str:
-        """Record one mail and queue its answer; returns what happened."""
+        """Record one mail and queue its answer; returns what happened. Raises when the mail
+        cannot be handled (its parse ran out of budget, the pipeline failed on it): the
+        caller retries it once, then quarantines it."""
         summary = summary or BatchSummary()
-        mail = parse_mail(raw)
+        mail = self.parse(raw)
+        del raw  # nothing below needs the raw bytes
         mid = mail.message_id
         if self.store.conn.execute("SELECT 1 FROM email_inbox WHERE message_id = ?", (mid,)).fetchone():
             summary.duplicates += 1
@@ -171,30 +292,36 @@ class EmailIntake:
                 reason = automatic_reason(mail, self.own)
             except Exception as exc:  # never let the classifier stall the mailbox
                 log.warning("automatic_reason failed on %s: %s", mid, exc)
+            if not reason:
+                bad = unmailable_reason(sender)
+                reason = f"unmailable address: {bad}" if bad else None
         meta: list[tuple[str, str]] = [("imap", f"{folder}:{uidvalidity}:{uid}")]
         if reason:
             meta.append(("no_auto_reply", reason))
         if mail.problems:
             meta.append(("parse_problems", "; ".join(mail.problems)[:500]))
+        received = self.clock()
+        day = budget.day_of(received)
+        # No bytes for a mail that is only recorded; per mail and per sender per day caps otherwise.
+        attachments, kept, cut = budget.keep(
+            mail.attachments, record_only=bool(reason), per_day=budget.per_sender_day(self.email),
+            used_today=budget.used(self.store.conn, sender, day) if mail.attachments and not reason else 0)
+        if cut and not reason:
+            meta.append(("attachments_not_kept", f"{cut} over the attachment size cap"))
         message = Message(
             channel="email", customer=sender or "unknown-sender@invalid", text=mail.new_text or "",
-            received_at=self.clock(), external_id=mid, subject=mail.subject or None,
+            received_at=received, external_id=mid, subject=mail.subject or None,
             display_name=mail.sender_name or None,
-            attachments=tuple(Attachment(filename=a.filename, content_type=a.content_type, size=a.size, data=a.data)
-                              for a in mail.attachments),
+            attachments=attachments,
             thread_refs=tuple(r for r in (mail.in_reply_to, *mail.references) if r),
             meta=tuple(meta),
         )
-        try:
-            outcome = self.bot.handle(message, within=self._queue_answer(mail, mid, folder, uidvalidity, uid))
-        except sqlite3.Error:
-            raise  # the database is the problem, not this mail: stop, the checkpoint stays
-        except Exception as exc:
-            log.exception("mail %s could not be handled", mid)
-            self._note(mid, folder, uidvalidity, uid, sender, "failed", f"{type(exc).__name__}: {exc}", None,
-                       event=("email.failed", {"message_id": mid, "error": f"{type(exc).__name__}: {exc}"}))
-            summary.failed += 1
-            return "failed"
+        del attachments
+        outcome = self.bot.handle(message, within=self._queue_answer(mail, mid, folder, uidvalidity, uid))
+        del message
+        if kept and outcome.status != "duplicate":
+            with self.store.write(self._now()) as tx:
+                budget.add_usage(tx, sender, day, kept)
         _crash_point("after_record")
         if outcome.status == "answered":
             status = "answered"  # queued and noted inside the pipeline's own transaction
@@ -272,12 +399,16 @@ class EmailIntake:
                               "ORDER BY id DESC LIMIT 1", (row[1],)).fetchone()
         return out[0], row[1], ticket[0] if ticket else None, None
 
-    def _note(self, mid: str, folder: str, uidvalidity: int, uid: int, sender: str, status: str,
-              reason: str | None, outbox_id: int | None, event: tuple[str, dict] | None = None) -> None:
-        with self.store.write(self._now()) as tx:
-            _note_inbox(tx, mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, or_ignore=True)
-            if event:
-                tx.log_event(event[0], "email", data=event[1])
+    def parse(self, raw: bytes) -> ParsedMail:
+        """Parse in the budgeted child process (`email_parse_worker`); in this process when
+        the intake was made without one (`use_worker=False`)."""
+        if self.parser is None:
+            return parse_mail(raw)
+        return self.parser.parse(raw)
+
+    def close(self) -> None:
+        if self.parser is not None:
+            self.parser.close()
 
     # -- delivery -------------------------------------------------------------------------------
     def deliver(self, sender: EmailSender | None = None) -> Any:
@@ -315,6 +446,7 @@ class EmailIntake:
         try:
             summary = self.process_folder(client)
         finally:
+            self.close()
             try:
                 client.logout()
             except Exception:  # noqa: BLE001 - the work is done; a failed LOGOUT changes nothing
@@ -358,6 +490,7 @@ class EmailIntake:
                             pass
         finally:
             sender.close()
+            self.close()
 
 
 def build_intake(settings: Any, clock: Callable[[], datetime] | None = None) -> EmailIntake:
