@@ -401,3 +401,67 @@ def test_attachment_bytes_are_kept_for_the_console_and_forgotten_with_the_custom
     assert blob.data == receipt and blob.content_type == "image/png"
     intake.store.forget("budi@example.com", datetime.now(timezone.utc))
     assert blobs.get(intake.store.conn, att["blob_id"]) is None
+
+
+# -- a mail that cannot be handled: retried once, then quarantined ------------------------------
+def _uid_state(store, uid):
+    return store.conn.execute("SELECT status, attempts, sender, subject, reason FROM email_uid_state "
+                              "WHERE uid = ?", (uid,)).fetchone()
+
+
+def test_poison_mail_between_good_ones_is_quarantined_after_two_failures(dovecot, smtp_server, intake,
+                                                                          monkeypatch):  # noqa: F811
+    # The parser process dies on this mail each time (as a parser blowing its memory limit would).
+    monkeypatch.setenv("YESSINDO_EMAIL_CRASH_AT", "in_parse@POISON-7f3a")
+    poison = mail("poison", text="isi: POISON-7f3a", sender="racun@example.com", subject="Tagihan")
+    dovecot.append(mail(40), poison, mail(41, sender="ani@example.com"))
+    first, _ = intake.run_once()
+    assert (first.fetched, first.answered, first.failed, first.quarantined) == (3, 2, 1, 0)
+    assert _uid_state(intake.store, 2)[:2] == ("failed", 1)
+    assert SEEN not in dovecot.flags()[2]
+    second, _ = intake.run_once()
+    assert (second.fetched, second.failed, second.quarantined) == (1, 1, 1)
+    status, attempts, sender, subject, reason = _uid_state(intake.store, 2)
+    assert (status, attempts, sender, subject) == ("quarantined", 2, "r***@example.com", "Tagihan")
+    assert "parser process died" in reason
+    assert SEEN in dovecot.flags()[2]
+    third, _ = intake.run_once()
+    assert (third.fetched, third.failed, third.quarantined) == (0, 0, 0)  # never fetched a third time
+    assert _uid_state(intake.store, 2)[:2] == ("quarantined", 2)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.wait_for(2)) == ["ani@example.com", "budi@example.com"]
+    from bot.channels.email_uidstate import quarantined
+
+    [q] = quarantined(intake.store.conn)
+    assert (q.sender, q.subject) == ("r***@example.com", "Tagihan") and q.at is not None
+
+
+def test_parse_over_its_time_budget_fails_that_mail_only(dovecot, smtp_server, intake, monkeypatch):  # noqa: F811
+    from bot.channels.email_parse_worker import ParseWorker
+
+    monkeypatch.setenv("YESSINDO_EMAIL_CRASH_AT", "hang_parse@SLOW-91c2")
+    intake.parser = ParseWorker(seconds=1.0)
+    dovecot.append(mail("slow", text="SLOW-91c2"), mail(42, sender="ani@example.com"))
+    summary, sent = intake.run_once()
+    assert (summary.fetched, summary.answered, summary.failed) == (2, 1, 1)
+    assert "longer than" in _uid_state(intake.store, 1)[4]
+    assert sent.sent == 1
+
+
+def test_process_killed_twice_on_one_mail_quarantines_it(dovecot, smtp_server, config):  # noqa: F811
+    dovecot.append(mail(43), mail("killer", text="KILL-55d1", sender="x@example.com", subject="Aneh"),
+                   mail(44, sender="ani@example.com"))
+    assert poll_once(config, "after_fetch@KILL-55d1").returncode == -9
+    assert poll_once(config, "after_fetch@KILL-55d1").returncode == -9
+    third = poll_once(config, "after_fetch@KILL-55d1")  # the same mail would kill it again: it is not read
+    assert third.returncode == 0, third.stderr
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.wait_for(2)) == ["ani@example.com", "budi@example.com"]
+    fourth = poll_once(config, "after_fetch@KILL-55d1")
+    assert fourth.returncode == 0, fourth.stderr
+    time.sleep(0.2)
+    assert len(smtp_server.received) == 2
+    import sqlite3
+
+    db = sqlite3.connect(config.parent / "bot.db")
+    assert db.execute("SELECT status, attempts, reason FROM email_uid_state WHERE uid = 2").fetchone() == \
+        ("quarantined", 2, "the process died 2 times while handling it")
+    assert SEEN in dovecot.flags()[2]
