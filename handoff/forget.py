@@ -26,7 +26,7 @@ if TYPE_CHECKING:
 SCRUBBED = "[dihapus]"
 SECURE_DELETE_KEY = "secure_delete"  # meta row: every write to this database zeroed what it freed
 KEY_COLUMNS = ("customer", "sender")
-_SEP = r"[\s.\-()]?"  # between the digits of a phone number written by a person
+_SEP = r"[\s.\-()]{0,2}"  # between the digits of a phone number written by a person
 
 
 def phone_pattern(e164: str) -> str:
