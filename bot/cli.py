@@ -132,6 +132,9 @@ def _parse_at(value: str | None, tz: str) -> datetime | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    from bot.logsafe import install
+
+    install()  # before anything logs: every record of every logger masked (bot/logsafe.py)
     args = _parser().parse_args(argv)
     try:
         from bot.config import load_settings
@@ -291,9 +294,9 @@ def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[n
     from bot.channels.email_imap import IMAPSetupError
     from bot.channels.email_intake import build_intake
 
-    logging.basicConfig(level=logging.WARNING if args.once else logging.INFO,
-                        format="%(asctime)s %(name)s %(levelname)s %(message)s")
-    logging.getLogger("imapclient").setLevel(logging.WARNING)
+    from bot.logsafe import install, mask
+
+    install(logging.WARNING if args.once else logging.INFO)  # masked, like every process
     intake = build_intake(settings)
     try:
         if not args.once:
@@ -307,6 +310,7 @@ def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[n
         if isinstance(exc, (ConfigError, StoreError, KeyboardInterrupt)):
             raise
         detail = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in exc.args)
+        detail = mask(detail)  # an address or number in the error goes to stderr masked, like the logs
         print(f"yessindo-bot: poll-email: IMAP {settings.email.imap_host}:{settings.email.imap_port}: "
               f"{type(exc).__name__}: {detail}", file=sys.stderr)
         return EXIT_FAIL

@@ -184,7 +184,7 @@ def warm_intent_model(settings: Settings) -> None:
 
 
 def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
-    from bot.logsafe import MaskingFilter, configure_logging
+    from bot.logsafe import configure_logging, install
     from handoff.store import Store
 
     configure_logging()
@@ -204,8 +204,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     sys.stdout.flush()
 
     def on_worker_start(worker: Any) -> None:
-        for handler in logging.getLogger("gunicorn.error").handlers + logging.getLogger("gunicorn.access").handlers:
-            handler.addFilter(MaskingFilter())
+        install()  # gunicorn's handlers too; records are masked as they are made (bot/logsafe.py)
         start_outbox_thread(settings)
         start_retention_thread(settings)
 
