@@ -21,6 +21,7 @@ from email.message import Message
 from email.parser import BytesFeedParser, BytesParser
 from email.policy import compat32
 
+from bot.channels.email_auto import AUTO_HEADERS, wanted_header
 from bot.channels.mail_charset import decode_words, strip_controls, unsurrogate
 from bot.channels.mail_headers import (
     all_ids, canonical_address, first_id, fix_obsolete_header_names, header_map, parse_addresses,
@@ -36,17 +37,10 @@ __all__ = [
     "decode_words", "canonical_address", "strip_controls", "LOOP_HEADERS",
 ]
 
-# Headers that `email_loop.automatic_reason` looks at (RFC 3834 and friends).
-LOOP_HEADERS: tuple[str, ...] = (
-    "auto-submitted",
-    "x-autoreply",
-    "x-autorespond",
-    "precedence",
-    "list-id",
-    "list-unsubscribe",
-    "return-path",
-    "x-auto-response-suppress",
-)
+# Headers that `email_loop.automatic_reason` looks at (RFC 3834 and friends): the list lives
+# with the rules in `email_auto` (`wanted_header` also takes name prefixes).
+LOOP_HEADERS: tuple[str, ...] = AUTO_HEADERS
+_MAX_LOOP_HEADERS = 64
 
 # Any of these present means the parser found a real mail header block.
 _KNOWN_HEADERS = frozenset(
@@ -165,9 +159,9 @@ class _Parse:
         to_text = (h.get("to") or "")[: limits.max_to_chars]
         to = tuple(dict.fromkeys(addr for _, addr in parse_addresses(to_text, problems, "To")))
         headers: dict[str, str] = {}
-        for name in LOOP_HEADERS:
-            if name in h:
-                headers[name] = decode_words(h[name])
+        for name, value in h.items():
+            if len(headers) < _MAX_LOOP_HEADERS and wanted_header(name):
+                headers[name] = decode_words(value)
         top_type = content_type(msg)
         if top_type == "multipart/report":
             headers["content-type"] = decode_words(h.get("content-type") or top_type)
