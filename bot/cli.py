@@ -80,6 +80,10 @@ def _parser() -> argparse.ArgumentParser:
                        help="delete conversations idle longer than [storage] retention_days (or --older-than)")
     s.add_argument("--older-than", type=int, metavar="DAYS", help="instead of [storage] retention_days")
 
+    s = sub.add_parser("backup", parents=[common], help="a consistent copy of the database while everything runs")
+    s.add_argument("path", metavar="PATH", help="the copy's file (0600), or a folder for a time-stamped copy")
+    sub.add_parser("doctor", parents=[common], help="check the set-up, one line per check; exit 1 when any fails")
+
     q = sub.add_parser("queue", parents=[common], help="the human queue")
     qsub = q.add_subparsers(dest="queue_command", required=True, metavar="ACTION")
     s = qsub.add_parser("claim", parents=[common], help="take a ticket over (the bot falls silent there)")
@@ -483,6 +487,24 @@ def _lines(stream: TextIO):  # type: ignore[no-untyped-def]
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
 
 
+def cmd_backup(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.ops.backup import BackupError, backup_database
+
+    try:
+        result = backup_database(settings.database, args.path)
+    except BackupError as exc:
+        print(f"yessindo-bot: backup: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"backup of {settings.database} written to {result.path} ({result.size} bytes, integrity ok)")
+    return EXIT_OK
+
+
+def cmd_doctor(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
+    from bot.ops.doctor import run_checks
+
+    return EXIT_OK if run_checks(settings, sys.stdout) else EXIT_FAIL
+
+
 _COMMANDS: dict[str, Callable[..., int]] = {
     "classify": cmd_classify,
     "eval": cmd_eval,
@@ -497,6 +519,8 @@ _COMMANDS: dict[str, Callable[..., int]] = {
     "agent": cmd_agent,
     "purge": cmd_purge,
     "events": cmd_events,
+    "backup": cmd_backup,
+    "doctor": cmd_doctor,
 }
 
 if __name__ == "__main__":  # pragma: no cover
