@@ -222,5 +222,8 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         "proc_name": "yessindo-bot",
         "control_socket_disable": True,  # one shared socket path would clash between instances
     }
+    from bot.ops.email_service import gunicorn_hooks
+
+    options.update(gunicorn_hooks(settings))  # the email intake: one supervised poller beside the workers
     _Gunicorn(settings, options).run()
     return 0
