@@ -301,3 +301,43 @@ def test_serve_without_email_starts_no_poller(tmp_path):
     assert gunicorn_hooks(settings_from_mapping({})) == {}
     hooks = gunicorn_hooks(settings_from_mapping({"email": {"imap_user": "x@example.com"}}))
     assert set(hooks) == {"when_ready", "on_exit"}
+
+
+# -- deploy/ -------------------------------------------------------------------------------
+
+DEPLOY = REPO / "deploy"
+
+
+def _unit(name: str) -> dict[str, list[str]]:
+    keys: dict[str, list[str]] = {}
+    for line in (DEPLOY / name).read_text().splitlines():
+        if "=" in line and not line.lstrip().startswith(("#", ";")):
+            k, _, v = line.partition("=")
+            keys.setdefault(k.strip(), []).append(v.strip())
+    return keys
+
+
+def test_systemd_units_are_hardened_and_verify(tmp_path):
+    serve = _unit("yessindo-bot.service")
+    for key, value in (("NoNewPrivileges", "yes"), ("ProtectSystem", "strict"), ("PrivateTmp", "yes"),
+                       ("User", "yessindo"), ("UMask", "0077"), ("KillMode", "mixed")):
+        assert serve[key] == [value], key
+    assert "/var/lib/yessindo-bot" in serve["ReadWritePaths"][0]
+    assert serve["ExecStart"][0].endswith("yessindo-bot serve --host 127.0.0.1 --port 5000")
+    backup = _unit("yessindo-bot-backup.service")
+    assert backup["Type"] == ["oneshot"] and " backup " in backup["ExecStart"][0]
+    assert backup["ProtectSystem"] == ["strict"] and backup["NoNewPrivileges"] == ["yes"]
+    assert _unit("yessindo-bot-backup.timer")["Persistent"] == ["true"]
+    analyze = shutil.which("systemd-analyze")
+    if analyze is None:
+        pytest.skip("systemd-analyze is not installed")
+    fake = tmp_path / "yessindo-bot"  # the installed command, for the check of ExecStart paths
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    names = ["yessindo-bot.service", "yessindo-bot-backup.service", "yessindo-bot-backup.timer"]
+    for name in names:
+        text = (DEPLOY / name).read_text().replace("/opt/yessindo-bot/bin/yessindo-bot", str(fake))
+        (tmp_path / name).write_text(text)
+    done = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in names)], capture_output=True, text=True,
+                          timeout=60)
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
