@@ -23,7 +23,12 @@ How one row is delivered
    and jitter (5 s, 30 s, 2 min, 10 min, 1 h, then 1 h; Retry-After is honoured as
    a minimum) until `max_attempts` (8), then `failed`. Any other 4xx / Twilio error
    code (21211 bad number, 21610 opted out, 63016 window closed...) is permanent:
-   `failed` at once with the code and message, never retried.
+   `failed` at once with the code and message, never retried. So is anything else the
+   sender raises for a row (an address it cannot encode, a bug): that row is `failed`
+   with the reason, and the others go on.
+5. A row left `sending` by a process that died (its lease ran out) is reconciled, then
+   sent once more; if the next process dies on it too (`lost_leases` > 1) it is `failed`
+   ("the sending process died 2 times..."), so one row can never take every run down.
 
 What "never sends twice" means here (and where it stops)
 --------------------------------------------------------
@@ -69,6 +74,7 @@ WINDOW = timedelta(hours=24)
 DEFAULT_BACKOFF: tuple[float, ...] = (5, 30, 120, 600, 3600)
 MAX_ATTEMPTS = 8
 LEASE_SECONDS = 60.0
+MAX_LOST_LEASES = 1  # a row whose sender died once is tried once more; twice: failed
 RECONCILE_MARGIN = timedelta(minutes=5)
 WINDOW_CLOSED_CODE = "63016"
 WINDOW_CLOSED_REASON = ("outside WhatsApp's 24-hour window (the customer's last message is older than 24 hours "
@@ -81,6 +87,14 @@ _FAILURES = ("failed", "undelivered")
 
 
 # -- schema ---------------------------------------------------------------------------
+def _ensure_lost_leases(conn: sqlite3.Connection) -> None:
+    """`lost_leases` (how often a sender died holding the row), added to older databases
+    on first need: the store's migration runs only when its schema version changes."""
+    have = {r[1] for r in conn.execute("PRAGMA table_info(outbox)")}
+    if "lost_leases" not in have:
+        conn.execute("ALTER TABLE outbox ADD COLUMN lost_leases INTEGER NOT NULL DEFAULT 0")
+
+
 def create_schema(db: Any) -> None:
     """Create the outbox table and its indexes (idempotent; called by `Store._migrate`).
 
@@ -93,10 +107,10 @@ def create_schema(db: Any) -> None:
             "kind": str, "body": str, "content_sid": str, "content_variables": str, "status": str,
             "attempts": int, "next_attempt_at": str, "lease_until": str, "provider_id": str,
             "error_code": str, "last_error": str, "created_at": str, "updated_at": str, "sent_at": str,
-            "first_claimed_at": str, "needs_reconcile": int,
+            "first_claimed_at": str, "needs_reconcile": int, "lost_leases": int,
         },
         pk="id", not_null={"channel", "customer", "kind", "status", "attempts", "created_at"},
-        defaults={"attempts": 0, "needs_reconcile": 0}, if_not_exists=True,
+        defaults={"attempts": 0, "needs_reconcile": 0, "lost_leases": 0}, if_not_exists=True,
     )
     db["outbox"].create_index(["provider_id"], unique=True, if_not_exists=True)
     db["outbox"].create_index(["channel", "status", "next_attempt_at"], if_not_exists=True)
@@ -280,7 +294,13 @@ def _claim(store: Store, now: datetime, channel: str, lease_seconds: float,
         if row is None:
             return None
         row = dict(row)
-        reconcile = row["status"] == "sending" or bool(row["needs_reconcile"])
+        lost = row["status"] == "sending"  # the process that held it died mid-send
+        reconcile = lost or bool(row["needs_reconcile"])
+        if lost:
+            _ensure_lost_leases(tx.conn)
+            row["lost_leases"] = int(tx.conn.execute("SELECT lost_leases FROM outbox WHERE id = ?",
+                                                     (row["id"],)).fetchone()[0] or 0) + 1
+            tx.conn.execute("UPDATE outbox SET lost_leases = ? WHERE id = ?", (row["lost_leases"], row["id"]))
         if not reconcile and row["kind"] == "text" and channel == "whatsapp" \
                 and not _window_open(tx.conn, row["customer"], now):
             _refuse(tx, row)
@@ -318,6 +338,12 @@ def _deliver_claimed(store: Store, sender: Sender, row: dict[str, Any], reconcil
         if sid:
             _record_sent(store, row, sid, fixed_now or _utcnow(), reconciled=True)
             return "reconciled"
+        if row.get("lost_leases", 0) > MAX_LOST_LEASES:
+            # Each process that tried this row died while sending it: a poison row. Fail it
+            # rather than take the next sender down too.
+            return _record_error(store, row, SendError(
+                f"the sending process died {row['lost_leases']} times while sending this message",
+                code="crashed", permanent=True), fixed_now or _utcnow(), backoff, jitter, max_attempts, rng)
         # Not at Twilio: a fresh send, but the window may have closed meanwhile.
         if row["kind"] == "text" and row["channel"] == "whatsapp" and not window_open(store, row["customer"], at):
             with store.write(fixed_now or _utcnow()) as tx:
@@ -331,6 +357,12 @@ def _deliver_claimed(store: Store, sender: Sender, row: dict[str, Any], reconcil
             sid = sender.create(row["customer"], body=row["body"], content_sid=None, content_variables=None)
     except SendError as exc:
         return _record_error(store, row, exc, fixed_now or _utcnow(), backoff, jitter, max_attempts, rng)
+    except sqlite3.Error:
+        raise  # the database, not this row: the lease runs out and the row is tried again
+    except Exception as exc:  # noqa: BLE001 - a row the sender cannot even attempt never blocks the others
+        return _record_error(store, row, SendError(f"cannot be sent: {type(exc).__name__}: {exc}"[:500],
+                                                   code="error", permanent=True),
+                             fixed_now or _utcnow(), backoff, jitter, max_attempts, rng)
     _record_sent(store, row, sid, fixed_now or _utcnow())
     return "sent"
 

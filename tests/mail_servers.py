@@ -303,8 +303,9 @@ class SMTPServer:
 
     def __init__(self, port: int | None = None, tls: CertPair | None = None,
                  mode: Literal["ssl", "starttls"] = "ssl", host: str = "127.0.0.1",
-                 auth_plain: bool = False) -> None:
+                 auth_plain: bool = False, smtputf8: bool = True) -> None:
         self.host = host
+        self.smtputf8 = smtputf8  # offer SMTPUTF8 (RFC 6531; aiosmtpd's Controller does by default)
         self.port = port or free_port()
         self.handler = SMTPRecorder()
         self.controller = None
@@ -346,6 +347,8 @@ class SMTPServer:
                 kwargs.update(tls_context=context, require_starttls=True)
         if self.auth_plain:
             kwargs.update(authenticator=self._authenticate, auth_require_tls=False)
+        if not self.smtputf8:
+            kwargs.update(enable_SMTPUTF8=False)
         # A new Controller each time: the port is the same, so "down, then back" is a restart.
         self.controller = Controller(self.handler, hostname=self.host, port=self.port, ready_timeout=10,
                                      **kwargs)

@@ -465,3 +465,124 @@ def test_process_killed_twice_on_one_mail_quarantines_it(dovecot, smtp_server, c
     assert db.execute("SELECT status, attempts, reason FROM email_uid_state WHERE uid = 2").fetchone() == \
         ("quarantined", 2, "the process died 2 times while handling it")
     assert SEEN in dovecot.flags()[2]
+
+
+# -- outbox rows that cannot be sent never block the others --------------------------------------
+UTF8_SENDER = "jdöe@mächine.example"
+
+
+def _utf8_mail(n: int) -> bytes:
+    return (f"From: J Doe <{UTF8_SENDER}>\r\nTo: ptyessindo@gmail.com\r\nSubject: Pesanan\r\n"
+            f"Message-ID: <utf8-{n}@example.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            "\r\nHalo kak, paket saya belum sampai, nomor pesanan INV-20261101-0001\r\n").encode()
+
+
+def _queue_raw(db_path, customer: str, body: str = "Halo Kak, ini jawaban kami.") -> None:
+    """An outbox row as an agent's reply would leave it (no conversation needed for sending)."""
+    from handoff.store import Store
+
+    store = Store(db_path)
+    now = datetime.now(timezone.utc).isoformat()
+    with store.write(datetime.now(timezone.utc)) as tx:
+        tx.conn.execute("INSERT INTO outbox (channel, customer, kind, body, status, attempts, next_attempt_at, "
+                        "created_at, updated_at) VALUES ('email', ?, 'text', ?, 'pending', 0, ?, ?, ?)",
+                        (customer, body, now, now, now))
+    store.close()
+
+
+@pytest.fixture
+def ascii_smtp():
+    from tests.mail_servers import SMTPServer
+
+    server = SMTPServer(smtputf8=False)
+    server.start()
+    yield server
+    server.stop()
+
+
+def test_unmailable_and_non_ascii_recipients_fail_alone_poll_email_goes_on(dovecot, ascii_smtp, tmp_path):  # noqa: F811
+    smtp_server = ascii_smtp
+    config = write_config(tmp_path, {**dovecot.settings_table(), **smtp_server.settings_table()})
+    db = config.parent / "bot.db"
+    _queue_raw(db, "root@localhost")
+    _queue_raw(db, "Big Bug bb@bug.com")
+    _queue_raw(db, "nodomain")
+    dovecot.append(_utf8_mail(1), mail(50))
+    first = poll_once(config)
+    assert first.returncode == 0, first.stderr
+    assert "jdöe" not in first.stderr + first.stdout and "UnicodeEncodeError" not in first.stderr
+    assert [r.rcpt_tos for r in smtp_server.wait_for(1)] == [["budi@example.com"]]
+    import sqlite3
+
+    rows = dict(((r[0], (r[1], r[2], r[3])) for r in sqlite3.connect(db).execute(
+        "SELECT customer, status, error_code, last_error FROM outbox")))
+    assert rows[UTF8_SENDER][:2] == ("failed", "smtputf8")
+    for bad in ("root@localhost", "Big Bug bb@bug.com", "nodomain"):
+        assert rows[bad][:2] == ("failed", "address") and "cannot be mailed" in rows[bad][2]
+    assert rows["budi@example.com"][0] == "sent"
+    dovecot.append(mail(51, sender="ani@example.com"))
+    second = poll_once(config)  # nothing is left "sending": the next run is not blocked
+    assert second.returncode == 0, second.stderr
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.wait_for(2)) == ["ani@example.com", "budi@example.com"]
+
+
+def test_non_ascii_recipient_is_sent_when_the_server_offers_smtputf8(dovecot, tmp_path):  # noqa: F811
+    from bot.channels.email_intake import build_intake
+    from tests.mail_servers import SMTPServer
+
+    server = SMTPServer()  # offers SMTPUTF8
+    server.start()
+    try:
+        import tomllib
+
+        path = write_config(tmp_path, {**dovecot.settings_table(), **server.settings_table()})
+        it = build_intake(settings_from_mapping(tomllib.loads(path.read_text()), str(path)))
+        dovecot.append(_utf8_mail(2))
+        summary, sent = it.run_once()
+        it.store.close()
+        assert (summary.answered, sent.sent) == (1, 1)
+        [got] = server.wait_for(1)
+        assert got.rcpt_tos == ["jdöe@xn--mchine-bua.example"]
+    finally:
+        server.stop()
+
+
+def test_sender_never_answering_about_an_unmailable_address(dovecot, smtp_server, intake):  # noqa: F811
+    dovecot.append(mail(52, sender="admin@localhost"), mail(53))
+    summary, sent = intake.run_once()
+    assert (summary.fetched, summary.answered, summary.recorded) == (2, 1, 1)
+    assert [o["customer"] for o in intake.store.outbox()] == ["budi@example.com"]
+
+
+def test_row_whose_sending_process_died_is_retried_once_then_failed(dovecot, smtp_server, intake,
+                                                                     monkeypatch):  # noqa: F811
+    import handoff.outbox as outbox
+    from bot.channels.email_smtp import EmailSender
+
+    smtp_server.stop()
+    dovecot.append(mail(54), mail(55, sender="ani@example.com"))
+    intake.run_once()  # both queued, SMTP down
+    smtp_server.start()
+    real = EmailSender.create
+
+    def dies_on_budi(self, to, **kw):  # the process dies while sending this one row
+        if to == "budi@example.com":
+            raise KeyboardInterrupt("killed mid-send")
+        return real(self, to, **kw)
+
+    monkeypatch.setattr(EmailSender, "create", dies_on_budi)
+    sender = EmailSender(intake.email, intake.store)
+    t0 = datetime.now(timezone.utc)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            outbox.deliver_due(intake.store, sender, t0 + timedelta(minutes=5), channel="email")
+        with pytest.raises(KeyboardInterrupt):  # lease expired: reconciled (not sent), tried once more
+            outbox.deliver_due(intake.store, sender, t0 + timedelta(minutes=10), channel="email")
+        done = outbox.deliver_due(intake.store, sender, t0 + timedelta(minutes=15), channel="email")
+    finally:
+        sender.close()
+    rows = {r["customer"]: r for r in intake.store.outbox()}
+    assert rows["budi@example.com"]["status"] == "failed" and rows["budi@example.com"]["error_code"] == "crashed"
+    assert rows["ani@example.com"]["status"] == "sent"
+    assert done.failed == 1 and done.sent == 1
+    assert [r.rcpt_tos for r in smtp_server.wait_for(1)] == [["ani@example.com"]]

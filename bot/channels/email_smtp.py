@@ -18,7 +18,11 @@ one this customer's `sending` row with this body and the latest lease (the one
 
 Errors: connection refused/reset/timeout, 4xx answers and a dropped connection
 are transient (the outbox retries with backoff); a 5xx answer to the sender,
-recipient or data is permanent (`failed`, never retried). The provider id returned
+recipient or data is permanent (`failed`, never retried). So is an address that cannot
+be mailed (`email_address.unmailable_reason`: no domain, `localhost`, a display name
+taken for an address...; decided before connecting), a non-ASCII local part when the
+server does not offer SMTPUTF8, and anything that cannot be encoded. A non-ASCII domain
+goes out in its IDNA form. Error texts never carry the address (the row has it). The provider id returned
 is our Message-ID, so the core's threading (`thread_conversation`) finds the
 conversation from a customer's In-Reply-To.
 
@@ -37,6 +41,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, formataddr, make_msgid
 from typing import Any, Sequence
 
+from bot.channels.email_address import envelope_address, needs_smtputf8, unmailable_reason
 from bot.channels.email_imap import IMAPSetupError, tls_context
 from handoff.outbox import DeliverySummary, ProviderMessage, SendError, deliver_due
 from handoff.store import Store, parse_iso, utc_iso
@@ -129,11 +134,27 @@ class EmailSender:
                content_variables: dict[str, Any] | None) -> str:
         if content_sid:
             raise SendError("templates are a WhatsApp feature; an email is always text", permanent=True)
+        bad = unmailable_reason(to)
+        if bad:  # decided before any connection: never sent, the reason recorded on the row
+            raise SendError(f"address cannot be mailed: {bad}", code="address", permanent=True)
+        utf8 = needs_smtputf8(to)
+        if utf8:
+            if self._smtp is None:
+                self._smtp = self._connect()
+            if not self._smtp.has_extn("smtputf8"):
+                raise SendError("address cannot be mailed: non-ASCII local part and the SMTP server does not "
+                                "offer SMTPUTF8", code="smtputf8", permanent=True)
         headers = self._headers(to, body or "")
-        msg = build_reply(from_address=self.settings.address, to=to, subject=headers["subject"], body=body or "",
+        rcpt = envelope_address(to)
+        msg = build_reply(from_address=self.settings.address, to=rcpt, subject=headers["subject"], body=body or "",
                           message_id=headers["message_id"], in_reply_to=headers["in_reply_to"],
                           references=headers["refs"], auto=headers["auto"])
-        self._send(to, msg.as_bytes(policy=policy.SMTP))
+        try:
+            data = msg.as_bytes(policy=policy.SMTPUTF8 if utf8 else policy.SMTP)
+        except (UnicodeError, ValueError, TypeError) as exc:
+            raise SendError(f"the message cannot be encoded: {type(exc).__name__}", code="encoding",
+                            permanent=True) from None
+        self._send(rcpt, data, utf8=utf8)
         with self.store.write(datetime.now(timezone.utc)) as tx:
             tx.conn.execute("UPDATE email_outbound SET accepted_at = ? WHERE outbox_id = ?",
                             (tx.now, headers["outbox_id"]))
@@ -235,14 +256,18 @@ class EmailSender:
                             code="connect") from None
         return smtp
 
-    def _send(self, to: str, data: bytes) -> None:
+    def _send(self, to: str, data: bytes, *, utf8: bool = False) -> None:
         for attempt in (1, 2):
             reused = self._smtp is not None
             if self._smtp is None:
                 self._smtp = self._connect()
             try:
-                self._smtp.sendmail(self.settings.address, [to], data)
+                self._smtp.sendmail(self.settings.address, [to], data, mail_options=["SMTPUTF8"] if utf8 else ())
                 return
+            except (UnicodeError, smtplib.SMTPNotSupportedError) as exc:
+                self._reset()
+                raise SendError(f"the address or message cannot be encoded for SMTP: {type(exc).__name__}",
+                                code="encoding", permanent=True) from None
             except smtplib.SMTPRecipientsRefused as exc:
                 self._reset()
                 code, msg = next(iter(exc.recipients.values()))
