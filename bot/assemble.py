@@ -20,7 +20,8 @@ def build_bot(settings: Settings, clock: Callable[[], datetime] | None = None, s
     knowledge = load_knowledge(settings.knowledge_dir)
     matcher = load_matcher(settings)
     calendar = BusinessCalendar(settings.hours)
-    bot = Bot(knowledge, matcher, calendar, store or Store(settings.database), clock=clock,
+    store = store or Store(settings.database, group=settings.storage_group or None)  # files 0600 or the group
+    bot = Bot(knowledge, matcher, calendar, store, clock=clock,
               auto_reply_limit_per_hour=settings.email.auto_replies_per_hour)
     bot.warm_up()
     return bot

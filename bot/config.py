@@ -72,6 +72,7 @@ class Settings:
     source: str = EMBEDDED
     database: str = "yessindo.db"
     retention_days: int = 0  # delete conversations idle this long (0 = keep forever)
+    storage_group: str = ""  # [storage] group: the database files are 0640 for it ("" = owner only, 0600)
     knowledge_dir: Path = DEFAULT_KNOWLEDGE_DIR
     whatsapp: WhatsAppSettings = field(default_factory=WhatsAppSettings)
     email: EmailSettings = field(default_factory=EmailSettings)
@@ -83,7 +84,7 @@ class Settings:
 
 # Key -> expected type, per table. `hours` is checked by HoursSettings itself.
 _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
-    "storage": {"database": str, "retention_days": int},
+    "storage": {"database": str, "retention_days": int, "group": str},
     "knowledge": {"dir": str},
     "whatsapp": {"from_number": str, "account_sid": str, "auth_token": str, "public_url": str,
                  "template_content_sid": str, "api_base_url": str},
@@ -162,6 +163,14 @@ def settings_from_mapping(
     if retention_days < 0:
         raise ConfigError(source, "storage.retention_days",
                           f"must be 0 (keep forever) or a number of days, got {retention_days}")
+    storage_group = storage.get("group", "").strip()
+    if storage_group:
+        from handoff.filemodes import group_id
+
+        try:
+            group_id(storage_group)
+        except KeyError:
+            raise ConfigError(source, "storage.group", f"no such group on this machine: {storage_group!r}") from None
     knowledge_dir = Path(knowledge["dir"]) if "dir" in knowledge else DEFAULT_KNOWLEDGE_DIR
     if not knowledge_dir.is_absolute() and source != EMBEDDED:
         knowledge_dir = (Path(source).parent / knowledge_dir).resolve()
@@ -206,6 +215,7 @@ def settings_from_mapping(
         source=source,
         database=str(database),
         retention_days=retention_days,
+        storage_group=storage_group,
         knowledge_dir=knowledge_dir,
         whatsapp=whatsapp,
         email=email,

@@ -6,8 +6,8 @@ backup user, a monitoring agent) to read them sets `[storage] group`: files are 
 0640 and folders 0750, owned by that group.
 
 New files are created with the right mode from the start (`create_private`: never a
-moment world-readable); existing ones are tightened on every open (a database made by an
-older version at 0644 loses the world bits). SQLite creates `-wal` and `-shm` lazily,
+moment world-readable); existing ones are tightened on every open (a database an older
+version made 0644 becomes 0600; one the operator handed to another group keeps 0640). SQLite creates `-wal` and `-shm` lazily,
 with the database file's own mode, so a database created 0600 keeps its WAL 0600; the
 ones that already exist are set here too.
 """
@@ -53,9 +53,10 @@ def secure_path(path: str | Path, gid: int | None = None) -> bool:
     if gid is not None and st.st_gid != gid:
         os.chown(p, -1, gid)
     mode = wanted_mode(is_dir, gid)
-    if gid is None:
-        # Without a configured group, keep group read access an operator gave by hand
-        # (chgrp + chmod g+r), but never anything for other users.
+    if gid is None and st.st_gid != os.getegid():
+        # Without a configured group, keep the read access of a group an operator handed
+        # the file to (chgrp + chmod g+r, or an earlier run with `[storage] group`); our
+        # own primary group (a file made 0644 by an older version) gets nothing.
         mode |= stat.S_IMODE(st.st_mode) & (0o050 if is_dir else 0o040)
     if stat.S_IMODE(st.st_mode) != mode:
         os.chmod(p, mode)
@@ -82,8 +83,17 @@ def make_private_dir(path: str | Path, gid: int | None = None) -> Path:
     """Create a folder (and its missing parents) for the bot's own files, 0700 (0750
     with a group)."""
     p = Path(path)
-    p.mkdir(parents=True, exist_ok=True, mode=wanted_mode(True, gid))
-    secure_path(p, gid)
+    missing = []
+    for level in (p, *p.parents):
+        if level.exists():
+            break
+        missing.append(level)
+    for level in reversed(missing):  # the ones made here, outermost first; never an existing one
+        try:
+            level.mkdir(mode=wanted_mode(True, gid))
+        except FileExistsError:
+            continue
+        secure_path(level, gid)
     return p
 
 
