@@ -30,6 +30,9 @@ _ID_ZONES = re.compile(r"\b(WITA|WIB|WIT)\b", re.IGNORECASE)
 # "From  : x" (obsolete syntax, RFC 5322 4.5.1): whitespace between a header name and its colon.
 _OBS_NAME = re.compile(rb"^([!-9;-~]+)[ \t]+:", re.MULTILINE)
 _MAX_REFERENCES = 50
+# An RFC 2047 encoded word: its text may hold "[", "@", "," or quotes that would break the
+# address grammar, so it is set aside while the addresses are split.
+_ENCODED_WORD = re.compile(r"=\?[^?\s]{1,64}\?[bBqQ]\?[^?\s]*\?=")
 
 
 def fix_obsolete_header_names(raw: bytes) -> tuple[bytes, bool]:
@@ -104,10 +107,20 @@ def parse_addresses(raw: str | None, problems: list[str], what: str = "address")
     if not raw:
         return []
     raw = strip_controls(raw.replace("\r", " ").replace("\n", " "))
+    words: list[str] = []
+
+    def _aside(m: re.Match[str]) -> str:
+        words.append(m.group(0))
+        return f"ewx{len(words) - 1}xwe"
+
+    raw = _ENCODED_WORD.sub(_aside, raw)
     try:
         pairs = getaddresses([raw])
     except Exception:  # noqa: BLE001
         pairs = []
+    if words:
+        restore = re.compile(r"ewx(\d+)xwe")
+        pairs = [(restore.sub(lambda m: words[int(m.group(1))], name or ""), addr) for name, addr in pairs]
     out: list[tuple[str | None, str]] = []
     empty_angle = bool(re.search(r"<\s*>", raw))
     for name, addr in pairs:
