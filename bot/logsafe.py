@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import re
 import sys
+import threading
 import traceback
 from typing import Any
 
@@ -103,7 +104,27 @@ def install(level: int | None = None) -> None:
         logger = logging.getLogger(name)
         if logger.level < logging.WARNING:
             logger.setLevel(logging.WARNING)
+    logging.captureWarnings(True)  # warnings.warn(...) texts go through the mask too
+    sys.excepthook = _masked_excepthook  # an uncaught exception's traceback, masked
+    threading.excepthook = _masked_thread_excepthook
     filter_all_handlers()
+
+
+def _masked_excepthook(kind: type[BaseException], value: BaseException, tb: Any) -> None:
+    if issubclass(kind, KeyboardInterrupt):
+        sys.__excepthook__(kind, value, tb)
+        return
+    sys.stderr.write(mask("".join(traceback.format_exception(kind, value, tb))))
+    sys.stderr.flush()
+
+
+def _masked_thread_excepthook(args: Any) -> None:
+    if args.exc_type is SystemExit or sys.stderr is None:
+        return
+    name = args.thread.name if args.thread is not None else "?"
+    sys.stderr.write(f"Exception in thread {name}:\n"
+                     + mask("".join(traceback.format_exception(args.exc_type, args.exc_value, args.exc_traceback))))
+    sys.stderr.flush()
 
 
 def filter_all_handlers() -> None:

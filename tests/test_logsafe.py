@@ -73,6 +73,18 @@ def test_filter_on_a_handler_masks_what_another_factory_made() -> None:
     assert MaskingFilter().filter(r) and r.getMessage() == "to +62812****7890"
 
 
+@pytest.fixture(autouse=True)
+def _restore_hooks():  # type: ignore[no-untyped-def]
+    """install() changes process-wide hooks: give the next tests the ones they had."""
+    import threading
+
+    saved = sys.excepthook, threading.excepthook, logging.getLogRecordFactory()
+    yield
+    sys.excepthook, threading.excepthook = saved[0], saved[1]
+    logging.setLogRecordFactory(saved[2])
+    logging.captureWarnings(False)
+
+
 def test_install_masks_every_logger_and_quiets_twilio() -> None:
     old_factory, root = logging.getLogRecordFactory(), logging.getLogger()
     old_handlers, old_level = root.handlers[:], root.level
@@ -175,3 +187,23 @@ def test_serve_twilio_traffic_leaves_no_number_in_stderr(tmp_path):
     assert "Booting worker" in err or "Listening at" in err  # gunicorn's own log is there
     for private in (NUMBER, "%2B62812345", "34567890"):
         assert private not in err and private not in out
+
+
+def test_uncaught_exceptions_and_warnings_are_masked_too(tmp_path):
+    """A process that dies of an exception carrying an address and a number, after a warning
+    with an OTP: its stderr is masked (sys.excepthook, threading.excepthook, captured warnings)."""
+    script = tmp_path / "boom.py"
+    script.write_text(
+        "import threading, warnings\n"
+        "from bot.logsafe import install\n"
+        "install()\n"
+        "warnings.warn('customer said: otp saya 482913')\n"
+        "t = threading.Thread(target=lambda: 1 / 0 if False else (_ for _ in ()).throw("
+        "ValueError('thread: jdöe@mächine.example')))\n"
+        "t.start(); t.join()\n"
+        "raise RuntimeError('cannot send to jdöe@mächine.example / whatsapp%3A%2B6281234567890')\n")
+    r = subprocess.run([sys.executable, str(script)], env=_env(), capture_output=True, text=True, timeout=60)
+    assert r.returncode == 1
+    assert "RuntimeError" in r.stderr and "ValueError" in r.stderr and "UserWarning" in r.stderr
+    for private in (IDN_ADDRESS, NUMBER, "482913"):
+        assert private not in r.stderr, r.stderr

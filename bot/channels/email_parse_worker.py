@@ -171,4 +171,7 @@ def _serve(memory_mb: int) -> None:
 
 
 if __name__ == "__main__":
+    from bot.logsafe import install
+
+    install()  # this child's warnings and tracebacks reach stderr masked, like every process (H4)
     _serve(int(sys.argv[1]) if len(sys.argv) > 1 else PARSE_MEMORY_MB)
