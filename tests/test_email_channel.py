@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 import smtplib
 
@@ -586,3 +587,37 @@ def test_row_whose_sending_process_died_is_retried_once_then_failed(dovecot, smt
     assert rows["ani@example.com"]["status"] == "sent"
     assert done.failed == 1 and done.sent == 1
     assert [r.rcpt_tos for r in smtp_server.wait_for(1)] == [["ani@example.com"]]
+
+
+def test_dashboard_lists_quarantined_mails_and_failed_answers_masked(dovecot, ascii_smtp, tmp_path,
+                                                                       monkeypatch):  # noqa: F811
+    import tomllib
+
+    from werkzeug.security import generate_password_hash
+
+    from bot.app import create_app
+    from bot.channels.email_intake import build_intake
+    from handoff import queue
+    from tests.test_console import login
+
+    path = write_config(tmp_path, {**dovecot.settings_table(), **ascii_smtp.settings_table()})
+    settings = settings_from_mapping(tomllib.loads(path.read_text()), str(path))
+    it = build_intake(settings)
+    monkeypatch.setenv("YESSINDO_EMAIL_CRASH_AT", "in_parse@POISON-d00d")
+    dovecot.append(mail("p", text="POISON-d00d", sender="racun@example.com", subject="Invoice aneh"),
+                   _utf8_mail(3))
+    it.run_once()
+    it.run_once()
+    it.store.close()
+    app = create_app(settings)
+    store = app.extensions["yessindo"].bot.store
+    queue.add_agent(store, datetime.now(timezone.utc), "dewi", "supervisor",
+                    generate_password_hash("rahasia-dewi", method="pbkdf2:sha256:1000"))
+    client = app.test_client()
+    assert login(client, "dewi", "rahasia-dewi").status_code == 303
+    page = client.get("/console/dashboard").text
+    assert "Email yang tidak bisa diproses" in page
+    [row] = re.findall(r'<tr class="quarantined-mail">(.*?)</tr>', page, re.S)
+    assert "r***@example.com" in row and "Invoice aneh" in row and "racun@" not in page
+    [failed] = re.findall(r'<tr class="failed-mail"[^>]*>(.*?)</tr>', page, re.S)
+    assert "j***@mächine.example" in failed and "SMTPUTF8" in failed and "jdöe" not in page

@@ -469,11 +469,14 @@ def dashboard():  # type: ignore[no-untyped-def]
         days = min(max(1, int(request.args.get("days", "14"))), 90)
     except ValueError:
         days = 14
+    from bot.channels.email_console import mail_problems
+
+    mail = mail_problems(c.store.conn, c.fmt.when)  # quarantined mails, failed email answers (H2)
     try:
         from bot.web.chart import bar_chart_svg
         from handoff.stats import dashboard as build
     except ImportError:
-        return _page("console/dashboard.html", d=None, days=days)
+        return _page("console/dashboard.html", d=None, days=days, mail=mail)
     d = build(c.store, c.calendar, c.now, days=days)
     categories = [k for k in d.volume]
     table = [{"day": f"{day.day} {fmt_._MONTHS[day.month - 1]}",
@@ -493,7 +496,7 @@ def dashboard():  # type: ignore[no-untyped-def]
     feedback = [{"at": c.fmt.when(f.at), "kind": _FEEDBACK_LABELS.get(f.kind, f.kind), "text": f.text[:500],
                  "channel": f.channel, "ref": f.ticket_ref}
                 for f in recent_feedback(c.store, c.now - timedelta(days=days))]
-    return _page("console/dashboard.html", d=d, days=days, agents=agents, feedback=feedback,
+    return _page("console/dashboard.html", d=d, days=days, agents=agents, feedback=feedback, mail=mail,
                  chart=bar_chart_svg(d.days, d.volume, fmt_.INTENT_LABELS),
                  categories=[(k, fmt_.INTENT_LABELS.get(k, k)) for k in categories], table=table,
                  share=None if d.within_promise_share is None else round(100 * d.within_promise_share),
