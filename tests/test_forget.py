@@ -136,3 +136,26 @@ def test_identity_pattern_finds_the_spellings_and_nothing_else():
     for text in ("+62813775544119", "08137755441", "9" + PHONE[1:], "x" + ADDRESS, "lestari.wiranata@contoh.examples",
                  "INV-20261125-0088"):
         assert not rx.search(text), text
+
+
+def test_a_database_from_before_secure_delete_is_vacuumed_once(bot, settings, clock):
+    """Bytes an older version left in free pages (it deleted without zeroing) go too."""
+    import sqlite3
+
+    em = Conversation(bot, clock, channel="email", customer=ADDRESS)
+    em.send(f"Halo, {TEXTS[1]}", subject="Bukti", external_id=MAIL_ID, attachments=(
+        Attachment(filename="struk.txt", content_type="text/plain", data=f"STRUK {NAME} ".encode() * 8000),))
+    Conversation(bot, clock, customer=OTHER).say("stok kemeja putih ada?")
+    bot.store.close()
+    old = sqlite3.connect(settings.database, isolation_level=None)  # as an older version did
+    old.execute("PRAGMA secure_delete = OFF")
+    old.execute("DELETE FROM meta WHERE key = 'secure_delete'")
+    old.execute("DELETE FROM attachment_blobs")  # its pages go to the free list, bytes and all
+    old.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    assert old.execute("PRAGMA freelist_count").fetchone()[0] > 10
+    old.close()
+    p = cli(["forget", ADDRESS], settings.database)
+    assert p.returncode == 0, p.stderr.decode()
+    assert "1 vacuumed" in p.stdout.decode() and leaks(Path(settings.database).parent) == []
+    p = cli(["forget", OTHER], settings.database)  # now marked: no second VACUUM
+    assert p.returncode == 0 and "0 vacuumed" in p.stdout.decode()
