@@ -65,6 +65,7 @@ class EmailSettings:
     auto_replies_per_hour: int = 5
     ca_file: str = ""
     imap_oauth2_token: str = ""
+    max_attachment_bytes_per_sender_day: int = 25 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "imap_user": str, "imap_password": str, "imap_folder": str,
         "smtp_host": str, "smtp_port": int, "smtp_ssl": bool, "smtp_starttls": bool,
         "smtp_user": str, "smtp_password": str, "auto_replies_per_hour": int,
-        "ca_file": str, "imap_oauth2_token": str,
+        "ca_file": str, "imap_oauth2_token": str, "max_attachment_bytes_per_sender_day": int,
     },
     "dev": {"simulator": bool},
     "console": {"secret_key": str, "trusted_proxies": int},

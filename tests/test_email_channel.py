@@ -621,3 +621,41 @@ def test_dashboard_lists_quarantined_mails_and_failed_answers_masked(dovecot, as
     assert "r***@example.com" in row and "Invoice aneh" in row and "racun@" not in page
     [failed] = re.findall(r'<tr class="failed-mail"[^>]*>(.*?)</tr>', page, re.S)
     assert "j***@mächine.example" in failed and "SMTPUTF8" in failed and "jdöe" not in page
+
+
+def _with_attachment(n: int, size: int, extra: dict[str, str] | None = None) -> bytes:
+    from email.message import EmailMessage
+
+    msg = EmailMessage()
+    msg["From"] = "Budi <budi@example.com>"
+    msg["To"] = "ptyessindo@gmail.com"
+    msg["Subject"] = f"Bukti {n}"
+    msg["Message-ID"] = f"<cap-{n}@example.com>"
+    for k, v in (extra or {}).items():
+        msg[k] = v
+    msg.set_content(f"Kak, ini bukti transfer ke-{n}. Pesanan INV-20261101-000{n}")
+    msg.add_attachment(bytes([n]) * size, maintype="image", subtype="png", filename=f"bukti{n}.png")
+    return msg.as_bytes()
+
+
+def test_attachment_bytes_capped_per_sender_per_day_and_none_for_recorded_mail(dovecot, smtp_server,
+                                                                                tmp_path):  # noqa: F811
+    import tomllib
+
+    from bot.channels.email_intake import build_intake
+
+    path = write_config(tmp_path, {**dovecot.settings_table(), **smtp_server.settings_table(),
+                                   "max_attachment_bytes_per_sender_day": 30_000})
+    it = build_intake(settings_from_mapping(tomllib.loads(path.read_text()), str(path)))
+    dovecot.append(_with_attachment(1, 12_000), _with_attachment(2, 12_000), _with_attachment(3, 12_000),
+                   _with_attachment(4, 12_000, {"Auto-Submitted": "auto-generated"}))
+    summary, _ = it.run_once()
+    assert summary.fetched == 4
+    kept = {}
+    for ext, atts in it.store.conn.execute("SELECT external_id, attachments FROM messages WHERE direction = 'in'"):
+        [att] = json.loads(atts)
+        kept[ext] = bool(att.get("blob_id"))
+        assert att["size"] >= 12_000  # name and size stay listed
+    it.store.close()
+    assert kept == {"<cap-1@example.com>": True, "<cap-2@example.com>": True, "<cap-3@example.com>": False,
+                    "<cap-4@example.com>": False}
