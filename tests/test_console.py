@@ -3,6 +3,7 @@ login, session cookie, CSRF, rate limit, the queue, one conversation and its act
 polling, presence, the dashboard's access rule. Tickets come from the real pipeline."""
 from __future__ import annotations
 
+import os
 import re
 import sqlite3
 from datetime import datetime, timedelta
@@ -121,8 +122,7 @@ def test_login_ok_sets_a_hardened_session_cookie_and_lands_on_the_queue(console)
     c = console.client()
     resp = login(c, "sari", "rahasia-sari")
     assert resp.status_code == 303 and resp.headers["Location"] == "/console"
-    cookie = resp.headers["Set-Cookie"]
-    assert cookie.startswith("yessindo_console=")
+    [cookie] = [h for h in resp.headers.getlist("Set-Cookie") if h.startswith("yessindo_console=")]
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie and "Path=/console" in cookie
     assert "Expires=" in cookie and "Secure" not in cookie  # plain http here; Secure on https below
     page = c.get("/console")
@@ -160,27 +160,29 @@ def test_login_rate_limit_is_shared_through_the_database(console, clock):
         assert login(c, "sari", "tebak-tebak").status_code == 401
     resp = login(c, "sari", "rahasia-sari")  # even the right password, while limited
     assert resp.status_code == 429
-    assert "Terlalu banyak percobaan masuk. Coba lagi dalam 15 menit." in resp.text
-    assert int(resp.headers["Retry-After"]) == 15 * 60
+    assert "Terlalu banyak percobaan masuk. Coba lagi dalam 30 detik." in resp.text
+    assert int(resp.headers["Retry-After"]) == 30
     # Another app instance (another gunicorn worker) on the same database refuses too.
     other = console.client(app=console.make_app())
     assert login(other, "sari", "rahasia-sari").status_code == 429
     # Another name is not limited by sari's failures.
     assert login(console.client(), "budi", "rahasia-budi").status_code == 303
-    clock.at += timedelta(minutes=10)
-    assert "dalam 5 menit" in login(console.client(), "sari", "rahasia-sari").text
-    clock.at += timedelta(minutes=5, seconds=1)
+    clock.at += timedelta(seconds=20)
+    assert "dalam 10 detik" in login(console.client(), "sari", "rahasia-sari").text
+    clock.at += timedelta(seconds=10)
     assert login(console.client(), "sari", "rahasia-sari").status_code == 303
-    # A successful login clears the name's failures.
-    assert console.db().execute("SELECT count(*) FROM login_attempts WHERE key = 'name:sari'").fetchone()[0] == 0
+    # A successful login clears that address's failures for the name (bot/web/login_limit.py).
+    assert console.db().execute("SELECT count(*) FROM login_attempts WHERE key LIKE 'pair:%|sari'").fetchone()[0] == 0
 
 
 def test_rate_limit_per_client_address(console):
     for i in range(20):
         assert login(console.client(), f"orang{i}", "tebak-tebak").status_code == 401
-    resp = login(console.client(), "budi", "rahasia-budi")
+    resp = login(console.client(), "orang20", "rahasia-budi")  # unknown names from there are slowed down
     assert resp.status_code == 429 and "Terlalu banyak percobaan" in resp.text
-    # From another address the right password works.
+    # A colleague behind the same address is not locked out (bot/web/login_limit.py)...
+    assert login(console.client(), "budi", "rahasia-budi").status_code == 303
+    # ...and from another address the right password works.
     c = console.client()
     token = csrf_of(c)
     ok = c.post("/console/login", data={"name": "budi", "password": "rahasia-budi", "csrf_token": token},
@@ -188,9 +190,9 @@ def test_rate_limit_per_client_address(console):
     assert ok.status_code == 303
 
 
-def test_generated_secret_key_is_kept_in_the_database_and_shared(console):
+def test_generated_secret_key_is_kept_beside_the_database_and_shared(console):
     c = console.client("sari")
-    [(key,)] = console.db().execute("SELECT value FROM meta WHERE key = 'console_secret_key'").fetchall()
+    key = open(console.config["storage"]["database"] + ".secret").read().strip()  # bot/web/console_secret.py
     assert len(key) >= 40
     # A second app (another worker, or after a restart) accepts the same cookie.
     other_app = console.make_app()
@@ -200,7 +202,7 @@ def test_generated_secret_key_is_kept_in_the_database_and_shared(console):
     with other.session_transaction("/console") as s:
         s.update(data)
     assert other.get("/console").status_code == 200
-    assert console.db().execute("SELECT count(*) FROM meta WHERE key = 'console_secret_key'").fetchone()[0] == 1
+    assert console.db().execute("SELECT count(*) FROM meta WHERE key = 'console_secret_key'").fetchone()[0] == 0
 
 
 def test_configured_secret_key_is_used_and_a_foreign_cookie_refused(tmp_path, clock):
@@ -273,6 +275,7 @@ def test_webhooks_never_need_the_console_key(console):
     """Without a console cookie no key is looked up: the simulator does not create one."""
     assert console.client().post("/try/send", json={"text": "halo", "customer": "+628991234567"}).status_code == 200
     assert console.db().execute("SELECT count(*) FROM meta WHERE key = 'console_secret_key'").fetchone()[0] == 0
+    assert not os.path.exists(console.config["storage"]["database"] + ".secret")
 
 
 # -- the queue -------------------------------------------------------------------------------------
@@ -727,11 +730,12 @@ def test_client_address_from_the_proxy_only_when_trusted(tmp_path, clock, proxie
     if proxies:
         # Behind a trusted proxy, one noisy client does not lock everyone out, and the
         # cookie is Secure because the proxy says the client came over https.
-        assert other_client.status_code == 303 and "Secure" in other_client.headers["Set-Cookie"]
-        assert attempt("203.0.113.7", "budi", "rahasia-budi").status_code == 429
+        assert other_client.status_code == 303 and all("Secure" in h for h in other_client.headers.getlist("Set-Cookie"))
+        assert attempt("203.0.113.7", "orang20", "rahasia-budi").status_code == 429
     else:
-        # Facing clients directly, a forged header changes nothing: same peer, same budget.
-        assert other_client.status_code == 429
+        # Facing clients directly, a forged header changes nothing: same peer, same budget
+        # (unknown names from one address are slowed down; bot/web/login_limit.py).
+        assert attempt("198.51.100.9", "orang20", "rahasia-budi").status_code == 429
 
 
 def test_polling_survives_absurd_after_and_internal_note_shows_in_history(console):

@@ -1,14 +1,16 @@
 """Who may use the agent console: login, the session cookie, CSRF, the login rate limit
 and the security headers of every console response.
 
-- Sessions: server-side rows in `console_sessions` (id = 32 random bytes, urlsafe;
-  agent; created_at; last_seen_at, written at most once a minute; the agent's password
+- Sessions: server-side rows in `console_sessions` (id = the sha256 of the session id,
+  32 random bytes, urlsafe: a copy of the database holds no usable session; agent;
+  created_at; last_seen_at, written at most once a minute; the agent's password
   fingerprint). The cookie (`yessindo_console`, path /console, HttpOnly, SameSite=Lax,
   Secure whenever the request came over HTTPS) holds only the session id and the CSRF
   token, signed with `Settings.secret_key` (YESSINDO_SECRET_KEY or `[console]
-  secret_key`); when that is empty a random key is made once and kept in the database
-  (`meta.console_secret_key`), so every worker and every restart shares it. The key is
-  only looked up when a console cookie is read or written: webhooks never touch it.
+  secret_key`); when that is empty a random key is made once and kept in a 0600 file
+  beside the database (`bot.web.console_secret`), so every worker and every restart
+  shares it. The key is only looked up when a console cookie is read or written:
+  webhooks never touch it.
 - Every request re-reads the session row and the agent: logout deletes the row (a copied
   cookie is dead at once); a session ends 12 hours after login however active it is; a
   removed agent, or a changed password, ends it at once (handoff/queue.py deletes the
@@ -18,18 +20,18 @@ and the security headers of every console response.
   at the first login (`ensure_session_table`, the same CREATE ... IF NOT EXISTS).
 - CSRF: a random token per session, sent back in the hidden `csrf_token` field of
   every form or the `X-CSRF-Token` header of a fetch; compared in constant time.
-- Login rate limit, shared by all workers through the `login_attempts` table, in 15
-  minutes: 5 attempts per name from one client address, 20 per address, 50 per name
-  from all addresses together; then 429 with Retry-After. Each attempt is counted and
-  recorded in one BEGIN IMMEDIATE transaction BEFORE its password is checked, so
-  parallel guesses on several workers cannot exceed the limit; the right password
-  deletes the name's attempts (and this attempt's address row).
+- Login rate limit (`bot.web.login_limit`), shared by all workers through the
+  `login_attempts` table: failures past a budget make the next attempt wait, doubling up
+  to a cap (429 with Retry-After); a browser that logged in as the agent before keeps a
+  device token (`bot.web.device_token`) and is counted only against its own failures, so
+  no attacker can lock out an agent who has the right password.
 - A locked database at login or logout: 503 "Basis data sedang sibuk..." after at most
   5 s (LOGIN_BUSY_MS), never a traceback.
 """
 from __future__ import annotations
 
 import hmac
+import logging
 import math
 import secrets
 import sqlite3
@@ -46,17 +48,16 @@ from flask.sessions import SecureCookieSessionInterface
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.errors import StoreError
+from bot.web import device_token, login_limit
+from bot.web.console_secret import SECRET_META_KEY, load_or_create_key  # noqa: F401 (the old meta row's name)
 from handoff.store import Store, utc_iso
 from handoff.views import AgentRecord, agent_record
+
+log = logging.getLogger("yessindo.console")
 
 COOKIE_NAME = "yessindo_console"
 SESSION_HOURS = 12
 SESSION_LIFETIME = timedelta(hours=SESSION_HOURS)  # from login, however active the session is
-RATE_WINDOW = timedelta(minutes=15)
-MAX_FAILURES_PER_NAME_AND_ADDRESS = 5
-MAX_FAILURES_PER_ADDRESS = 20
-MAX_FAILURES_PER_NAME = 50  # from all addresses together: a guess spread over many stops too
-SECRET_META_KEY = "console_secret_key"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "X-CSRF-Token"
 WRONG_LOGIN = "Nama atau kata sandi salah."
@@ -66,16 +67,13 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
 
 # -- the signing key ---------------------------------------------------------------------------
 def stored_secret_key(store: Store, now: datetime) -> str:
-    """The console key kept in the database, made on first use. INSERT OR IGNORE inside
-    BEGIN IMMEDIATE: two workers starting together end up with the same key."""
-    row = store.conn.execute("SELECT value FROM meta WHERE key = ?", (SECRET_META_KEY,)).fetchone()
-    if row and row[0]:
-        return str(row[0])
-    with store.write(now) as tx:
-        tx.conn.execute("INSERT OR IGNORE INTO meta (key, value) VALUES (?, ?)",
-                        (SECRET_META_KEY, secrets.token_urlsafe(48)))
-        row = tx.conn.execute("SELECT value FROM meta WHERE key = ?", (SECRET_META_KEY,)).fetchone()
-    return str(row[0])
+    """The generated console key (a 0600 file beside the database; see console_secret)."""
+    return load_or_create_key(store, now)
+
+
+def signing_key(app: Flask) -> str:
+    """The key that signs console cookies and device tokens."""
+    return app.session_interface._secret(app)  # type: ignore[attr-defined,no-any-return]
 
 
 class ConsoleSessionInterface(SecureCookieSessionInterface):
@@ -206,10 +204,16 @@ def _fingerprint(record: AgentRecord) -> str:
     return sha256(record.password_hash.encode()).hexdigest()[:20]
 
 
+def session_key(sid: str) -> str:
+    """What the database keeps of a session id: its sha256. The cookie's id is the secret;
+    rows read from a stolen database (or a backup) open no session."""
+    return sha256(sid.encode()).hexdigest()
+
+
 def _session_row(store: Store, sid: str) -> sqlite3.Row | None:
     try:
         return store.conn.execute("SELECT agent, created_at, last_seen_at, password_fp FROM console_sessions "
-                                  "WHERE id = ?", (sid,)).fetchone()
+                                  "WHERE id = ?", (session_key(sid),)).fetchone()
     except sqlite3.OperationalError as exc:
         if "no such table" in str(exc):
             return None  # nobody has logged in since the table was added: no session exists
@@ -224,7 +228,7 @@ def _touch(store: Store, now: datetime, sid: str, last_seen: str | None) -> None
         with busy_timeout(store, LAST_SEEN_BUSY_MS), store.write(now) as tx:
             tx.conn.execute("UPDATE console_sessions SET last_seen_at = ? WHERE id = ? AND "
                             "(last_seen_at IS NULL OR last_seen_at < ?)",
-                            (tx.now, sid, utc_iso(now - LAST_SEEN_EVERY)))
+                            (tx.now, session_key(sid), utc_iso(now - LAST_SEEN_EVERY)))
     except StoreError:
         pass  # a busy database must not break the page for a "last seen" time
 
@@ -287,73 +291,20 @@ def csrf_failed_response() -> tuple[Any, int]:
     return render_template("console/error.html", title="Permintaan ditolak", message=text, agent=None), 400
 
 
-# -- login rate limit --------------------------------------------------------------------------
-# Every attempt is one row per key, written BEFORE the password is checked, in the same
-# BEGIN IMMEDIATE transaction that counted the earlier ones: workers checking passwords in
-# parallel cannot all slip under the limit. A refused attempt (429) writes nothing.
-def _keys(name: str) -> list[tuple[str, int]]:
-    """(key, limit) pairs of one attempt: the name from this address, this address, the
-    name from anywhere. The address comes first in the pair key (it has no '|')."""
-    who = name.strip().lower()
-    addr = request.remote_addr or "-"
-    return [("pair:" + addr + "|" + who, MAX_FAILURES_PER_NAME_AND_ADDRESS),
-            ("addr:" + addr, MAX_FAILURES_PER_ADDRESS),
-            ("name:" + who, MAX_FAILURES_PER_NAME)]
-
-
-def _wait(conn: Any, now: datetime, keys: list[tuple[str, int]]) -> timedelta | None:
-    """How long until one more attempt is allowed under every key, or None (allowed now)."""
-    since = utc_iso(now - RATE_WINDOW)
-    wait: timedelta | None = None
-    for key, limit in keys:
-        rows = conn.execute("SELECT at FROM login_attempts WHERE key = ? AND at >= ? ORDER BY at",
-                            (key, since)).fetchall()
-        if len(rows) >= limit:
-            # Below the limit again once the (count - limit + 1) oldest attempts leave the window.
-            free_at = datetime.fromisoformat(rows[len(rows) - limit][0]) + RATE_WINDOW
-            left = max(free_at - now, timedelta(seconds=1))
-            wait = left if wait is None else max(wait, left)
-    return wait
-
-
-def locked_for(store: Store, now: datetime, name: str) -> timedelta | None:
-    """How long until a login may be tried again for this name from this address, or None."""
-    return _wait(store.conn, now, _keys(name))
-
-
-def reserve_attempt(store: Store, now: datetime, name: str) -> tuple[timedelta | None, int | None]:
-    """(wait, None) when the limit is reached; else (None, id of this attempt's address row),
-    the attempt counted under every key before its password is checked. Raises StoreError."""
-    keys = _keys(name)
-    wait = _wait(store.conn, now, keys)
-    if wait is not None:
-        # Already over: answer without taking the write lock (a flood of guesses must not
-        # queue up behind it). Otherwise the count is made again under the lock.
-        return wait, None
-    with store.write(now) as tx:
-        wait = _wait(tx.conn, now, keys)
-        if wait is not None:
-            return wait, None
-        ids = [int(tx.conn.execute("INSERT INTO login_attempts (key, at) VALUES (?, ?)", (key, tx.now)).lastrowid)
-               for key, _limit in keys]
-        tx.conn.execute("DELETE FROM login_attempts WHERE at < ?", (utc_iso(now - RATE_WINDOW),))
-    return None, ids[1]
-
-
-def open_session(store: Store, now: datetime, name: str, record: AgentRecord, addr_attempt: int) -> str:
-    """After the right password: the name's attempts go (success clears its failures, from
-    this address and in total), so does this attempt's address row (agents behind one
-    address do not use up its budget by logging in); expired sessions are deleted and a new
-    one made. Returns its id. Raises StoreError."""
-    keys = _keys(name)
+# -- login ---------------------------------------------------------------------------------------
+def open_session(store: Store, now: datetime, record: AgentRecord, attempt: login_limit.Attempt,
+                 attempt_ids: list[int]) -> str:
+    """After the right password: this attempt's failure rows go (see login_limit), expired
+    sessions (and rows of the older clear-text ids) are deleted and a new session made.
+    Returns its id; the database keeps only its hash. Raises StoreError."""
     sid = secrets.token_urlsafe(32)
     with store.write(now) as tx:
-        tx.conn.execute("DELETE FROM login_attempts WHERE key IN (?, ?)", (keys[0][0], keys[2][0]))
-        tx.conn.execute("DELETE FROM login_attempts WHERE id = ?", (addr_attempt,))
+        login_limit.forget_failures(tx.conn, attempt, attempt_ids)
         ensure_session_table(tx.conn)
-        tx.conn.execute("DELETE FROM console_sessions WHERE created_at <= ?", (utc_iso(now - SESSION_LIFETIME),))
+        tx.conn.execute("DELETE FROM console_sessions WHERE created_at <= ? OR length(id) != 64",
+                        (utc_iso(now - SESSION_LIFETIME),))
         tx.conn.execute("INSERT INTO console_sessions (id, agent, created_at, last_seen_at, password_fp) "
-                        "VALUES (?, ?, ?, ?, ?)", (sid, record.name, tx.now, tx.now, _fingerprint(record)))
+                        "VALUES (?, ?, ?, ?, ?)", (session_key(sid), record.name, tx.now, tx.now, _fingerprint(record)))
     return sid
 
 
@@ -399,33 +350,46 @@ def login():  # type: ignore[no-untyped-def]
     name = (request.form.get("name") or "").strip()[:100]
     password = request.form.get("password") or ""
     nxt = request.form.get("next") or ""
+    record = agent_record(store, name)
+    device = None
+    if record is not None and request.cookies.get(device_token.cookie_name(record.name)):
+        device = device_token.device_of(request, signing_key(current_app), record.name)
+    attempt = login_limit.attempt_keys(request.remote_addr or "-", name, known=record is not None, device=device)
+    who = record.name if record is not None else "an unknown name"  # a password typed as a name stays out
+    where = login_limit.masked_address(request.remote_addr or "-")
     try:
         with busy_timeout(store, LOGIN_BUSY_MS):
-            wait, attempt = reserve_attempt(store, now, name)
+            wait, attempt_ids = login_limit.reserve(store, now, attempt)
     except StoreError as exc:
-        current_app.logger.warning("console login: %s", exc)
+        log.warning("console login: %s", exc)
         return _login_page(503, BUSY_MESSAGE, name, nxt, retry_after=5)
-    if wait is not None or attempt is None:
-        wait = wait or RATE_WINDOW
-        minutes = max(1, math.ceil(wait.total_seconds() / 60))
-        error = f"Terlalu banyak percobaan masuk. Coba lagi dalam {minutes} menit."
-        return _login_page(429, error, name, nxt, retry_after=int(math.ceil(wait.total_seconds())))
-    record = agent_record(store, name)
+    if wait is not None:
+        seconds = int(math.ceil(wait.total_seconds()))
+        log.warning("console login: %s from %s (%s device) must wait %d s after repeated failures",
+                    who, where, "known" if device else "new", seconds)
+        when = f"{seconds} detik" if seconds < 60 else f"{max(1, math.ceil(seconds / 60))} menit"
+        error = f"Terlalu banyak percobaan masuk. Coba lagi dalam {when}."
+        return _login_page(429, error, name, nxt, retry_after=seconds)
     ok = check_password_hash(record.password_hash if record else _dummy_hash(), password)
     if record is None or not ok or not password:
+        log.info("console login: wrong name or password for %s from %s (%s device)",
+                 who, where, "known" if device else "new")
         return _login_page(401, WRONG_LOGIN, name, nxt)  # the attempt is already counted
     try:
         with busy_timeout(store, LOGIN_BUSY_MS):
-            sid = open_session(store, now, name, record, attempt)
+            sid = open_session(store, now, record, attempt, attempt_ids)
     except StoreError as exc:
-        current_app.logger.warning("console login: %s", exc)
+        log.warning("console login: %s", exc)
         return _login_page(503, BUSY_MESSAGE, name, nxt, retry_after=5)
+    log.info("console login: %s logged in from %s (%s device)", who, where, "known" if device else "new")
     session.clear()  # a fresh session id (no fixation) and CSRF token for the logged-in agent
     session.permanent = True
     session["sid"] = sid
     session["csrf"] = secrets.token_urlsafe(32)
     g.pop("_console_agent", None)
-    return redirect(safe_next(nxt), 303)
+    response = redirect(safe_next(nxt), 303)
+    device_token.issue(response, current_app, request, signing_key(current_app), record.name, device)
+    return response
 
 
 def logout():  # type: ignore[no-untyped-def]
@@ -436,7 +400,7 @@ def logout():  # type: ignore[no-untyped-def]
         now = console_now()
         try:
             with busy_timeout(store, LOGIN_BUSY_MS), store.write(now) as tx:
-                tx.conn.execute("DELETE FROM console_sessions WHERE id = ?", (str(sid),))
+                tx.conn.execute("DELETE FROM console_sessions WHERE id = ?", (session_key(str(sid)),))
         except StoreError as exc:
             # Keep the cookie: the session still exists, and "Keluar" again will end it.
             current_app.logger.warning("console logout: %s", exc)
