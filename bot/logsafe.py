@@ -30,6 +30,7 @@ _PLUS = r"(?:\+|%2[Bb])"
 # never a date, a time or an order number, which carry letters or fewer digits)
 _PHONE_PLUS = re.compile(_PLUS + r"(\d(?:[ .\-]?\d){8,14})(?![\d%])")
 _PHONE_BARE = re.compile(r"(?<![\w+%\-/.])(\d{9,15}|(?:0|62[ .\-]?)\d{1,3}(?:[ .\-]\d{2,5}){2,4})(?![\w\-/]|\.\d)")
+_DIGIT_PAIRS = re.compile(r"\d\d\d")  # a bare phone number has a run of 3 digits at least
 _EMAIL = re.compile(
     r"(?<![\w.%+\-])([^\W_]|[%+\-])[\w.%+\-]*(?:@|%40)((?:[^\W_][\w\-]*\.)+[^\W\d_]{2,})(?![\w\-])",
 )
@@ -47,9 +48,13 @@ def mask(text: str) -> str:
     if not text:
         return text
     text = mask_secrets(text).text
-    text = _PHONE_PLUS.sub(lambda m: _phone(m.group(0)[: m.start(1) - m.start()], m.group(1)), text)
-    text = _PHONE_BARE.sub(lambda m: _phone("", m.group(1)), text)
-    return _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    if "+" in text or "%2" in text:
+        text = _PHONE_PLUS.sub(lambda m: _phone(m.group(0)[: m.start(1) - m.start()], m.group(1)), text)
+    if _DIGIT_PAIRS.search(text):
+        text = _PHONE_BARE.sub(lambda m: _phone("", m.group(1)), text)
+    if "@" in text or "%40" in text:
+        text = _EMAIL.sub(lambda m: f"{m.group(1)}***@{m.group(2)}", text)
+    return text
 
 
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:

@@ -108,8 +108,13 @@ def luhn_ok(digits: str) -> bool:
     return total % 10 == 0
 
 
+_FOUR_DIGITS = re.compile(r"\d{4}")
+
+
 def _card_spans(text: str) -> list[tuple[int, int, str]]:
-    spans = []
+    spans: list[tuple[int, int, str]] = []
+    if not _FOUR_DIGITS.search(text):
+        return spans
     for m in _CARD.finditer(text):
         digits = re.sub(r"\D", "", m.group(0))
         if not 13 <= len(digits) <= 19 or not luhn_ok(digits):
@@ -198,17 +203,15 @@ def _after(text: str, pos: int, kind: str, keyword: str, attached: bool) -> tupl
     return None
 
 
-_TOKEN = re.compile(r"\S+")
-
-
 def _before(text: str, start: int, kind: str) -> tuple[int, int] | None:
     """'482913 itu kode OTP saya', 'Jakarta2024 adalah password saya': value, link words, keyword."""
     window_start = max(0, start - 80)
-    tokens = list(_TOKEN.finditer(text, window_start, start))
+    window = text[window_start:start]
+    cursor = len(window)
     link = False
-    for i in range(len(tokens) - 1, max(-1, len(tokens) - 6), -1):
-        tok = tokens[i]
-        raw = tok.group(0)
+    for raw in reversed(window.split()[-5:]):
+        cursor = window.rfind(raw, 0, cursor)
+        tok_start = window_start + cursor
         low = raw.lower().strip(",")
         if low in _FILLERS or low in (":", "="):
             link = link or low in _LINKS
@@ -217,14 +220,13 @@ def _before(text: str, start: int, kind: str) -> tuple[int, int] | None:
             return None
         if raw.endswith((".", "!", "?")) and kind != "password":
             return None
-        end = tok.start() + len(raw.rstrip(",:"))
+        end = tok_start + len(raw.rstrip(",:"))
         if kind == "password":
             value = raw.rstrip(",:")
             looks_secret = bool(re.search(r"[\d\W_]", value)) or value[1:] != value[1:].lower()
-            if looks_secret and _password_ok(value, link=True, attached=True, keyword="password"):
-                return tok.start(), end
-            if value.isalpha() and _password_ok(value, link=True, attached=True, keyword="password"):
-                return tok.start(), end
+            if (looks_secret or value.isalpha()) and _password_ok(value, link=True, attached=True,
+                                                                  keyword="password"):
+                return tok_start, end
             return None
         back = re.search(r"(?<![\w/])\d(?:[ .\-]?\d){2,9}$", text[window_start:end])
         if back is None:
@@ -238,12 +240,23 @@ def _before(text: str, start: int, kind: str) -> tuple[int, int] | None:
     return None
 
 
+_LETTERS = re.compile(r"[^\W\d_]+")
+
+
 def _previous_word(text: str, start: int) -> str:
-    m = re.search(r"([^\W\d_]+)\W*$", text[max(0, start - 30):start])
-    return m.group(1).lower() if m else ""
+    words = _LETTERS.findall(text, max(0, start - 30), start)
+    return words[-1].lower() if words else ""
+
+
+# Cheap substring tests first: most texts (and log lines) hold no keyword at all.
+_HINTS = ("otp", "kode", "code", "token", "pin", "pass", "pw", "psw", "sandi", "kunci", "cvv", "cvc", "tac",
+          "time")
 
 
 def _keyword_spans(text: str) -> list[tuple[int, int, str]]:
+    low = text.lower()
+    if not any(h in low for h in _HINTS):
+        return []
     spans = []
     for m in _KEYWORDS.finditer(text):
         group = m.lastgroup if m.lastgroup != "suffix" else next(
