@@ -192,7 +192,8 @@ def run_sender_loop(settings: Any, stop_event: threading.Event, interval: float 
     try:
         sender = WhatsAppSender(settings)
     except ValueError as exc:
-        log.warning("WhatsApp outbox sender not started: %s", exc)
+        wa = settings.whatsapp  # nothing configured (a try-out): the banner already says so
+        (log.warning if wa.account_sid or wa.auth_token else log.debug)("WhatsApp outbox sender not started: %s", exc)
         stop_event.wait()
         return
     store = Store(settings.database)
