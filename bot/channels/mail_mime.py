@@ -180,12 +180,12 @@ class MimeWalk:
                 text = text[: self.html_cap]
                 self.problems.append(f"HTML body cut at {self.html_cap} characters before conversion")
             stats = HtmlStats()
-            out = html_to_text(text, max_chars=self.html_cap, max_depth=self.limits.max_html_depth,
-                               budget=self.budget, stats=stats)
+            # Text past twice the kept length is dropped later anyway ("body truncated"): stop there.
+            out = html_to_text(text, max_chars=2 * self.limits.max_text_chars + 1000,
+                               max_depth=self.limits.max_html_depth, budget=self.budget, stats=stats)
+            del text
             if stats.depth_capped:
                 self._note_once("htmldepth", f"HTML nested deeper than {self.limits.max_html_depth} levels: flattened")
-            if stats.cut:
-                self._note_once("htmlcut", f"HTML text cut at {self.html_cap} characters")
             return out
         if _is_flowed(part):
             text = _unflow(text, _param(part, "delsp").lower() == "yes")
