@@ -25,7 +25,7 @@ install: $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/yessindo-bot init-db
-	$(BIN)/yessindo-bot serve --host 127.0.0.1 --port 5000
+	YESSINDO_SIMULATOR=1 $(BIN)/yessindo-bot serve --host 127.0.0.1 --port 5000
 
 test: $(STAMP)
 	@# The email tests run a real Dovecot (Debian's dovecot-imapd) and the browser tests drive

@@ -4,12 +4,19 @@ Which file: `--config PATH`, else `$YESSINDO_CONFIG`, else `./config.toml` when
 present, else none (the embedded defaults alone: a SQLite file, no credentials,
 the simulator on). Every key is checked; a bad one raises `ConfigError` naming
 the file, the key and the problem.
+
+The simulator's embedded default (on) is only a default for try-outs on one's own
+machine: `serve` honours it only when bound to a loopback address (`make run`);
+anywhere else the simulator runs only when asked for, by `[dev] simulator = true`
+in a file or `YESSINDO_SIMULATOR=1` (see `simulator_for_bind`). A container
+configured from the environment alone thus has no public /try.
 """
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -79,6 +86,7 @@ class Settings:
     email: EmailSettings = field(default_factory=EmailSettings)
     hours: HoursSettings = field(default_factory=HoursSettings)
     simulator: bool = True
+    simulator_asked: bool = False  # set explicitly (file or YESSINDO_SIMULATOR), not the embedded default
     secret_key: str = ""
     trusted_proxies: int = 0  # reverse proxies in front of serve whose X-Forwarded-For/-Proto we believe
 
@@ -207,6 +215,12 @@ def settings_from_mapping(
 
     hours = HoursSettings.from_mapping(dict(data.get("hours", {})), source)
     simulator = table("dev").get("simulator", source == EMBEDDED)
+    simulator_asked = "simulator" in table("dev")
+    env_sim = environ.get("YESSINDO_SIMULATOR", "").strip().lower()
+    if env_sim:
+        if env_sim not in _SWITCH:
+            raise ConfigError("YESSINDO_SIMULATOR", "YESSINDO_SIMULATOR", f"must be 1 or 0 (true or false), got {env_sim!r}")
+        simulator, simulator_asked = _SWITCH[env_sim], True
     secret_key = environ.get("YESSINDO_SECRET_KEY") or table("console").get("secret_key", "")
     trusted_proxies = table("console").get("trusted_proxies", 0)
     if not 0 <= trusted_proxies <= 5:
@@ -222,9 +236,30 @@ def settings_from_mapping(
         email=email,
         hours=hours,
         simulator=bool(simulator),
+        simulator_asked=simulator_asked,
         secret_key=secret_key,
         trusted_proxies=trusted_proxies,
     )
 
 
 _TYPE_WORDS = {"str": "string", "int": "whole number", "bool": "true or false"}
+_SWITCH = {"1": True, "true": True, "yes": True, "on": True, "0": False, "false": False, "no": False, "off": False}
+
+
+def is_loopback(host: str) -> bool:
+    """True for an address only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    host = host.strip().strip("[]")
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def simulator_for_bind(settings: Settings, host: str) -> Settings:
+    """The settings `serve` runs with on `host`: the simulator's embedded default (on)
+    holds only on a loopback address; elsewhere it must have been asked for."""
+    if settings.simulator and not settings.simulator_asked and not is_loopback(host):
+        return replace(settings, simulator=False)
+    return settings

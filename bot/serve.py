@@ -106,10 +106,9 @@ def console_login_hint(settings, host: str, port: int) -> None:  # type: ignore[
             password = secrets.token_urlsafe(9)
             queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), "admin", "supervisor",
                             generate_password_hash(password))
-            print(f"  Agent console: {url}  name: admin  password: {password}\n"
-                  "    (a first supervisor for trying things out; change the password with "
-                  "`yessindo-bot agent passwd admin --password-stdin`, add agents with "
-                  "`yessindo-bot agent add NAME --role agent --password-stdin`)")
+            from bot.first_login import show_first_password
+
+            show_first_password(settings.database, url, password)  # the terminal, else a 0600 file
         else:
             print(f"  Agent console: {url}. No agent yet: add one with "
                   "`yessindo-bot agent add NAME --role supervisor --password-stdin`")
@@ -187,6 +186,9 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     from bot.logsafe import configure_logging, install
     from handoff.store import Store
 
+    from bot.config import simulator_for_bind
+
+    settings = simulator_for_bind(settings, host)  # the embedded default (on) only on loopback
     configure_logging()
     Store(settings.database).close()  # create or upgrade the schema once, before the workers start
     warm_intent_model(settings)
@@ -199,8 +201,8 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     print(f"  Health: http://{host}:{port}/healthz")
     console_login_hint(settings, host, port)
     if not settings.secret_key:
-        print("    (console sessions are signed with a random key kept in the database; set "
-              "YESSINDO_SECRET_KEY to choose your own)")
+        print("    (console sessions are signed with a random key kept in a 0600 file beside the database; "
+              "set YESSINDO_SECRET_KEY to choose your own)")
     sys.stdout.flush()
 
     def on_worker_start(worker: Any) -> None:

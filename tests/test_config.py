@@ -112,3 +112,38 @@ def test_retention_days_default_and_example():
     assert settings_from_mapping({}).retention_days == 0  # keep forever unless configured
     assert settings_from_mapping({"storage": {"retention_days": 90}}, "f").retention_days == 90
     assert load_settings(str(REPO / "config.example.toml"), environ={}).retention_days == 365
+
+
+# -- the simulator runs only when asked for (issue 10 item 12) -----------------------------------
+def test_embedded_simulator_default_holds_only_on_loopback():
+    from bot.config import simulator_for_bind
+
+    s = settings_from_mapping({}, environ={})  # configuration from the environment alone
+    assert s.simulator is True and s.simulator_asked is False  # INTERFACE: true in the embedded defaults
+    for host in ("127.0.0.1", "127.0.0.2", "localhost", "::1", "[::1]"):
+        assert simulator_for_bind(s, host).simulator is True, host
+    for host in ("0.0.0.0", "::", "10.0.0.5", "bot.example.com", "unix:/run/bot.sock"):
+        assert simulator_for_bind(s, host).simulator is False, host
+
+
+def test_simulator_asked_for_in_a_file_or_the_environment_runs_anywhere():
+    from bot.config import simulator_for_bind
+
+    on_file = settings_from_mapping({"dev": {"simulator": True}}, "f.toml", {})
+    on_env = settings_from_mapping({}, environ={"YESSINDO_SIMULATOR": "1"})
+    for s in (on_file, on_env):
+        assert s.simulator_asked and simulator_for_bind(s, "0.0.0.0").simulator is True
+    # The environment wins over the file, both ways; 0 switches it off even on loopback.
+    assert settings_from_mapping({"dev": {"simulator": False}}, "f.toml", {"YESSINDO_SIMULATOR": "yes"}).simulator
+    off = settings_from_mapping({}, environ={"YESSINDO_SIMULATOR": "0"})
+    assert simulator_for_bind(off, "127.0.0.1").simulator is False
+    assert settings_from_mapping({"dev": {"simulator": True}}, "f.toml", {"YESSINDO_SIMULATOR": "off"}).simulator is False
+
+
+def test_bad_simulator_switch_is_a_config_error():
+    with pytest.raises(ConfigError, match="YESSINDO_SIMULATOR.*1 or 0"):
+        settings_from_mapping({}, environ={"YESSINDO_SIMULATOR": "ja"})
+
+
+def test_example_documents_the_simulator_switch():
+    assert "YESSINDO_SIMULATOR" in (REPO / "config.example.toml").read_text()
