@@ -66,7 +66,8 @@ def _parser() -> argparse.ArgumentParser:
     asub.add_parser("list", parents=[common], help="list agents and their roles")
 
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
-    s.add_argument("customer", metavar="CUSTOMER", help="E.164 phone number or email address")
+    s.add_argument("customer", metavar="CUSTOMER", nargs="+",
+                   help="E.164 phone number or email address (several: all ids of one person)")
 
     s = sub.add_parser("events", parents=[common], help="the audit log: who did what, newest last")
     s.add_argument("--actor", help="only this agent (or bot, operator, customer, retention)")
@@ -102,6 +103,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
     s.add_argument("--note")
+    s.add_argument("--email-to", metavar="ADDRESS",
+                   help="email the written result to this address the customer gave (only when you choose it)")
     s = qsub.add_parser("escalate", parents=[common], help="hand a ticket to the supervisors (due in 2 working days)")
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
@@ -207,7 +210,7 @@ def cmd_init_db(args: argparse.Namespace, settings) -> int:  # type: ignore[no-u
     from bot.serve import warm_intent_model
     from handoff.store import Store
 
-    Store(settings.database).close()
+    Store(settings.database, group=settings.storage_group or None).close()
     print(f"database ready: {settings.database}")
     warm_intent_model(settings)
     return EXIT_OK
@@ -333,17 +336,21 @@ def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
     from bot.extract import to_e164
     from handoff.store import Store
 
-    raw = args.customer.strip()
-    if "@" in raw:
-        customer = raw.lower()
-    else:
-        customer = to_e164(raw) or ""
+    customers = []
+    for raw in (c.strip() for c in args.customer):
+        customer = raw.lower() if "@" in raw else (to_e164(raw) or "")
         if not customer:
             print(f"yessindo-bot: forget: not a phone number or email address: {raw!r}", file=sys.stderr)
             return EXIT_FAIL
+        customers.append(customer)
     store = Store(settings.database)
-    counts = store.forget(customer, datetime.now(ZoneInfo(settings.hours.timezone)))
-    print(f"deleted for {customer}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    counts = store.forget(customers, datetime.now(ZoneInfo(settings.hours.timezone)))
+    truncated = counts.pop("wal_truncated", 1)
+    print(f"deleted for {', '.join(customers)}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
+    if not truncated:  # the rows are gone, but old copies may remain in the -wal file
+        print("yessindo-bot: forget: another process kept the database busy, so the WAL file still holds old "
+              "copies: run forget again", file=sys.stderr)
+        return EXIT_FAIL
     return EXIT_OK
 
 
@@ -405,7 +412,7 @@ def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type
             desk.release(now, args.ref, args.agent)
             print(f"{args.ref.upper()} is back in the queue")
         elif action == "resolve":
-            t = desk.resolve(now, args.ref, args.agent, args.note)
+            t = desk.resolve(now, args.ref, args.agent, args.note, email_to=args.email_to)
             print(f"{t.ref} resolved")
         elif action == "escalate":
             t = desk.escalate(now, args.ref, args.agent, args.reason)
