@@ -272,3 +272,27 @@ def test_intake_records_automatic_mail_with_reason_and_answers_only_the_person(t
     assert "List-Post" in rows["<mlist@example.com>"]
     assert "x-mandrill-user" in rows["<mesp@example.com>"]
     assert rows["<mperson@example.com>"] is None
+
+
+# ---------------------------------------------------------------------------- every customer phrase we know
+
+def test_no_customer_phrase_of_the_intent_data_is_taken_for_automatic_mail():
+    """16,000 customers' sentences (knowledge/intents/phrases), each as a whole mail body: none flagged."""
+    from dataclasses import replace
+    from pathlib import Path
+
+    base = parse_mail(raw_mail())
+    phrases = Path(__file__).resolve().parents[1] / "knowledge" / "intents" / "phrases"
+    lines = [line.strip() for f in sorted(phrases.rglob("*.txt")) for line in f.read_text(encoding="utf-8").splitlines()
+             if line.strip() and not line.startswith("#")]
+    assert len(lines) > 5000
+    flagged = [(line, r) for line in lines
+               if (r := automatic_reason(replace(base, text=line, new_text=line), OWN)) is not None]
+    assert flagged == []
+
+
+def test_asking_whether_this_is_an_automatic_reply_is_no_automatic_reply():
+    assert reason(raw_mail(body="ini balasan otomatis?")) is None
+    assert reason(raw_mail(body="Ini balasan otomatis ya kak? saya mau bicara dengan admin")) is None
+    assert reason(raw_mail(body="Ini adalah balasan otomatis. Saya sedang cuti hingga 7 Desember.",
+                           sender="sari@example.net", subject="Paket")) == "auto-reply text"
