@@ -240,7 +240,11 @@ def report(mails: list[Mail], runs: list[RunResult], out: Outcome, seen: int, pr
             by_label[m.label].append(m)
         for label, items in sorted(by_label.items()):
             answered = [m for m in items if out.replies.get(m.uid)]
-            print(f"  {label:8s} {len(items):4d} mails, {len(answered):4d} answered")
+            twins = [m for m in items if not out.replies.get(m.uid) and m.uid not in out.inbox
+                     and out.replies_per_id.get(m.message_id)]
+            print(f"  {label:8s} {len(items):4d} mails, {len(answered):4d} answered"
+                  + (f" (+{len(twins)} not handled themselves: their Message-ID was handled and answered once)"
+                     if twins and label != "auto" else ""))
             if label == "auto":
                 ok &= not answered
                 for m in answered:
@@ -280,8 +284,14 @@ def main() -> int:
     try:
         c = dovecot.client()
         t0 = time.perf_counter()
+        appended = []
         for m in mails:
-            c.append("INBOX", m.raw, flags=())
+            try:
+                c.append("INBOX", m.raw, flags=())
+                appended.append(m)
+            except Exception as exc:  # noqa: BLE001 - e.g. Dovecot refuses a zero-byte mail
+                print(f"not appendable, left out: {m.set}/{m.file}: {exc}")
+        mails = appended
         c.select_folder("INBOX", readonly=True)
         uids = sorted(c.search(["ALL"]))
         c.logout()
