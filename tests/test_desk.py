@@ -326,3 +326,30 @@ def test_a_customer_message_after_the_first_answer_starts_the_next_reply_timer(b
     convo.say("oke, tapi bisa lebih cepat?")
     refs = [x.ref for x in bot.store.tickets(status="claimed")] + [x.ref for x in bot.store.tickets(status="open")]
     assert refs[0] == ref
+
+
+def test_cli_resolve_emails_the_result_only_with_email_to(tmp_path):
+    """`queue resolve` never picks a typed address by itself; `--email-to` is the agent's pick."""
+    import json
+    import sqlite3
+
+    from tests.test_cli import run
+
+    env = {"YESSINDO_DATABASE": str(tmp_path / "q.db")}
+    assert run(["agent", "add", "dewi", "--role", "supervisor", "--password-stdin"], stdin="rahasia-dewi\n",
+               env=env).returncode == 0
+    three_days_ago = (datetime.now(WIB) - timedelta(days=3)).isoformat(timespec="seconds")  # window closed
+    run(["chat", "--from", "+6281255550000", "--at", three_days_ago],
+        stdin="saya mau eskalasi ke supervisor, email saya scam@evil.example\n", env=env)
+    [t] = json.loads(run(["queue", "list", "--json"], env=env).stdout)
+    assert t["priority"] == "escalation"
+    assert run(["queue", "claim", t["ref"], "--agent", "dewi"], env=env).returncode == 0
+    p = run(["queue", "resolve", t["ref"], "--agent", "dewi", "--note", "Hasil: disetujui."], env=env)
+    assert p.returncode == 1 and "scam@evil.example" in p.stderr.decode()  # offered, not used
+    conn = sqlite3.connect(env["YESSINDO_DATABASE"])
+    assert conn.execute("SELECT count(*) FROM outbox WHERE channel = 'email'").fetchone()[0] == 0
+    p = run(["queue", "resolve", t["ref"], "--agent", "dewi", "--note", "Hasil: disetujui.",
+             "--email-to", "scam@evil.example"], env=env)
+    assert p.returncode == 0, p.stderr.decode()
+    assert conn.execute("SELECT customer, body FROM outbox WHERE channel = 'email'").fetchall() == [
+        ("scam@evil.example", "Hasil: disetujui.")]
