@@ -74,6 +74,10 @@ def decode_bytes(data: bytes, charset: str | None, problems: list[str], what: st
             return data.decode(codec)
         except (UnicodeDecodeError, LookupError):
             pass
+        if codec.startswith("iso2022_jp"):
+            text = _iso2022_jp_as_cp932(data)
+            if text is not None:
+                return text  # Windows' ISO-2022-JP (CP50220): NEC and IBM extensions included
         fallback, text = _guess_decode(data)
         problems.append(f"{what}: bytes not valid in declared charset {cs}: decoded as {fallback}")
         return text
@@ -85,11 +89,63 @@ def decode_bytes(data: bytes, charset: str | None, problems: list[str], what: st
     return text
 
 
+_JIS_ESC = re.compile(rb"\x1b(\$[@B]|\([BJ])")
+
+
+def _iso2022_jp_as_cp932(data: bytes) -> str | None:
+    """ISO-2022-JP as Windows writes it (with cp932's extra characters, which Python's
+    iso2022_jp codecs refuse): JIS pairs mapped to Shift_JIS, then decoded as cp932."""
+    out = bytearray()
+    double = False
+    pos = 0
+    for m in _JIS_ESC.finditer(data):
+        out += _jis_chunk(data[pos:m.start()], double)
+        double = m.group(1).startswith(b"$")
+        pos = m.end()
+    out += _jis_chunk(data[pos:], double)
+    try:
+        return out.decode("cp932")
+    except UnicodeDecodeError:
+        return None
+
+
+def _jis_chunk(chunk: bytes, double: bool) -> bytes:
+    if not double:
+        return chunk
+    out = bytearray()
+    for i in range(0, len(chunk) - 1, 2):
+        j1, j2 = chunk[i], chunk[i + 1]
+        s1 = ((j1 + 1) >> 1) + (0x70 if j1 <= 0x5E else 0xB0)
+        s2 = j2 + (0x1F if j1 & 1 else 0x7D)
+        if j1 & 1 and s2 >= 0x7F:
+            s2 += 1
+        out += bytes((s1 & 0xFF, s2 & 0xFF))
+    return bytes(out)
+
+
+def _iso2022(value: str) -> str:
+    """Raw ISO-2022-JP (7-bit, switched by ESC sequences) in a header, as some Japanese
+    mailers send it undeclared: decoded, before its ESC bytes would be scrubbed."""
+    if "\x1b$" not in value and "\x1b(" not in value:
+        return value
+    try:
+        return value.encode("ascii").decode("iso2022_jp_2")
+    except (UnicodeError, LookupError):
+        return value
+
+
 def _guess_decode(data: bytes) -> tuple[str, str]:
     try:
-        return "utf-8", data.decode("utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         pass
+    else:
+        if b"\x1b$" in data:
+            try:
+                return "iso-2022-jp", data.decode("iso2022_jp_2")
+            except UnicodeError:
+                pass
+        return "utf-8", text
     try:
         return "windows-1252", data.decode("cp1252")
     except UnicodeDecodeError:
@@ -113,7 +169,7 @@ def decode_words(value: str | None, problems: list[str] | None = None) -> str:
     if not value:
         return ""
     probs = problems if problems is not None else []
-    value = unsurrogate(value)
+    value = _iso2022(unsurrogate(value))
     try:
         parts = decode_header(value)
     except Exception:  # noqa: BLE001 - a broken encoded word stays as written

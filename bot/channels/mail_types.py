@@ -46,11 +46,11 @@ class ParseLimits:
     max_text_chars: int = 20_000
     keep_attachment_bytes: int = 5 * 1024 * 1024  # one attachment larger than this: size kept, bytes dropped
     max_attachment_bytes_per_mail: int = 10 * 1024 * 1024  # bytes kept over all attachments of a mail
-    max_parts: int = 500  # MIME parts walked; more are counted, not read
+    max_parts: int = 1000  # MIME parts walked; more are not read
     max_mime_depth: int = 40  # multipart nesting walked
     max_boundaries: int = 200  # multipart declarations in one mail before the body is not read at all
     max_html_depth: int = 20  # list / blockquote nesting the HTML converter follows
-    max_attachments_listed: int = 200  # attachments recorded (name, type, size) per mail
+    max_attachments_listed: int = 500  # attachments recorded (name, type, size) per mail
     max_header_chars: int = 4_000  # one header value (Subject, From...) read at most this long
     max_to_chars: int = 16_000  # the To header, read at most this long
     time_budget_s: float = 5.0  # CPU of one parse; over it the mail is "could not read"
