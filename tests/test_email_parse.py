@@ -1,6 +1,7 @@
 """Email parsing and loop protection against sample mails in tests/data/mail/."""
 from __future__ import annotations
 
+import base64
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -684,3 +685,12 @@ def test_indonesian_zone_names_in_date():
     m = parse_mail(b"From: a@b.example\r\nDate: Mon, 23 Nov 2026 10:00:00 -0000\r\n\r\nhi")
     assert m.date == datetime(2026, 11, 23, 10, 0, tzinfo=timezone.utc)
     assert parse_mail(b"From: a@b.example\r\nDate: kemarin sore\r\n\r\nhi").date is None
+
+
+def test_iso_2022_jp_as_windows_writes_it():
+    # "№" (0x2D62) is one of cp932's NEC extensions that Python's iso2022_jp codecs refuse.
+    word = base64.b64encode(b"\x1b$B-b\x1b(B12 \x1b$B$3$s\x1b(B").decode()
+    m = parse_mail(f"From: a@contoh.id\r\nSubject: =?iso-2022-jp?b?{word}?=\r\n\r\nx".encode())
+    assert m.subject == "№12 こん" and not m.problems
+    # undeclared raw ISO-2022-JP in a header: decoded, not scrubbed of its ESC bytes
+    assert parse_mail(b"From: a@contoh.id\r\nSubject: \x1b$B$3$s\x1b(B\r\n\r\nx").subject == "こん"

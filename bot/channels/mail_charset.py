@@ -116,7 +116,7 @@ def _jis_chunk(chunk: bytes, double: bool) -> bytes:
     for i in range(0, len(chunk) - 1, 2):
         j1, j2 = chunk[i], chunk[i + 1]
         s1 = ((j1 + 1) >> 1) + (0x70 if j1 <= 0x5E else 0xB0)
-        s2 = j2 + (0x1F if j1 & 1 else 0x7D)
+        s2 = j2 + (0x1F if j1 & 1 else 0x7E)
         if j1 & 1 and s2 >= 0x7F:
             s2 += 1
         out += bytes((s1 & 0xFF, s2 & 0xFF))
