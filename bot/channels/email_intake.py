@@ -216,6 +216,16 @@ class EmailIntake:
         if st is not None and st[0] in ("done", "quarantined"):
             self._advance(folder, uidvalidity, env.uid)
             return False
+        if env.message_id and conn.execute("SELECT 1 FROM email_inbox WHERE message_id = ?",
+                                           (env.message_id,)).fetchone():
+            # Handled before (a rescan): not even fetched, nothing of it kept again.
+            summary.duplicates += 1
+            client.add_flags([env.uid], [SEEN], silent=True)
+            with self.store.write(self._now()) as tx:
+                uidstate.begin(tx, folder, uidvalidity, env)
+                uidstate.finish(tx, folder, uidvalidity, env.uid, "done", "duplicate")
+                self._save_checkpoint_tx(tx, folder, uidvalidity, env.uid)
+            return False
         if st is not None and st[1] >= uidstate.MAX_ATTEMPTS:
             last = conn.execute("SELECT reason FROM email_uid_state WHERE folder = ? AND uidvalidity = ? AND uid = ?",
                                 (folder, uidvalidity, env.uid)).fetchone()[0]
