@@ -109,6 +109,7 @@ def test_parser_keeps_what_the_rules_read_and_bounds_it():
     "Tiket <tiket-noreply@travel.example>", "noreply-booking@hotel.example", "Toko <no-reply@shop.example>",
     "notif.no_reply.id@bank.example", "DoNotReply@airline.example", "post_master@carrier.example",
     "MAILER-DAEMON@mx.example.net", "postmaster@mx.example.net", "bounces@esp.example",
+    "scomp@isp.example", "feedbackloop@isp.example",
 ])
 def test_machine_sender(sender):
     got = reason(raw_mail(sender=sender))
@@ -136,7 +137,7 @@ def test_arf_complaint_report():
 
 def test_arf_complaint_as_text():
     body = "This is an email abuse report for an email message received from IP 198.51.100.7 on Mon, 30 Nov 2026."
-    assert reason(raw_mail(body=body, sender="scomp@isp.example", subject="Abuse report")) == "complaint report (text)"
+    assert reason(raw_mail(body=body, sender="reports@isp.example", subject="Abuse report")) == "complaint report (text)"
 
 
 def test_read_receipt_mdn_part():
@@ -172,6 +173,17 @@ def test_challenge_response_text():
             "Please click the link below so your address is added to the allowed list and to confirm that "
             "you are a real person:\r\nhttps://verify.example/abc")
     assert reason(raw_mail(body=body, sender="sari@example.net", subject="Re: Paket")) == "challenge-response"
+
+
+def test_challenge_response_verification_process():
+    body = ("I am protecting myself from junk mail. Your message is being held until your verification.\r\n"
+            "Please click below to complete the verification process: https://verify.example/q")
+    assert reason(raw_mail(body=body, sender="dodi@example.net", subject="Re: Promo")) == "challenge-response"
+
+
+def test_return_receipt_lotus_form():
+    body = "Your document:  Penawaran harga\r\nwas received by:  Andi Wijaya/Gudang\r\nat:  30/11/2026 10:02"
+    assert reason(raw_mail(body=body, sender="andi@example.org", subject="Return Receipt")) == "read receipt"
 
 
 def test_fax_notification():

@@ -75,7 +75,7 @@ _NO_REPLY_ANYWHERE = re.compile(r"no[-_.]?reply|do[-_.]?not[-_.]?reply|dont[-_.]
 _MACHINE_LOCAL = re.compile(
     r"^(?:mailer[-_.]?daemon|post[-_.]?master|bounces?(?:[-+_.=].*)?|bounce\w.*|newsletters?|e?news"
     r"|announce(?:ments?)?|notifications?|notify|notifier|alerts?|mailer|automailer|auto[-_.]?confirm"
-    r"|listserv|majordomo|(?:.+-)?(?:owner|request|bounces?))$",
+    r"|listserv|majordomo|(?:.+-)?(?:owner|request|bounces?)|fbl|feedback[-_.]?loop|scomp|complaints?)$",
     re.IGNORECASE,
 )
 
@@ -262,6 +262,8 @@ _BULK_LINE = re.compile(
 _CHALLENGE_TEXT = re.compile(
     r"(?:added|add\s+your\s+address)\s+to\s+(?:the\s+|my\s+)?(?:recipient'?s\s+)?(?:allowed|approved|accepted|white)[-\s]?list"
     r"|(?:confirm|verify|prove)\s+(?:that\s+)?you\s+are\s+(?:a\s+)?(?:human|real\s+person|person|not\s+a\s+(?:robot|spammer))"
+    r"|complete\s+the\s+(?:one[-\s]time\s+)?verification\s+process"
+    r"|(?:message|e-?mail)\s+(?:is|has\s+been)\s+(?:being\s+)?held\s+(?:pending|until|for)\s+(?:your\s+)?verification"
     r"|this\s+(?:e-?mail\s+)?account\s+is\s+protected\s+by|(?:spam\s*arrest|boxbe|mailblocks|tmda)\b.{0,80}\bverif",
     re.IGNORECASE | re.DOTALL,
 )
@@ -284,7 +286,7 @@ _RECEIPT_SUBJECT = re.compile(r"^\W*(?:read|dibaca|telah\s+dibaca|gelesen|lu|le[
 _RECEIPT_TEXT = re.compile(
     r"\b(?:was|has\s+been)\s+(?:read|displayed|opened)\b|\byour\s+message\b.{0,200}?\bwas\s+(?:read|displayed)"
     r"|\bthis\s+is\s+a\s+(?:return\s+)?receipt\s+for\b|\btelah\s+dibaca\s+pada\b|\bsudah\s+dibaca\s+pada\b"
-    r"|\bpesan\s+anda\b.{0,200}?\b(?:telah|sudah)\s+dibaca|\bwas\s+deleted\s+without\s+being\s+read",
+    r"|\bpesan\s+anda\b.{0,200}?\b(?:telah|sudah)\s+dibaca|\bwas\s+received\s+by\s*:|\bwas\s+deleted\s+without\s+being\s+read",
     re.IGNORECASE | re.DOTALL,
 )
 
