@@ -13,6 +13,7 @@ from typing import Iterable
 
 from bot.channels.email_auto import header_reason, sender_reason, text_reason
 from bot.channels.email_parse import ParsedMail
+from bot.channels.mail_headers import canonical_address
 
 __all__ = ["automatic_reason", "normalise_address"]
 
@@ -49,6 +50,7 @@ _AUTO_BODY = re.compile(
     r"|\bsaya\s+(?:sedang\s+)?(?:tidak\s+(?:berada\s+)?di\s+kantor|(?:berada\s+)?di\s+luar\s+kantor)\s+(?:hingga|sampai|s/d|s\.d\.|mulai|dari|pada|selama)"
     r"|\bsedang\s+(?:cuti|berlibur)\s+(?:hingga|sampai|s/d|s\.d\.|mulai|dari\s+tanggal|pada\s+tanggal|dan\s+akan\s+kembali|selama)"
     r"|\bini\s+(?:adalah\s+)?(?:balasan|pesan|jawaban|email|e-mail|surel)\s+otomatis"
+    r"(?!\s*(?:\?|ya\b|yah?\b|kah\b|bukan\b|atau\b|apa\b|gak\b|ga\b|nggak\b|tidak\b))"  # "ini balasan otomatis?" asks
     r"|\b(?:respond|reply|answer|get\s+back)\s+(?:to\s+(?:you|it|your\s+\w+)\s+)?(?:upon|on|after|when)\s+(?:my|i)\s+return"
     r"|\blimited\s+access\s+to\s+(?:my\s+)?e-?mail|\bunable\s+to\s+read\s+your\s+(?:message|e-?mail)"
     r"|\bpesan\s+ini\s+(?:dikirim|dibuat)\s+secara\s+otomatis"
@@ -64,7 +66,7 @@ def normalise_address(address: str) -> str:
     address = (address or "").strip()
     if "<" in address:
         address = parseaddr(address)[1]
-    address = address.strip().strip("<>").lower()
+    address = canonical_address(address)  # "support"@x and x. (trailing dot) are the same mailbox
     if "@" not in address:
         return address
     local, _, domain = address.rpartition("@")
