@@ -73,6 +73,7 @@ class EmailSettings:
     ca_file: str = ""
     imap_oauth2_token: str = ""
     max_attachment_bytes_per_sender_day: int = 25 * 1024 * 1024
+    max_attachment_bytes_per_mail: int = 10 * 1024 * 1024
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "smtp_host": str, "smtp_port": int, "smtp_ssl": bool, "smtp_starttls": bool,
         "smtp_user": str, "smtp_password": str, "auto_replies_per_hour": int,
         "ca_file": str, "imap_oauth2_token": str, "max_attachment_bytes_per_sender_day": int,
+        "max_attachment_bytes_per_mail": int,
     },
     "dev": {"simulator": bool},
     "console": {"secret_key": str, "trusted_proxies": int},

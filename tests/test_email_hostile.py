@@ -180,6 +180,18 @@ def test_attachment_bytes_per_mail_capped():
     assert all(a.data is not None for a in parse_mail(_attachments_mail([2000, 2000, 2000])).attachments)
 
 
+def test_attachment_bytes_per_mail_from_config(tmp_path):
+    from bot.config import EmailSettings, load_settings
+
+    path = tmp_path / "config.toml"
+    path.write_text('[email]\naddress = "cs@yessindo.test"\nmax_attachment_bytes_per_mail = 3000\n')
+    cap = load_settings(str(path), environ={}).email.max_attachment_bytes_per_mail
+    assert cap == 3000
+    m = parse_mail(_attachments_mail([2000, 2000]), max_attachment_bytes_per_mail=cap)
+    assert [a.data is not None for a in m.attachments] == [True, False]
+    assert EmailSettings().max_attachment_bytes_per_mail == LIMITS.max_attachment_bytes_per_mail
+
+
 # --------------------------------------------------------------------------- From and Subject hygiene
 
 
