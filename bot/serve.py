@@ -1,9 +1,15 @@
 """`yessindo-bot serve`: the app under gunicorn.
 
-Pre-forked sync workers: each is a process with its own SQLite connection (WAL lets
-them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE), so a slow
-request never stalls the others and the GIL is not shared. Each worker builds its bot
-after the fork (see `bot.app.Services`).
+Pre-forked gevent workers: each is a process with its own SQLite connection (WAL lets
+them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE), so the GIL
+is not shared. Each worker builds its bot after the fork (see `bot.app.Services`).
+Inside a worker every connection is a greenlet: a slow client (slowloris: headers or
+body dribbled a byte at a time) costs a few KB, not a worker, and is cut off after
+HEADER_DEADLINE / BODY_DEADLINE; sync workers were starved by four of them (issue 10,
+item 13), gthread by as many as it has threads (bench/bench_slowloris.py). Long-lived
+responses (server-sent events) cost a greenlet each too. Requests still run one at a
+time per worker (the pipeline never yields), and the background loops below run as
+greenlets (gevent patches threading in the worker).
 """
 from __future__ import annotations
 
@@ -37,7 +43,13 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
     def load(self):  # type: ignore[no-untyped-def]
         from bot.app import create_app
 
-        return create_app(self.settings)
+        app = create_app(self.settings)
+        if self.options.get("worker_class") == "gevent":
+            from bot.web.body_deadline import BodyDeadline
+
+            app.wsgi_app = BodyDeadline(app.wsgi_app, BODY_DEADLINE,  # type: ignore[method-assign]
+                                        int(app.config["MAX_CONTENT_LENGTH"]))
+        return app
 
 
 def start_outbox_thread(settings: Settings) -> threading.Event:
@@ -182,6 +194,30 @@ def warm_intent_model(settings: Settings) -> None:
                                                          " (no writable cache folder: set YESSINDO_CACHE_DIR)"))
 
 
+HEADER_DEADLINE = 5  # seconds a client has to send its request line and headers
+BODY_DEADLINE = 10.0  # seconds a client has to send its whole body (bot/web/body_deadline.py)
+
+
+def worker_class() -> str:
+    """gevent when installed (a dependency), else gunicorn's sync workers."""
+    try:
+        import gevent  # noqa: F401
+    except ImportError:
+        print("  (gevent is not installed: sync workers, which slow clients can starve; "
+              "reinstall the package to get it)")
+        return "sync"
+    return "gevent"
+
+
+def _one_request_per_connection(worker: Any, req: Any) -> None:
+    """gunicorn's pre_request hook: close the connection after this response. A gevent
+    greenlet finding its keep-alive client's next request already waiting would serve it
+    without yielding, so a few connections took the worker while others waited seconds
+    (measured: p99 1.9 s and 19 timeouts with wrk's 32 kept-alive connections); one
+    request per connection queues them fairly in the listen backlog, as sync workers do."""
+    req.must_close = True
+
+
 def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     from bot.logsafe import configure_logging, install
     from handoff.store import Store
@@ -190,7 +226,8 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
 
     settings = simulator_for_bind(settings, host)  # the embedded default (on) only on loopback
     configure_logging()
-    Store(settings.database).close()  # create or upgrade the schema once, before the workers start
+    # Create or upgrade the schema once, before the workers start; files 0600 (or the [storage] group).
+    Store(settings.database, group=settings.storage_group or None).close()
     warm_intent_model(settings)
     workers = workers or default_workers()
     print(f"Yessindo bot serving on http://{host}:{port} ({workers} workers, database {settings.database})")
@@ -213,7 +250,13 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": "sync",
+        "worker_class": worker_class(),
+        "worker_connections": 1000,  # per worker: slow clients beyond it wait in the backlog
+        # With gevent the keep-alive setting is the deadline for reading a request's line and
+        # headers (gunicorn wraps that read in a gevent.Timeout of this many seconds); the
+        # connection itself closes after each response (`pre_request`).
+        "keepalive": HEADER_DEADLINE,
+        "pre_request": _one_request_per_connection,
         "backlog": 2048,
         "timeout": 30,
         "graceful_timeout": 10,

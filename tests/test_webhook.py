@@ -124,15 +124,37 @@ def test_messaging_service_pool_number_is_accepted(client):
     assert post(client, data).status_code == 200
 
 
-def test_twilio_retry_with_same_sid_creates_nothing_new(client):
+def test_twilio_retry_replays_the_stored_answer_and_creates_nothing_new(client):
+    """Twilio retries when it lost our TwiML (worker killed after the commit, its 15 s
+    timeout): the retry gets the answer stored as sent, never an empty <Response/>."""
     data = form(sid="SMdup")
     first = post(client, data)
     second = post(client, data)
-    assert messages(first) and messages(second) == []
+    assert messages(first) and messages(second) == messages(first)
     app = client.application
     assert count(app, "SELECT count(*) FROM messages WHERE direction='in'") == 1
     assert count(app, "SELECT count(*) FROM messages WHERE direction='out'") == 1
     assert count(app, "SELECT count(*) FROM tickets") == 1
+
+
+def test_retry_replays_its_own_answer_not_a_later_one(client):
+    """The customer wrote again before Twilio's retry of the first message came: each
+    retry gets the answer of its own message."""
+    one, two = form(sid="SMa1", body="paket saya belum sampai"), form(sid="SMa2", body="jam berapa cs buka?")
+    first, second = messages(post(client, one)), messages(post(client, two))
+    assert first != second
+    assert messages(post(client, one)) == first and messages(post(client, two)) == second
+    assert count(client.application, "SELECT count(*) FROM messages WHERE direction='out'") == 2
+
+
+def test_retry_of_a_silenced_message_stays_empty(client):
+    """A message a person holds got no bot answer: the retry gets none either."""
+    data = form(sid="SMh1")
+    assert messages(post(client, data))
+    store = client.application.extensions["yessindo"].bot.store
+    store.conn.execute("UPDATE conversations SET state = 'human'")
+    held = form(sid="SMh2", body="halo masih di sana?")
+    assert messages(post(client, held)) == [] and messages(post(client, held)) == []
 
 
 def test_photo_of_damaged_parcel_is_kept_on_ticket(client):

@@ -7,6 +7,7 @@ Every field is kept in `Message.meta`, including ones Twilio adds later.
 from __future__ import annotations
 
 import re
+import sqlite3
 from datetime import datetime
 from typing import Mapping
 
@@ -82,6 +83,29 @@ def twiml(replies: tuple[Reply, ...] | list[Reply]) -> str:
         for part in split_text(reply.text):
             response.message(part)
     return str(response)
+
+
+def stored_answer(conn: sqlite3.Connection, sid: str) -> tuple[Reply, ...]:
+    """The bot's answer recorded for the inbound message `sid`, to replay to Twilio's retry.
+
+    Twilio retries a webhook whose answer it never got (worker killed after the commit,
+    its 15 s timeout); the message is a duplicate by then, but the customer never saw the
+    answer stored as sent. The answer is the bot's messages of the same transaction: same
+    conversation, same timestamp, after the inbound row and before the customer's next
+    message. An answer delivered through the outbox (`meta.outbox_id`) is not replayed:
+    the outbox delivers it. Silenced or ignored messages have no answer: ()."""
+    row = conn.execute("SELECT id, conversation_id, customer, created_at FROM messages "
+                       "WHERE channel = 'whatsapp' AND direction = 'in' AND external_id = ?", (sid,)).fetchone()
+    if row is None:
+        return ()
+    msg_id, conv_id, customer, at = row[0], row[1], row[2], row[3]
+    upto = conn.execute("SELECT min(id) FROM messages WHERE conversation_id = ? AND direction = 'in' AND id > ?",
+                        (conv_id, msg_id)).fetchone()[0]
+    texts = conn.execute(
+        "SELECT text FROM messages WHERE conversation_id = ? AND id > ? AND id < ? AND direction = 'out' "
+        "AND author = 'bot' AND created_at = ? AND json_extract(coalesce(meta, '{}'), '$.outbox_id') IS NULL "
+        "ORDER BY id", (conv_id, msg_id, upto if upto is not None else 2**62, at)).fetchall()
+    return tuple(Reply(text=t[0], channel="whatsapp", customer=customer, in_reply_to=sid) for t in texts)
 
 
 def mask_phone(number: str) -> str:

@@ -8,11 +8,12 @@ is by token only, never by matching `To`, so numbers in a Messaging Service pool
 from __future__ import annotations
 
 import logging
+import sqlite3
 
 from flask import Blueprint, Response, abort, request
 from twilio.request_validator import RequestValidator
 
-from bot.channels.whatsapp import mask_phone, parse_form, twiml
+from bot.channels.whatsapp import mask_phone, parse_form, stored_answer, twiml
 from bot.errors import StoreError
 from handoff.outbox import record_status
 
@@ -65,10 +66,21 @@ def incoming():  # type: ignore[no-untyped-def]
         # Not recorded: answer 503 so Twilio's retry (or fallback URL) can deliver it again.
         log.error("incoming message not stored: %s", exc)
         return _xml(EMPTY_TWIML, 503)
+    replies = outcome.replies
+    if outcome.status == "duplicate" and message.external_id:
+        # Twilio retries only when it lost our answer: give it the stored one again.
+        try:
+            with svc._lock:  # the worker's one connection, shared with the pipeline
+                replies = stored_answer(svc.bot.store.conn, message.external_id)
+        except sqlite3.Error as exc:
+            log.error("stored answer not readable: %s", exc)
+            return _xml(EMPTY_TWIML, 503)
+        log.info("whatsapp retry sid=%s: %d stored answer(s) replayed", message.external_id, len(replies))
+        return _xml(twiml(replies))
     log.info("whatsapp in from %s sid=%s: %s intent=%s ticket=%s", mask_phone(message.customer),
              message.external_id, outcome.status, outcome.intent.intent if outcome.intent else "-",
              outcome.ticket_ref or "-")
-    return _xml(twiml(outcome.replies))
+    return _xml(twiml(replies))
 
 
 @whatsapp.post("/webhooks/whatsapp/status")
