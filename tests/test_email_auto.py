@@ -77,6 +77,9 @@ HEADER_CASES = {
     "x-challenge": ("X-Challenge: 8f2a\r\n", "challenge"),
     "x-failed-recipients": ("X-Failed-Recipients: andi@example.org\r\n", "delivery status"),
     "tracker-prefix": ("X-Redmine-Project: gudang\r\n", "machine notification"),
+    "helpdesk-rt": ("X-RT-Loop-Prevention: Toko Mitra\r\nRT-Ticket: Toko Mitra #881\r\n", "machine notification"),
+    "helpdesk-zendesk": ("X-Zendesk-From-Account-Id: 5a1c\r\n", "machine notification"),
+    "return-path-prvs-bounces": ("Return-Path: <msprvs1=19ab=bounces-4242@mail.crm.example>\r\n", "list-owner"),
 }
 
 
@@ -104,6 +107,13 @@ def test_parser_keeps_what_the_rules_read_and_bounds_it():
 
 
 # ---------------------------------------------------------------------------- senders
+
+def test_bare_daemon_name_as_sender():
+    from bot.channels.email_auto import sender_reason
+
+    assert sender_reason("mailer-daemon") == "automatic sender mailer-daemon"
+    assert sender_reason("rina.w@example.co.id") is None
+
 
 @pytest.mark.parametrize("sender", [
     "Tiket <tiket-noreply@travel.example>", "noreply-booking@hotel.example", "Toko <no-reply@shop.example>",

@@ -46,11 +46,14 @@ AUTO_HEADERS: tuple[str, ...] = (
     # challenge-response filters
     "x-challenge", "x-challenge-response", "x-tmda-fingerprint", "x-delivery-agent", "x-spamarrest-noauth",
     "x-bluebottle-request", "x-boxbe-reserved",
+    # helpdesks and trackers answering by themselves (ticket acknowledgements loop with us)
+    "x-rt-loop-prevention", "rt-ticket", "x-otrs-loop", "x-mantis-body", "x-lighthouse-project",
 )
 # Header name prefixes of machine senders (bug trackers, forges, CI): any header starting so.
 AUTO_HEADER_PREFIXES: tuple[str, ...] = (
     "x-bugzilla-", "x-redmine-", "x-github-", "x-gitlab-", "x-jira-", "x-trac-", "x-launchpad-",
-    "x-gerrit-", "x-jenkins-", "x-phabricator-", "x-ses-", "x-mailchimp-",
+    "x-gerrit-", "x-jenkins-", "x-phabricator-", "x-ses-", "x-mailchimp-", "x-zendesk-", "x-freshdesk-",
+    "x-zammad-", "x-helpscout-", "x-pivotal-", "x-basecamp-", "x-trello-",
 )
 _AUTO_HEADER_SET = frozenset(AUTO_HEADERS)
 
@@ -66,6 +69,7 @@ _ADDR = re.compile(r"<([^<>]*)>|([^\s<>\"]+@[^\s<>\"]+)")
 # Bounce and list-owner forms of an envelope address (RFC 2369 owners, Mailman, Majordomo, VERP).
 _LIST_OWNER_LOCAL = re.compile(
     r"^(?:owner-.+|.+-owner|.+-request|.+-bounces?(?:[+=-].*)?|bounces?(?:[-+_.=].*)?|bounce\w.*"
+    r"|.*[-+_.=]bounces?(?:[-+_.=].*)?"
     r"|mailer[-_.]?daemon|post[-_.]?master|.+-errors?)$",
     re.IGNORECASE,
 )
@@ -94,7 +98,7 @@ def _address_local(value: str) -> str | None:
 
 def sender_reason(sender: str) -> str | None:
     """A reason when the From address is a machine's (bounce daemons, no-reply, list servers)."""
-    local = sender.rpartition("@")[0].strip('"').lower()
+    local = (sender.rpartition("@")[0] if "@" in sender else sender).strip('"').lower()
     if not local:
         return None
     if _NO_REPLY_ANYWHERE.search(local) or _MACHINE_LOCAL.match(local):
@@ -163,6 +167,9 @@ def header_reason(h: Mapping[str, str]) -> str | None:
     for name in _CHALLENGE_HEADERS:
         if name in h:
             return f"challenge-response ({name})"
+    for name in ("x-rt-loop-prevention", "rt-ticket", "x-otrs-loop", "x-mantis-body", "x-lighthouse-project"):
+        if name in h:
+            return f"machine notification ({name})"
     if "x-failed-recipients" in h:
         return "delivery status notification (X-Failed-Recipients)"
     if "x-hmxmroriginalrecipient" in h:
