@@ -341,3 +341,36 @@ def test_systemd_units_are_hardened_and_verify(tmp_path):
     done = subprocess.run([analyze, "verify", *(str(tmp_path / n) for n in names)], capture_output=True, text=True,
                           timeout=60)
     assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+
+
+PARENT = r"""
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from bot.ops.email_service import EmailService
+service = EmailService([sys.executable, "-c", "import time; time.sleep(120)"])
+service.start()
+while service.pid is None:
+    time.sleep(0.05)
+print(service.pid, flush=True)
+time.sleep(120)
+"""
+
+
+def test_poller_dies_with_a_killed_master():
+    """kill -9 of serve's master must not leave an orphaned poller reading the mailbox."""
+    parent = subprocess.Popen([sys.executable, "-c", PARENT, str(REPO)], stdout=subprocess.PIPE, text=True)
+    try:
+        child = int(parent.stdout.readline())
+        assert Path(f"/proc/{child}").exists()
+        parent.kill()
+        parent.wait()
+
+        def gone() -> bool:
+            try:
+                return Path(f"/proc/{child}/stat").read_text().rsplit(")", 1)[1].split()[0] == "Z"
+            except OSError:
+                return True
+
+        assert _wait(gone, timeout=10)
+    finally:
+        parent.kill()

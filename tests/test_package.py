@@ -31,10 +31,23 @@ def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:  # type: ignore[n
     return proc
 
 
+# What a source distribution holds: the build reads nothing else.
+SOURCE = ("pyproject.toml", "setup.py", "LICENSE", "README.md", "bot", "handoff", "knowledge")
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
+    """Built from a copy of the sources: an in-tree build would reuse a stale build/ folder."""
+    import shutil
+
+    src = tmp_path_factory.mktemp("src")
+    for name in SOURCE:
+        if (REPO / name).is_dir():
+            shutil.copytree(REPO / name, src / name, ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+        else:
+            shutil.copy2(REPO / name, src / name)
     out = tmp_path_factory.mktemp("wheel")
-    proc = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(REPO)])
+    proc = _run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "-w", str(out), str(src)])
     # The build itself is quiet: no setuptools deprecation warnings (issue 10, item 17).
     assert "Warning" not in proc.stderr, proc.stderr
     (found,) = out.glob("yessindo_bot-*.whl")

@@ -47,8 +47,10 @@ def run_checks(settings: Settings, out: TextIO) -> bool:
 
 
 def checks(settings: Settings) -> Iterator[Check]:
-    source = "built-in defaults" if settings.source == EMBEDDED else settings.source
-    yield Check("ok", "config", f"{source} parses")
+    if settings.source == EMBEDDED:
+        yield Check("ok", "config", "no config file: the built-in defaults and the environment")
+    else:
+        yield Check("ok", "config", f"{settings.source} parses")
     yield _database(settings)
     yield from _permissions(settings)
     yield _secret_key(settings)
