@@ -262,7 +262,9 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         "graceful_timeout": 10,
         "accesslog": None,  # access lines would carry customer numbers in query strings; the app logs masked
         "errorlog": "-",
-        "loglevel": "warning",  # gunicorn's start-up lines would bury the banner (URLs, first password)
+        # On a terminal (`make run`) the banner (URLs, first password) stays the last thing on screen;
+        # in a service's log gunicorn's start-up lines are kept.
+        "loglevel": "warning" if sys.stdout.isatty() else "info",
         "post_worker_init": on_worker_start,
         "proc_name": "yessindo-bot",
         "control_socket_disable": True,  # one shared socket path would clash between instances
