@@ -7,9 +7,9 @@ backup user, a monitoring agent) to read them sets `[storage] group`: files are 
 
 New files are created with the right mode from the start (`create_private`: never a
 moment world-readable); existing ones are tightened on every open (a database an older
-version made 0644 becomes 0600; one the operator handed to another group keeps 0640). SQLite creates `-wal` and `-shm` lazily,
-with the database file's own mode, so a database created 0600 keeps its WAL 0600; the
-ones that already exist are set here too.
+version made 0644 becomes 0600; one the operator handed to another group keeps 0640).
+SQLite creates `-wal` and `-shm` lazily, with the database file's own mode, so a database
+created 0600 keeps its WAL 0600; the ones that already exist are set here too.
 """
 from __future__ import annotations
 
