@@ -365,15 +365,17 @@ def login():  # type: ignore[no-untyped-def]
         return _login_page(503, BUSY_MESSAGE, name, nxt, retry_after=5)
     if wait is not None:
         seconds = int(math.ceil(wait.total_seconds()))
-        log.warning("console login: %s from %s (%s device) must wait %d s after repeated failures",
-                    who, where, "known" if device else "new", seconds)
+        # DEBUG: a flood of refused guesses must not flood the log; the failures that
+        # caused the wait are logged below, and they are bounded by this very wait.
+        log.debug("console login: %s from %s (%s device) must wait %d s after repeated failures",
+                  who, where, "known" if device else "new", seconds)
         when = f"{seconds} detik" if seconds < 60 else f"{max(1, math.ceil(seconds / 60))} menit"
         error = f"Terlalu banyak percobaan masuk. Coba lagi dalam {when}."
         return _login_page(429, error, name, nxt, retry_after=seconds)
     ok = check_password_hash(record.password_hash if record else _dummy_hash(), password)
     if record is None or not ok or not password:
-        log.info("console login: wrong name or password for %s from %s (%s device)",
-                 who, where, "known" if device else "new")
+        log.warning("console login: wrong name or password for %s from %s (%s device)",
+                    who, where, "known" if device else "new")
         return _login_page(401, WRONG_LOGIN, name, nxt)  # the attempt is already counted
     try:
         with busy_timeout(store, LOGIN_BUSY_MS):
