@@ -261,7 +261,9 @@ def is_loopback(host: str) -> bool:
 
 def simulator_for_bind(settings: Settings, host: str) -> Settings:
     """The settings `serve` runs with on `host`: the simulator's embedded default (on)
-    holds only on a loopback address; elsewhere it must have been asked for."""
-    if settings.simulator and not settings.simulator_asked and not is_loopback(host):
+    holds only on a loopback address with no reverse proxy trusted in front; elsewhere it
+    must have been asked for. (A proxy in front of a loopback server with no config file
+    at all cannot be seen from here: `serve` says why the simulator is on.)"""
+    if settings.simulator and not settings.simulator_asked and (not is_loopback(host) or settings.trusted_proxies):
         return replace(settings, simulator=False)
     return settings

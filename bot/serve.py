@@ -234,7 +234,9 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     print(f"  WhatsApp webhook: POST http://{host}:{port}/webhooks/whatsapp"
           + ("" if settings.whatsapp.auth_token else "  (no TWILIO_AUTH_TOKEN: answers 503 until set)"))
     if settings.simulator:
-        print(f"  Try the bot in your browser: http://{host}:{port}/try")
+        print(f"  Try the bot in your browser: http://{host}:{port}/try"
+              + ("" if settings.simulator_asked else "  (on by default on loopback; behind a reverse proxy "
+                 "set YESSINDO_SIMULATOR=0)"))
     print(f"  Health: http://{host}:{port}/healthz")
     console_login_hint(settings, host, port)
     if not settings.secret_key:

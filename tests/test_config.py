@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -124,6 +125,9 @@ def test_embedded_simulator_default_holds_only_on_loopback():
         assert simulator_for_bind(s, host).simulator is True, host
     for host in ("0.0.0.0", "::", "10.0.0.5", "bot.example.com", "unix:/run/bot.sock"):
         assert simulator_for_bind(s, host).simulator is False, host
+    # Behind a trusted reverse proxy loopback is no private try-out.
+    proxied = settings_from_mapping({"console": {"trusted_proxies": 1}}, "f.toml", {})
+    assert simulator_for_bind(replace(proxied, simulator=True), "127.0.0.1").simulator is False
 
 
 def test_simulator_asked_for_in_a_file_or_the_environment_runs_anywhere():
