@@ -25,8 +25,8 @@ Per mail, in this order (each step safe to repeat after a crash before the next)
    hook of `Bot.handle`): recorded, answered and queued commit together. Mail that gets
    no answer is noted right after. (A database written by an older version may hold a
    recorded mail without its queue entry: the rerun queues the answer the pipeline stored.)
-4. `\\Seen` set, then the mail `done` and the checkpoint (folder, UIDVALIDITY, last UID)
-   advanced in one transaction;
+4. the mail `done`; after each group of bodies, `\\Seen` set on the group's done mails
+   (one STORE) and the checkpoint (folder, UIDVALIDITY, last UID) advanced;
 5. the outbox delivers by SMTP (`email_smtp`), with its retries.
 
 First run (no checkpoint) and after a UIDVALIDITY change: the UNSEEN mails are scanned
@@ -197,14 +197,22 @@ class EmailIntake:
             for group in _body_groups([e for e in envelopes
                                        if self._admit(client, e, folder, uidvalidity, summary)]):
                 bodies = client.fetch([e.uid for e in group], ["BODY.PEEK[]"])
+                done: list[int] = []
                 for env in group:
                     raw = bodies.pop(env.uid, {}).get(b"BODY[]")
                     if raw is None:
                         continue  # expunged meanwhile
                     summary.fetched += 1
-                    self._one(client, bytes(raw), env, folder, uidvalidity, summary)
+                    if self._one(client, bytes(raw), env, folder, uidvalidity, summary):
+                        done.append(env.uid)
                     del raw
                 del bodies
+                # One STORE for the group: a crash before it leaves `done` mails unread, and
+                # the next pass (they are above the checkpoint) marks them \Seen unhandled.
+                if done:
+                    client.add_flags(done, [SEEN], silent=True)
+                _crash_point("after_seen")
+                self._advance(folder, uidvalidity, max(e.uid for e in group))
         return summary
 
     def _admit(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int,
@@ -214,6 +222,7 @@ class EmailIntake:
         st = uidstate.state(conn, folder, uidvalidity, env.uid)
         reason = None
         if st is not None and st[0] in ("done", "quarantined"):
+            client.add_flags([env.uid], [SEEN], silent=True)
             self._advance(folder, uidvalidity, env.uid)
             return False
         if env.message_id and conn.execute("SELECT 1 FROM email_inbox WHERE message_id = ?",
@@ -241,17 +250,19 @@ class EmailIntake:
         return False
 
     def _quarantine(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int, reason: str,
-                    summary: BatchSummary) -> None:
+                    summary: BatchSummary, *, advance: bool = True) -> None:
         log.error("mail uid %s quarantined: %s", env.uid, mask(reason))
         with self.store.write(self._now()) as tx:
             uidstate.quarantine(tx, folder, uidvalidity, env, mask(reason))
         client.add_flags([env.uid], [SEEN], silent=True)
-        self._advance(folder, uidvalidity, env.uid)
+        if advance:
+            self._advance(folder, uidvalidity, env.uid)
         summary.quarantined += 1
 
     def _one(self, client: Any, raw: bytes, env: uidstate.Envelope, folder: str, uidvalidity: int,
-             summary: BatchSummary) -> None:
-        """One mail, checkpointed on its own: in progress before the parse, done after."""
+             summary: BatchSummary) -> bool:
+        """One mail, checkpointed on its own: in progress before the parse, done after.
+        True when done (the caller marks it \\Seen and advances the checkpoint)."""
         with self.store.write(self._now()) as tx:
             attempt = uidstate.begin(tx, folder, uidvalidity, env)
         _crash_point("after_fetch", raw)
@@ -264,17 +275,15 @@ class EmailIntake:
             log.warning("mail uid %s could not be handled (attempt %s): %s", env.uid, attempt, reason)
             summary.failed += 1
             if attempt >= uidstate.MAX_ATTEMPTS:
-                self._quarantine(client, env, folder, uidvalidity, f"failed {attempt} times: {reason}", summary)
-            else:
+                self._quarantine(client, env, folder, uidvalidity, f"failed {attempt} times: {reason}", summary,
+                                 advance=False)
+            else:  # tried again on the next pass (`retry_uids`), though the checkpoint moves on
                 with self.store.write(self._now()) as tx:
                     uidstate.finish(tx, folder, uidvalidity, env.uid, "failed", reason)
-                self._advance(folder, uidvalidity, env.uid)
-            return
-        client.add_flags([env.uid], [SEEN], silent=True)
-        _crash_point("after_seen", raw)
+            return False
         with self.store.write(self._now()) as tx:
             uidstate.finish(tx, folder, uidvalidity, env.uid, "done")
-            self._save_checkpoint_tx(tx, folder, uidvalidity, env.uid)
+        return True
 
     def _advance(self, folder: str, uidvalidity: int, uid: int) -> None:
         with self.store.write(self._now()) as tx:
