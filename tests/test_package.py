@@ -21,8 +21,9 @@ import pytest
 
 from tests.conftest import REPO
 
-# Everything read at run time that is not Python code.
-DATA_DIRS = ("knowledge", "bot/web/templates", "bot/web/static")
+# Everything read at run time: any file beside the code (templates, static files, a
+# widget's script...) and the shop's knowledge.
+DATA_DIRS = ("knowledge", "bot", "handoff")
 
 
 def _run(cmd: list[str], **kw) -> subprocess.CompletedProcess:  # type: ignore[no-untyped-def]
@@ -81,7 +82,7 @@ def test_wheel_holds_every_module_and_data_file(wheel):
                 missing.append(rel)
     for folder in DATA_DIRS:
         for path in (REPO / folder).rglob("*"):
-            if path.is_file() and "__pycache__" not in path.parts and path.suffix != ".pyc":
+            if path.is_file() and "__pycache__" not in path.parts and path.suffix not in (".pyc", ".py"):
                 rel = path.relative_to(REPO).as_posix()
                 packaged = rel.replace("knowledge/", "yessindo_knowledge/", 1) if rel.startswith("knowledge/") else rel
                 if packaged not in names:
