@@ -128,3 +128,36 @@ def test_serve_delivers_the_outbox_through_twilio(tmp_path):
             proc.wait(timeout=15)
     finally:
         fake.close()
+
+
+def test_slow_clients_neither_starve_webhooks_nor_hold_connections_forever(server):
+    """Slowloris (issue 10, item 13): with more slow clients than sync workers could ever
+    serve, a signed webhook and /healthz are still answered; the slow clients are cut off
+    (408 for a body that never ends, a close for headers that never end)."""
+    base, _ = server
+    port = int(base.rsplit(":", 1)[1])
+    slow = []
+    for i in range(20):
+        s = socket.create_connection(("127.0.0.1", port), timeout=5)
+        if i % 2:
+            s.sendall(b"POST /webhooks/whatsapp HTTP/1.1\r\nHost: t\r\nX-Twilio-Signature: eA==\r\n"
+                      b"Content-Type: application/x-www-form-urlencoded\r\nContent-Length: 5000\r\n\r\nBody=")
+        else:
+            s.sendall(b"POST /webhooks/whatsapp HTTP/1.1\r\nHost: t\r\nX-Slow: ")
+        slow.append(s)
+    try:
+        data = {"From": "whatsapp:+6281234567891", "To": "whatsapp:+6282129666065", "Body": "halo kak",
+                "MessageSid": "SMslowtest", "NumMedia": "0"}
+        status, body = post(base, data)
+        assert status == 200 and ET.fromstring(body).findall("Message")
+        with urllib.request.urlopen(base + "/healthz", timeout=10) as r:
+            assert r.status == 200
+        answers = []
+        for s in slow:  # never a worker held for good: each is answered or closed
+            s.settimeout(30)
+            answers.append(s.recv(200))
+        assert all(a == b"" or a.startswith(b"HTTP/1.1 408") for a in answers)
+        assert any(a.startswith(b"HTTP/1.1 408") for a in answers)
+    finally:
+        for s in slow:
+            s.close()
