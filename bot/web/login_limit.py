@@ -10,7 +10,9 @@ Each attempt is counted under a few keys (rows of `login_attempts`, shared by ev
 - Otherwise `pair:<address>|<name>` and `name:<name>` (one name guessed from one address,
   from all addresses together), and for a name that is no agent also `addr:<address>`.
   The address key never touches real names: an attacker behind the office NAT spraying
-  names slows down only unknown names there, never a colleague at the next desk.
+  names slows down only unknown names there, never a colleague at the next desk. The
+  price: once an address has used up its budget for unknown names, 429 (unknown) versus
+  401 (an agent) tells it which names exist; the per-name keys still bound the guessing.
 
 Every key has a budget of free failures within WINDOW; past it, the next attempt must
 wait BASE_DELAY * 2**(failures - budget) after the latest one, at most MAX_DELAY. So
