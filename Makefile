@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_webhook.py
 	$(BIN)/python bench/bench_email.py
 	$(BIN)/python bench/bench_queue.py
+	$(BIN)/python bench/bench_backup.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -94,7 +94,8 @@ def _permissions(settings: Settings) -> Iterator[Check]:
     access for other users, and no group access unless the operator chose a group."""
     group = getattr(settings, "storage_group", None) or getattr(settings, "group", None)
     db = settings.database
-    files = [Path(db), Path(db + "-wal"), Path(db + "-shm"), _secret_key_file(settings)]
+    files = [Path(db), Path(db + "-wal"), Path(db + "-shm"), _secret_key_file(settings),
+             Path(db + ".admin-password")]  # the first password, when not shown on a terminal (bot/first_login.py)
     if settings.source != EMBEDDED and _config_holds_secret(Path(settings.source)):
         files.append(Path(settings.source))
     for path in files:
