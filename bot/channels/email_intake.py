@@ -41,11 +41,8 @@ Only for tests.
 from __future__ import annotations
 
 import logging
-import os
-import signal
 import sqlite3
 import threading
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable
 
@@ -53,25 +50,21 @@ from bot.channels import email_budget as budget
 from bot.channels import email_imap
 from bot.channels import email_uidstate as uidstate
 from bot.channels.email_address import unmailable_reason
+from bot.channels.email_folder import (
+    CRASH_ENV, ENVELOPE_CHUNK, GROUP_BYTES, GROUP_MAILS, MAX_MAIL_BYTES, SEEN, BatchSummary, FolderPass,
+    _crash_point)
 from bot.channels.email_loop import automatic_reason
 from bot.channels.email_parse import ParsedMail, parse_mail
 from bot.channels.email_parse_worker import ParseWorker
 from bot.channels.email_smtp import EmailSender, queue_reply
 from bot.channels.email_smtp import create_schema as create_outbound_schema
-from bot.logsafe import mask
 from bot.models import Message
 from handoff.outbox import deliver_due
 from handoff.store import Store, parse_iso
 
 log = logging.getLogger("yessindo.email.intake")
 
-SEEN = b"\\Seen"
-ENVELOPE_CHUNK = 100  # envelopes (size, From, Subject, Message-ID) fetched per command
-GROUP_BYTES = 8 * 1024 * 1024  # bodies fetched a few at a time, at most this much at once...
-GROUP_MAILS = 10  # ...and at most this many
-MAX_MAIL_BYTES = 60 * 1024 * 1024  # larger mails are quarantined unread
 DELIVER_BATCH = 500
-CRASH_ENV = "YESSINDO_EMAIL_CRASH_AT"
 
 
 def create_schema(conn: sqlite3.Connection) -> None:
@@ -85,19 +78,6 @@ def create_schema(conn: sqlite3.Connection) -> None:
     budget.create_schema(conn)
 
 
-def _body_groups(envelopes: list[uidstate.Envelope]) -> list[list[uidstate.Envelope]]:
-    """Consecutive mails in groups of at most GROUP_MAILS and GROUP_BYTES (a large mail alone)."""
-    groups: list[list[uidstate.Envelope]] = []
-    size = 0
-    for env in envelopes:
-        if not groups or len(groups[-1]) >= GROUP_MAILS or size + env.size > GROUP_BYTES:
-            groups.append([])
-            size = 0
-        groups[-1].append(env)
-        size += env.size
-    return groups
-
-
 def _note_inbox(tx: Any, mid: str, folder: str, uidvalidity: int, uid: int, sender: str, status: str,
                 reason: str | None, outbox_id: int | None, *, or_ignore: bool = False) -> None:
     """Record what became of one fetched mail (the once-only guard of the intake)."""
@@ -107,30 +87,7 @@ def _note_inbox(tx: Any, mid: str, folder: str, uidvalidity: int, uid: int, send
         (mid, folder, uidvalidity, uid, sender, status, reason, outbox_id, tx.now))
 
 
-def _crash_point(step: str, raw: bytes = b"") -> None:
-    """`STEP` kills the process at that step of the first mail; `STEP@MARK` at that step of
-    every mail containing MARK (a mail that kills the process each time it is read)."""
-    spec = os.environ.get(CRASH_ENV)
-    if not spec:
-        return
-    name, _, mark = spec.partition("@")
-    if name == step and (not mark or mark.encode() in raw):
-        os.kill(os.getpid(), signal.SIGKILL)
-
-
-@dataclass
-class BatchSummary:
-    fetched: int = 0
-    answered: int = 0
-    recorded: int = 0  # recorded without an answer (automatic, unparseable, silenced...)
-    duplicates: int = 0
-    failed: int = 0  # handling raised (retried once, then quarantined)
-    quarantined: int = 0
-    uidvalidity_changed: bool = False
-    reasons: dict[str, int] = field(default_factory=dict)
-
-
-class EmailIntake:
+class EmailIntake(FolderPass):
     def __init__(self, settings: Any, bot: Any, *, clock: Callable[[], datetime] | None = None,
                  use_worker: bool = True) -> None:
         self.settings = settings
@@ -145,149 +102,6 @@ class EmailIntake:
 
     def _now(self) -> datetime:
         return datetime.now(timezone.utc)
-
-    # -- checkpoint ---------------------------------------------------------------------------
-    def checkpoint(self, folder: str) -> tuple[int, int] | None:
-        row = self.store.conn.execute("SELECT uidvalidity, last_uid FROM email_checkpoint WHERE folder = ?",
-                                      (folder,)).fetchone()
-        return (int(row[0]), int(row[1])) if row else None
-
-    def _save_checkpoint(self, folder: str, uidvalidity: int, last_uid: int) -> None:
-        with self.store.write(self._now()) as tx:
-            self._save_checkpoint_tx(tx, folder, uidvalidity, last_uid)
-
-    @staticmethod
-    def _save_checkpoint_tx(tx: Any, folder: str, uidvalidity: int, last_uid: int) -> None:
-        tx.conn.execute(
-            "INSERT INTO email_checkpoint (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(folder) DO UPDATE SET uidvalidity = excluded.uidvalidity, "
-            "last_uid = max(CASE WHEN email_checkpoint.uidvalidity = excluded.uidvalidity "
-            "THEN email_checkpoint.last_uid ELSE 0 END, excluded.last_uid), updated_at = excluded.updated_at",
-            (folder, uidvalidity, last_uid, tx.now))
-
-    # -- one pass over the folder ---------------------------------------------------------------
-    def process_folder(self, client: Any) -> BatchSummary:
-        folder = self.email.imap_folder
-        info = client.select_folder(folder)
-        uidvalidity = int(info[b"UIDVALIDITY"])
-        summary = BatchSummary()
-        cp = self.checkpoint(folder)
-        if cp is not None and cp[0] != uidvalidity:
-            summary.uidvalidity_changed = True
-            with self.store.write(self._now()) as tx:
-                tx.log_event("email.uidvalidity_changed", "email",
-                             data={"folder": folder, "old": cp[0], "new": uidvalidity})
-            cp = None
-        if cp is None:
-            uids = sorted(client.search(["UNSEEN"]))
-            if not uids:
-                # Nothing waiting: start from here so later mails are found by UID.
-                last = max(client.search(["ALL"]) or [0])
-                self._save_checkpoint(folder, uidvalidity, last)
-        else:
-            last = cp[1]
-            uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
-        # Mails that failed, or were cut off by a dead process, once: one more try.
-        uids = sorted(set(uids) | set(uidstate.retry_uids(self.store.conn, folder, uidvalidity)))
-        for start in range(0, len(uids), ENVELOPE_CHUNK):
-            chunk = uids[start:start + ENVELOPE_CHUNK]
-            items = client.fetch(chunk, ["RFC822.SIZE", uidstate.HEADER_FIELDS])
-            envelopes = [uidstate.envelope(uid, items[uid]) for uid in chunk if uid in items]
-            del items
-            for group in _body_groups([e for e in envelopes
-                                       if self._admit(client, e, folder, uidvalidity, summary)]):
-                bodies = client.fetch([e.uid for e in group], ["BODY.PEEK[]"])
-                done: list[int] = []
-                for env in group:
-                    raw = bodies.pop(env.uid, {}).get(b"BODY[]")
-                    if raw is None:
-                        continue  # expunged meanwhile
-                    summary.fetched += 1
-                    if self._one(client, bytes(raw), env, folder, uidvalidity, summary):
-                        done.append(env.uid)
-                    del raw
-                del bodies
-                # One STORE for the group: a crash before it leaves `done` mails unread, and
-                # the next pass (they are above the checkpoint) marks them \Seen unhandled.
-                if done:
-                    client.add_flags(done, [SEEN], silent=True)
-                _crash_point("after_seen")
-                self._advance(folder, uidvalidity, max(e.uid for e in group))
-        return summary
-
-    def _admit(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int,
-               summary: BatchSummary) -> bool:
-        """False for a mail that is done, quarantined now or before, or too large to read."""
-        conn = self.store.conn
-        st = uidstate.state(conn, folder, uidvalidity, env.uid)
-        reason = None
-        if st is not None and st[0] in ("done", "quarantined"):
-            client.add_flags([env.uid], [SEEN], silent=True)
-            self._advance(folder, uidvalidity, env.uid)
-            return False
-        if env.message_id and conn.execute("SELECT 1 FROM email_inbox WHERE message_id = ?",
-                                           (env.message_id,)).fetchone():
-            # Handled before (a rescan): not even fetched, nothing of it kept again.
-            summary.duplicates += 1
-            client.add_flags([env.uid], [SEEN], silent=True)
-            with self.store.write(self._now()) as tx:
-                uidstate.begin(tx, folder, uidvalidity, env)
-                uidstate.finish(tx, folder, uidvalidity, env.uid, "done", "duplicate")
-                self._save_checkpoint_tx(tx, folder, uidvalidity, env.uid)
-            return False
-        if st is not None and st[1] >= uidstate.MAX_ATTEMPTS:
-            last = conn.execute("SELECT reason FROM email_uid_state WHERE folder = ? AND uidvalidity = ? AND uid = ?",
-                                (folder, uidvalidity, env.uid)).fetchone()[0]
-            reason = (f"failed {st[1]} times: {last}" if st[0] == "failed" and last else
-                      f"the process died {st[1]} times while handling it")
-        elif uidstate.is_quarantined_id(conn, env.message_id):
-            reason = "quarantined before (same Message-ID)"
-        elif env.size > MAX_MAIL_BYTES:
-            reason = f"too large to read ({env.size} bytes)"
-        if reason is None:
-            return True
-        self._quarantine(client, env, folder, uidvalidity, reason, summary)
-        return False
-
-    def _quarantine(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int, reason: str,
-                    summary: BatchSummary, *, advance: bool = True) -> None:
-        log.error("mail uid %s quarantined: %s", env.uid, mask(reason))
-        with self.store.write(self._now()) as tx:
-            uidstate.quarantine(tx, folder, uidvalidity, env, mask(reason))
-        client.add_flags([env.uid], [SEEN], silent=True)
-        if advance:
-            self._advance(folder, uidvalidity, env.uid)
-        summary.quarantined += 1
-
-    def _one(self, client: Any, raw: bytes, env: uidstate.Envelope, folder: str, uidvalidity: int,
-             summary: BatchSummary) -> bool:
-        """One mail, checkpointed on its own: in progress before the parse, done after.
-        True when done (the caller marks it \\Seen and advances the checkpoint)."""
-        with self.store.write(self._now()) as tx:
-            attempt = uidstate.begin(tx, folder, uidvalidity, env)
-        _crash_point("after_fetch", raw)
-        try:
-            self.handle_raw(raw, folder=folder, uidvalidity=uidvalidity, uid=env.uid, summary=summary)
-        except sqlite3.Error:
-            raise  # the database is the problem, not this mail: stop, the checkpoint stays
-        except Exception as exc:  # noqa: BLE001 - this mail failed; the rest of the batch goes on
-            reason = mask(f"{type(exc).__name__}: {exc}")[:300]
-            log.warning("mail uid %s could not be handled (attempt %s): %s", env.uid, attempt, reason)
-            summary.failed += 1
-            if attempt >= uidstate.MAX_ATTEMPTS:
-                self._quarantine(client, env, folder, uidvalidity, f"failed {attempt} times: {reason}", summary,
-                                 advance=False)
-            else:  # tried again on the next pass (`retry_uids`), though the checkpoint moves on
-                with self.store.write(self._now()) as tx:
-                    uidstate.finish(tx, folder, uidvalidity, env.uid, "failed", reason)
-            return False
-        with self.store.write(self._now()) as tx:
-            uidstate.finish(tx, folder, uidvalidity, env.uid, "done")
-        return True
-
-    def _advance(self, folder: str, uidvalidity: int, uid: int) -> None:
-        with self.store.write(self._now()) as tx:
-            self._save_checkpoint_tx(tx, folder, uidvalidity, uid)
 
     # -- one mail -------------------------------------------------------------------------------
     def handle_raw(self, raw: bytes, *, folder: str = "", uidvalidity: int = 0, uid: int = 0,
@@ -518,4 +332,5 @@ def build_intake(settings: Any, clock: Callable[[], datetime] | None = None) -> 
     return EmailIntake(settings, build_bot(settings, clock=clock))
 
 
-__all__ = ["EmailIntake", "BatchSummary", "build_intake", "create_schema"]
+__all__ = ["EmailIntake", "BatchSummary", "build_intake", "create_schema", "CRASH_ENV", "ENVELOPE_CHUNK",
+           "GROUP_BYTES", "GROUP_MAILS", "MAX_MAIL_BYTES", "SEEN"]
