@@ -318,3 +318,13 @@ def test_asking_whether_this_is_an_automatic_reply_is_no_automatic_reply():
     assert reason(raw_mail(body="Ini balasan otomatis ya kak? saya mau bicara dengan admin")) is None
     assert reason(raw_mail(body="Ini adalah balasan otomatis. Saya sedang cuti hingga 7 Desember.",
                            sender="sari@example.net", subject="Paket")) == "auto-reply text"
+
+
+def test_envelope_address_forms():
+    from bot.channels.email_auto import _address_local
+
+    assert _address_local("<>") == "" and _address_local(" < > ") == ""
+    assert _address_local("Daftar <owner-kopi@lists.example.net>") == "owner-kopi"
+    assert _address_local("kopi-request@lists.example.net (Daftar Kopi)") == "kopi-request"
+    assert _address_local("tanpa alamat") is None
+    assert _address_local("a" * 50_000) is None  # a hostile value: plain scans, no backtracking

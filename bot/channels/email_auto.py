@@ -65,7 +65,6 @@ def wanted_header(name: str) -> bool:
 
 # ------------------------------------------------------------------------------- addresses
 
-_ADDR = re.compile(r"<([^<>]*)>|([^\s<>\"]+@[^\s<>\"]+)")
 # Bounce and list-owner forms of an envelope address (RFC 2369 owners, Mailman, Majordomo, VERP).
 _LIST_OWNER_LOCAL = re.compile(
     r"^(?:owner-.+|.+-owner|.+-request|.+-bounces?(?:[+=-].*)?|bounces?(?:[-+_.=].*)?|bounce\w.*"
@@ -85,20 +84,25 @@ _MACHINE_LOCAL = re.compile(
 
 
 def _address_local(value: str) -> str | None:
-    """The local part of the address in a header value; "" for `<>`, None when none is there."""
-    value = value.strip()
-    m = _ADDR.search(value)
-    if m is None:
-        return None
-    addr = (m.group(1) if m.group(1) is not None else m.group(2)).strip()
+    """The local part of the address in a header value; "" for `<>`, None when none is there.
+    Plain string scans (no regex): a hostile header value costs linear time."""
+    value = value.strip()[:1000]
+    lt = value.find("<")
+    gt = value.find(">", lt + 1) if lt >= 0 else -1
+    if lt >= 0 and gt > lt:
+        addr = value[lt + 1:gt].strip()
+    else:
+        addr = next((tok.strip('"<>,;') for tok in value.split() if "@" in tok), "")
+        if not addr:
+            return None
     if not addr:
         return ""
-    return addr.rpartition("@")[0].strip('"') if "@" in addr else addr
+    return addr.rpartition("@")[0].strip('"')[:200] if "@" in addr else addr[:200]
 
 
 def sender_reason(sender: str) -> str | None:
     """A reason when the From address is a machine's (bounce daemons, no-reply, list servers)."""
-    local = (sender.rpartition("@")[0] if "@" in sender else sender).strip('"').lower()
+    local = (sender.rpartition("@")[0] if "@" in sender else sender).strip('"').lower()[:200]
     if not local:
         return None
     if _NO_REPLY_ANYWHERE.search(local) or _MACHINE_LOCAL.match(local):
