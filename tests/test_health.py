@@ -92,3 +92,39 @@ def test_database_held_by_a_long_writer_is_503_within_bounded_time(tmp_path, clo
         other.execute("ROLLBACK")
     assert client.get("/healthz").status_code == 200
     assert store_of(app).conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10000  # left as it was
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 2 MB file system (tmpfs): needs root and the right to mount, else skipped
+    (test_full_database_is_503_and_recovers covers SQLITE_FULL everywhere)."""
+    where = tmp_path / "disk"
+    where.mkdir()
+    if os.geteuid() != 0:
+        pytest.skip("mounting a tmpfs needs root")
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(where)],
+                          capture_output=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], check=False)
+
+
+def test_really_full_disk_is_503(tiny_disk, clock):
+    app = make(tiny_disk / "bot.db", clock)
+    client = app.test_client()
+    assert client.get("/healthz").status_code == 200
+    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
+    try:
+        while True:
+            os.write(fd, b"\0" * 65536)
+    except OSError:
+        pass  # ENOSPC: the disk is full
+    finally:
+        os.close(fd)
+    resp = client.get("/healthz")
+    assert resp.status_code == 503 and resp.get_json()["error"] == "disk or database full"
+    os.unlink(tiny_disk / "filler")
+    assert client.get("/healthz").status_code == 200
