@@ -661,3 +661,12 @@ def test_attachment_bytes_capped_per_sender_per_day_and_none_for_recorded_mail(d
     it.store.close()
     assert kept == {"<cap-1@example.com>": True, "<cap-2@example.com>": True, "<cap-3@example.com>": False,
                     "<cap-4@example.com>": False}
+
+
+def test_no_parser_process_is_no_fault_of_the_mail_parsed_in_process(dovecot, smtp_server, intake,
+                                                                      monkeypatch):  # noqa: F811
+    monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # the child cannot start here
+    dovecot.append(mail(60))
+    summary, sent = intake.run_once()
+    assert (summary.answered, summary.failed, summary.quarantined, sent.sent) == (1, 0, 0, 1)
+    assert intake.parser is None

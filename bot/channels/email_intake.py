@@ -55,7 +55,7 @@ from bot.channels.email_folder import (
     _crash_point)
 from bot.channels.email_loop import automatic_reason
 from bot.channels.email_parse import ParsedMail, parse_mail
-from bot.channels.email_parse_worker import ParseWorker
+from bot.channels.email_parse_worker import ParseWorker, WorkerUnavailable
 from bot.channels.email_smtp import EmailSender, queue_reply
 from bot.channels.email_smtp import create_schema as create_outbound_schema
 from bot.models import Message
@@ -237,7 +237,12 @@ class EmailIntake(FolderPass):
         the intake was made without one (`use_worker=False`)."""
         if self.parser is None:
             return parse_mail(raw)
-        return self.parser.parse(raw)
+        try:
+            return self.parser.parse(raw)
+        except WorkerUnavailable as exc:  # this machine, not this mail: go on without the child
+            log.warning("%s; parsing in this process from now on", exc)
+            self.parser = None
+            return parse_mail(raw)
 
     def close(self) -> None:
         if self.parser is not None:

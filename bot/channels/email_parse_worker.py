@@ -40,6 +40,14 @@ class ParseFailed(Exception):
     """The parse of one mail did not finish within its budget (time, memory, a crash)."""
 
 
+class WorkerUnavailable(Exception):
+    """The parser process cannot be started here (no fault of any mail): parse in-process."""
+
+
+READY = b"RDY\n"
+START_SECONDS = 60.0
+
+
 def _read_exact(stream: BinaryIO, n: int) -> bytes:
     chunks, left = [], n
     while left:
@@ -60,10 +68,21 @@ class ParseWorker:
         self._proc: subprocess.Popen[bytes] | None = None
 
     def _start(self) -> subprocess.Popen[bytes]:
+        """A child that has said it is ready; WorkerUnavailable when none can be had."""
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in (str(REPO), os.environ.get("PYTHONPATH"))
                                                           if p)}
-        return subprocess.Popen([sys.executable, "-m", "bot.channels.email_parse_worker", str(self.memory_mb)],
-                                stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(REPO))
+        try:
+            proc = subprocess.Popen([sys.executable, "-m", "bot.channels.email_parse_worker", str(self.memory_mb)],
+                                    stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, cwd=str(REPO))
+        except OSError as exc:
+            raise WorkerUnavailable(f"cannot start the parser process: {exc}") from None
+        assert proc.stdout is not None
+        ready, _, _ = select.select([proc.stdout.fileno()], [], [], START_SECONDS)
+        if not ready or proc.stdout.read(len(READY)) != READY:
+            self._proc = proc
+            self._kill()
+            raise WorkerUnavailable("the parser process did not start")
+        return proc
 
     def parse(self, raw: bytes, **kwargs: Any) -> ParsedMail:
         if self._proc is None or self._proc.poll() is not None:
@@ -151,6 +170,8 @@ def _serve(memory_mb: int) -> None:
         pass
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C ends the parent, which closes our stdin
     stdin, stdout = sys.stdin.buffer, sys.stdout.buffer
+    stdout.write(READY)
+    stdout.flush()
     while True:
         try:
             size = _LEN.unpack(_read_exact(stdin, _LEN.size))[0]
