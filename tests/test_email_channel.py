@@ -670,3 +670,20 @@ def test_no_parser_process_is_no_fault_of_the_mail_parsed_in_process(dovecot, sm
     summary, sent = intake.run_once()
     assert (summary.answered, summary.failed, summary.quarantined, sent.sent) == (1, 0, 0, 1)
     assert intake.parser is None
+
+
+def test_a_failed_mail_deleted_before_its_retry_is_not_waited_for(dovecot, smtp_server, intake,
+                                                                   monkeypatch):  # noqa: F811
+    monkeypatch.setenv("YESSINDO_EMAIL_CRASH_AT", "in_parse@GONE-4b1e")
+    dovecot.append(mail("gone", text="GONE-4b1e"))
+    assert intake.run_once()[0].failed == 1
+    c = dovecot.client()
+    c.select_folder("INBOX")
+    c.delete_messages([1])
+    c.expunge()
+    c.logout()
+    assert intake.run_once()[0].fetched == 0
+    assert _uid_state(intake.store, 1)[0] == "gone"
+    from bot.channels.email_uidstate import retry_uids
+
+    assert retry_uids(intake.store.conn, "INBOX", intake.checkpoint("INBOX")[0]) == []

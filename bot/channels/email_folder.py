@@ -117,7 +117,13 @@ class FolderPass:
             chunk = uids[start:start + ENVELOPE_CHUNK]
             items = client.fetch(chunk, ["RFC822.SIZE", uidstate.HEADER_FIELDS])
             envelopes = [uidstate.envelope(uid, items[uid]) for uid in chunk if uid in items]
+            gone = [uid for uid in chunk if uid not in items]
             del items
+            if gone:  # expunged: a mail waiting for its retry is not waited for any more
+                with self.store.write(self._now()) as tx:
+                    for uid in gone:
+                        if (uidstate.state(tx.conn, folder, uidvalidity, uid) or ("",))[0] in ("in_progress", "failed"):
+                            uidstate.finish(tx, folder, uidvalidity, uid, "gone")
             for group in _body_groups([e for e in envelopes
                                        if self._admit(client, e, folder, uidvalidity, summary)]):
                 bodies = client.fetch([e.uid for e in group], ["BODY.PEEK[]"])

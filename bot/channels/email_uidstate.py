@@ -6,7 +6,8 @@ Every fetched UID goes through `email_uid_state`:
   `attempts + 1`, with the sender, subject, Message-ID and size read from the envelope
   (a few header fields and RFC822.SIZE, never the body);
 - `done` once the mail is recorded, answered or found a duplicate;
-- `failed` when handling raised (retried on the next pass);
+- `failed` when handling raised (retried on the next pass); `gone` if it was expunged
+  before that retry;
 - `quarantined` when it failed or was in progress while the process died, twice
   (`MAX_ATTEMPTS`): never fetched again, flagged for a person in the console.
 
