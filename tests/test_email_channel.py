@@ -687,3 +687,35 @@ def test_a_failed_mail_deleted_before_its_retry_is_not_waited_for(dovecot, smtp_
     from bot.channels.email_uidstate import retry_uids
 
     assert retry_uids(intake.store.conn, "INBOX", intake.checkpoint("INBOX")[0]) == []
+
+
+def test_pipeline_failing_on_one_mail_quarantines_it_failing_on_all_quarantines_none(dovecot, smtp_server, intake,
+                                                                                      monkeypatch):  # noqa: F811
+    real = intake.bot.handle
+    broken = {"all": False}
+
+    def handle(message, **kw):  # a bug the pipeline hits on one mail, or (broken) on every mail
+        if broken["all"] or "BUG-2e7f" in message.text:
+            raise RuntimeError("pipeline bug")
+        return real(message, **kw)
+
+    monkeypatch.setattr(intake.bot, "handle", handle)
+    dovecot.append(mail(70, text="BUG-2e7f"), mail(71, sender="ani@example.com"))
+    intake.run_once()
+    dovecot.append(mail(72, sender="rina@example.com"))
+    second, _ = intake.run_once()
+    assert (second.answered, second.failed, second.quarantined) == (1, 1, 1)
+    assert _uid_state(intake.store, 1)[0] == "quarantined"
+    # Now every mail fails: the fault is not theirs, nothing is quarantined.
+    broken["all"] = True
+    dovecot.append(mail(73, sender="sri@example.com"))
+    intake.run_once()
+    dovecot.append(mail(74, sender="tono@example.com"))
+    fourth, _ = intake.run_once()
+    assert fourth.quarantined == 0 and fourth.failed == 2
+    assert [_uid_state(intake.store, u)[:2] for u in (4, 5)] == [("failed", 2), ("failed", 1)]
+    broken["all"] = False  # fixed: both answered on the next pass
+    fifth, sent = intake.run_once()
+    assert (fifth.answered, fifth.quarantined) == (2, 0)
+    assert sorted(r.rcpt_tos[0] for r in smtp_server.wait_for(4)) == \
+        ["ani@example.com", "rina@example.com", "sri@example.com", "tono@example.com"]

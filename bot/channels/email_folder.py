@@ -3,8 +3,10 @@ talks to IMAP and keeps the per-mail checkpoint; see `email_intake` for the whol
 
 Envelopes first (RFC822.SIZE, From, Subject, Message-ID), then the bodies a few at a
 time; each mail `in_progress` before its parse and `done` after (`email_uidstate`); a
-mail that failed or was cut off twice is quarantined; after each group of bodies one
-STORE \\Seen and the checkpoint.
+mail that was cut off twice (the process died), or whose parse failed twice, is
+quarantined; one on which the pipeline raised twice too, unless every mail of the pass
+failed (then the fault is ours, not the mails'); after each group of bodies one STORE
+\\Seen and the checkpoint.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.channels import email_uidstate as uidstate
+from bot.channels.email_parse_worker import ParseFailed
 from bot.logsafe import mask
 
 log = logging.getLogger("yessindo.email.intake")
@@ -95,6 +98,7 @@ class FolderPass:
         info = client.select_folder(folder)
         uidvalidity = int(info[b"UIDVALIDITY"])
         summary = BatchSummary()
+        self._held: list[tuple[uidstate.Envelope, str]] = []
         cp = self.checkpoint(folder)
         if cp is not None and cp[0] != uidvalidity:
             summary.uidvalidity_changed = True
@@ -143,7 +147,21 @@ class FolderPass:
                     client.add_flags(done, [SEEN], silent=True)
                 _crash_point("after_seen")
                 self._advance(folder, uidvalidity, max(e.uid for e in group))
+        self._settle_held(client, folder, uidvalidity, summary)
         return summary
+
+    def _settle_held(self, client: Any, folder: str, uidvalidity: int, summary: BatchSummary) -> None:
+        """Quarantine the mails that failed a second time, when the failure was theirs: other
+        mails of this pass went through. When every mail failed, the fault is ours (a bug, a
+        missing model...): nothing is quarantined, all are tried again on the next pass."""
+        held, self._held = self._held, []
+        if not held:
+            return
+        if summary.answered + summary.recorded + summary.duplicates == 0:
+            log.error("every mail of this pass failed (%s); none quarantined, they are tried again", held[0][1])
+            return
+        for env, reason in held:
+            self._quarantine(client, env, folder, uidvalidity, reason, summary, advance=False)
 
     def _admit(self, client: Any, env: uidstate.Envelope, folder: str, uidvalidity: int,
                summary: BatchSummary) -> bool:
@@ -165,11 +183,8 @@ class FolderPass:
                 uidstate.finish(tx, folder, uidvalidity, env.uid, "done", "duplicate")
                 self._save_checkpoint_tx(tx, folder, uidvalidity, env.uid)
             return False
-        if st is not None and st[1] >= uidstate.MAX_ATTEMPTS:
-            last = conn.execute("SELECT reason FROM email_uid_state WHERE folder = ? AND uidvalidity = ? AND uid = ?",
-                                (folder, uidvalidity, env.uid)).fetchone()[0]
-            reason = (f"failed {st[1]} times: {last}" if st[0] == "failed" and last else
-                      f"the process died {st[1]} times while handling it")
+        if st is not None and st[0] == "in_progress" and st[1] >= uidstate.MAX_ATTEMPTS:
+            reason = f"the process died {st[1]} times while handling it"
         elif uidstate.is_quarantined_id(conn, env.message_id):
             reason = "quarantined before (same Message-ID)"
         elif env.size > MAX_MAIL_BYTES:
@@ -204,12 +219,15 @@ class FolderPass:
             reason = mask(f"{type(exc).__name__}: {exc}")[:300]
             log.warning("mail uid %s could not be handled (attempt %s): %s", env.uid, attempt, reason)
             summary.failed += 1
-            if attempt >= uidstate.MAX_ATTEMPTS:
+            if attempt >= uidstate.MAX_ATTEMPTS and isinstance(exc, ParseFailed):
                 self._quarantine(client, env, folder, uidvalidity, f"failed {attempt} times: {reason}", summary,
                                  advance=False)
-            else:  # tried again on the next pass (`retry_uids`), though the checkpoint moves on
-                with self.store.write(self._now()) as tx:
-                    uidstate.finish(tx, folder, uidvalidity, env.uid, "failed", reason)
+                return False
+            # Tried again on the next pass (`retry_uids`), though the checkpoint moves on.
+            with self.store.write(self._now()) as tx:
+                uidstate.finish(tx, folder, uidvalidity, env.uid, "failed", reason)
+            if attempt >= uidstate.MAX_ATTEMPTS:
+                self._held.append((env, f"failed {attempt} times: {reason}"))
             return False
         with self.store.write(self._now()) as tx:
             uidstate.finish(tx, folder, uidvalidity, env.uid, "done")
