@@ -9,7 +9,8 @@ alone), so memory holds a handful of mails, never a whole fetch.
 Per mail, in this order (each step safe to repeat after a crash before the next):
 0. checkpointed on its own (`email_uidstate`): `in_progress` (attempt + 1) before it is
    parsed, `done` after. A mail that failed, or was in progress when the process died,
-   twice is quarantined: recorded, marked \\Seen, never fetched again, listed in the
+   twice is quarantined (a pipeline error only when other mails of the pass went through:
+   when every mail fails the fault is ours, see `email_folder`): recorded, marked \\Seen, never fetched again, listed in the
    console ("Email yang tidak bisa diproses"). The rest of the batch goes on.
 1. fetched with `BODY.PEEK[]` (nothing is marked read), parsed in a child process with a
    time and memory budget (`email_parse_worker`; a parse over budget fails this mail only);
