@@ -663,6 +663,34 @@ def test_attachment_bytes_capped_per_sender_per_day_and_none_for_recorded_mail(d
                     "<cap-4@example.com>": False}
 
 
+def test_attachment_bytes_capped_per_mail_from_the_config(dovecot, smtp_server, tmp_path):  # noqa: F811
+    """`[email] max_attachment_bytes_per_mail` reaches the intake (parser child and store)."""
+    import tomllib
+    from email.message import EmailMessage
+
+    from bot.channels.email_intake import build_intake
+
+    path = write_config(tmp_path, {**dovecot.settings_table(), **smtp_server.settings_table(),
+                                   "max_attachment_bytes_per_mail": 20_000})
+    it = build_intake(settings_from_mapping(tomllib.loads(path.read_text()), str(path)))
+    msg = EmailMessage()
+    msg["From"] = "Dewi <dewi.cap@example.com>"
+    msg["To"] = "ptyessindo@gmail.com"
+    msg["Subject"] = "Bukti transfer"
+    msg["Message-ID"] = "<permail-1@example.com>"
+    msg.set_content("Kak, ini bukti transfer dan foto barangnya.")
+    msg.add_attachment(b"\x01" * 12_000, maintype="image", subtype="png", filename="a.png")
+    msg.add_attachment(b"\x02" * 12_000, maintype="image", subtype="png", filename="b.png")
+    dovecot.append(msg.as_bytes())
+    summary, _ = it.run_once()
+    assert summary.fetched == 1
+    [atts] = [json.loads(a) for (a,) in it.store.conn.execute(
+        "SELECT attachments FROM messages WHERE direction = 'in'")]
+    it.store.close()
+    assert [bool(a.get("blob_id")) for a in atts] == [True, False]  # the second would pass 20,000 bytes
+    assert all(a["size"] >= 12_000 for a in atts)
+
+
 def test_no_parser_process_is_no_fault_of_the_mail_parsed_in_process(dovecot, smtp_server, intake,
                                                                       monkeypatch):  # noqa: F811
     monkeypatch.setattr(sys, "executable", "/nonexistent/python")  # the child cannot start here

@@ -29,6 +29,11 @@ def per_sender_day(email_settings: Any) -> int:
     return DEFAULT_BYTES_PER_SENDER_DAY if value is None else max(0, int(value))
 
 
+def per_mail(email_settings: Any) -> int:
+    value = getattr(email_settings, "max_attachment_bytes_per_mail", None)
+    return MAX_BYTES_PER_MAIL if value is None else max(0, int(value))
+
+
 def _key(sender: str) -> str:
     return hashlib.sha256(sender.lower().encode("utf-8", "surrogatepass")).hexdigest()[:24]
 

@@ -139,6 +139,7 @@ class EmailIntake(FolderPass):
         # No bytes for a mail that is only recorded; per mail and per sender per day caps otherwise.
         attachments, kept, cut = budget.keep(
             mail.attachments, record_only=bool(reason), per_day=budget.per_sender_day(self.email),
+            per_mail=budget.per_mail(self.email),
             used_today=budget.used(self.store.conn, sender, day) if mail.attachments and not reason else 0)
         if cut and not reason:
             meta.append(("attachments_not_kept", f"{cut} over the attachment size cap"))
@@ -236,14 +237,15 @@ class EmailIntake(FolderPass):
     def parse(self, raw: bytes) -> ParsedMail:
         """Parse in the budgeted child process (`email_parse_worker`); in this process when
         the intake was made without one (`use_worker=False`)."""
+        limits = {"max_attachment_bytes_per_mail": budget.per_mail(self.email)}
         if self.parser is None:
-            return parse_mail(raw)
+            return parse_mail(raw, **limits)
         try:
-            return self.parser.parse(raw)
+            return self.parser.parse(raw, **limits)
         except WorkerUnavailable as exc:  # this machine, not this mail: go on without the child
             log.warning("%s; parsing in this process from now on", exc)
             self.parser = None
-            return parse_mail(raw)
+            return parse_mail(raw, **limits)
 
     def close(self) -> None:
         if self.parser is not None:
