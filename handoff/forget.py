@@ -109,11 +109,16 @@ def forget(store: "Store", customers: list[str], now: datetime, actor: str = "op
         if _has_table(conn, "outbox"):
             stray = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE lower(customer) IN ({marks})", ids)]
             counts["outbox"] += _delete_outbox(conn, stray)
-        if _has_table(conn, "email_inbox") and message_ids:
+        # every row about one of their mails (the inbox record, the intake's per-mail checkpoint
+        # with its subject): any table with a `message_id` column
+        for table in _tables(conn) if message_ids else ():
+            if not any(column == "message_id" for column, _kind, _pk in _columns(conn, table)):
+                continue
             for start in range(0, len(message_ids), 500):
                 part = message_ids[start:start + 500]
-                counts["email_inbox"] += conn.execute(
-                    f"DELETE FROM email_inbox WHERE message_id IN ({','.join('?' * len(part))})", part).rowcount
+                n = conn.execute(f'DELETE FROM "{table}" WHERE message_id IN ({",".join("?" * len(part))})',
+                                 part).rowcount
+                counts["email_inbox" if table == "email_inbox" else "other_rows"] += n
         for table in _tables(conn):
             for column, _kind, _pk in _columns(conn, table):
                 if column in KEY_COLUMNS:

@@ -95,6 +95,10 @@ def test_forget_leaves_no_byte_of_the_customer_in_the_database_wal_or_folder(bot
         create_schema(tx.conn)
         tx.conn.execute("INSERT INTO email_inbox (message_id, folder, uidvalidity, uid, sender, status, created_at) "
                         "VALUES (?, 'INBOX', 1, 7, ?, 'answered', ?)", (MAIL_ID, ADDRESS, tx.now))
+        # the intake's per-mail checkpoint keeps a masked sender and the subject
+        tx.conn.execute("INSERT INTO email_uid_state (folder, uidvalidity, uid, status, attempts, sender, subject, "
+                        "message_id, size, updated_at) VALUES ('INBOX', 1, 7, 'done', 1, 'l***@contoh.example', ?, "
+                        "?, 900, ?)", (f"Re: {TEXTS[0]}", MAIL_ID, tx.now))
     # Another customer names them (an address and a number in a message, in ticket
     # details) and an agent emails them from that other conversation (its meta.to).
     other = Conversation(bot, clock, customer=OTHER)
