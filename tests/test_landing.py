@@ -19,6 +19,7 @@ def test_landing_links_console_and_simulator(tmp_path):
     assert 'href="/console"' in page and 'href="/try"' in page
     assert "Kak" in page and "Hello" in page  # Indonesian first, English too
     assert '<html lang="id">' in page
+    assert "+6282129666065" in page and "ptyessindo@gmail.com" in page  # the official channels, for customers
 
 
 def test_landing_hides_simulator_when_off(tmp_path):

@@ -10,4 +10,6 @@ landing = Blueprint("landing", __name__, template_folder="templates")
 @landing.get("/")
 def index():  # type: ignore[no-untyped-def]
     settings = current_app.config["SETTINGS"]
-    return render_template("landing.html", simulator=bool(settings.simulator))
+    return render_template("landing.html", simulator=bool(settings.simulator),
+                           whatsapp=settings.whatsapp.from_number.removeprefix("whatsapp:"),
+                           email=settings.email.address)
