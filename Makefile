@@ -50,4 +50,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_backup.py
 
 clean:
-	rm -rf $(VENV) *.egg-info .pytest_cache
+	rm -rf $(VENV) *.egg-info .pytest_cache build
