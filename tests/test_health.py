@@ -47,34 +47,32 @@ def test_full_database_is_503_and_recovers(tmp_path, clock):
     assert client.get("/healthz").get_json() == {"status": "ok"}
 
 
-@pytest.fixture
-def read_only(tmp_path):
-    """Make a file read-only for this process: chmod 0400 is ignored by root, an
-    immutable file (chattr +i) is not."""
-    made: list[str] = []
-
-    def lock(path) -> None:
-        if os.geteuid() == 0:
-            done = subprocess.run(["chattr", "+i", str(path)], capture_output=True)
-            if done.returncode != 0:
-                pytest.skip(f"running as root and chattr +i failed: {done.stderr.decode().strip()}")
-            made.append(str(path))
-        else:
-            os.chmod(path, 0o400)
-
-    yield lock
-    for path in made:
-        subprocess.run(["chattr", "-i", path], check=False)
+def make_read_only(path) -> bool:
+    """Make the file read-only for this process; False where the file system cannot (root
+    ignores chmod 0400; an immutable file, chattr +i, needs a file system that has it)."""
+    if os.geteuid() != 0:
+        os.chmod(path, 0o400)
+        return True
+    return subprocess.run(["chattr", "+i", str(path)], capture_output=True).returncode == 0
 
 
-def test_read_only_database_file_is_503(tmp_path, clock, read_only):
+def test_read_only_database_file_is_503(tmp_path, clock):
     path = tmp_path / "ro.db"
     Store(path).close()
-    read_only(path)
-    with pytest.raises(OSError):
-        open(path, "r+b")  # really read-only for this process
-    app = make(path, clock)
-    resp = app.test_client().get("/healthz")
+    if make_read_only(path):
+        try:
+            with pytest.raises(OSError):
+                open(path, "r+b")  # really read-only for this process
+            app = make(path, clock)
+            resp = app.test_client().get("/healthz")
+        finally:
+            subprocess.run(["chattr", "-i", str(path)], capture_output=True, check=False)
+    else:
+        # root on a file system without immutable files (overlayfs): SQLite's own read-only
+        # state, the same SQLITE_READONLY a read-only file gives
+        app = make(path, clock)
+        store_of(app).conn.execute("PRAGMA query_only = ON")
+        resp = app.test_client().get("/healthz")
     assert resp.status_code == 503
     assert resp.get_json()["error"] in ("database is read-only", "database cannot be opened")
 
@@ -94,37 +92,41 @@ def test_database_held_by_a_long_writer_is_503_within_bounded_time(tmp_path, clo
     assert store_of(app).conn.execute("PRAGMA busy_timeout").fetchone()[0] == 10000  # left as it was
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 2 MB file system (tmpfs): needs root and the right to mount, else skipped
-    (test_full_database_is_503_and_recovers covers SQLITE_FULL everywhere)."""
-    where = tmp_path / "disk"
-    where.mkdir()
-    if os.geteuid() != 0:
-        pytest.skip("mounting a tmpfs needs root")
-    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=2m,mode=0700", "tmpfs", str(where)],
-                          capture_output=True)
-    if done.returncode != 0:
-        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.decode().strip()}")
-    try:
-        yield where
-    finally:
-        subprocess.run(["umount", "-l", str(where)], check=False)
+_FULL_DISK = """
+import json, os, resource, signal, sys
+from bot.app import create_app
+from bot.config import settings_from_mapping
+db = sys.argv[1]
+app = create_app(settings_from_mapping({"storage": {"database": db}}))
+client = app.test_client()
+out = [client.get("/healthz").status_code]
+conn = app.extensions["yessindo"].bot.store.conn
+conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+# From here no file of this process may grow past 4 KB: the WAL cannot take one more
+# page, as on a disk with no room left (EFBIG instead of ENOSPC, but a real failed write).
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+resource.setrlimit(resource.RLIMIT_FSIZE, (4096, hard))
+r = client.get("/healthz")
+out += [r.status_code, r.get_json()]
+resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+out.append(client.get("/healthz").status_code)
+print(json.dumps(out))
+"""
 
 
-def test_really_full_disk_is_503(tiny_disk, clock):
-    app = make(tiny_disk / "bot.db", clock)
-    client = app.test_client()
-    assert client.get("/healthz").status_code == 200
-    fd = os.open(tiny_disk / "filler", os.O_WRONLY | os.O_CREAT, 0o600)
-    try:
-        while True:
-            os.write(fd, b"\0" * 65536)
-    except OSError:
-        pass  # ENOSPC: the disk is full
-    finally:
-        os.close(fd)
-    resp = client.get("/healthz")
-    assert resp.status_code == 503 and resp.get_json()["error"] == "disk or database full"
-    os.unlink(tiny_disk / "filler")
-    assert client.get("/healthz").status_code == 200
+def test_a_disk_that_takes_no_more_bytes_is_503_and_recovers(tmp_path):
+    """A real failed write at the file-system level (a file-size limit on the process, which
+    needs no root and no mount), not SQLite's page limit."""
+    import json
+    import sys
+
+    from tests.conftest import REPO
+
+    env = dict(os.environ, PYTHONPATH=str(REPO))
+    done = subprocess.run([sys.executable, "-c", _FULL_DISK, str(tmp_path / "bot.db")], capture_output=True,
+                          text=True, env=env, cwd=REPO, timeout=120)
+    assert done.returncode == 0, done.stderr
+    first, status, body, after = json.loads(done.stdout.strip().splitlines()[-1])
+    assert (first, status, after) == (200, 503, 200)
+    assert body["status"] == "error" and body["error"] in ("disk or database full", "database I/O error")
