@@ -11,7 +11,6 @@ import sqlite3
 from datetime import datetime
 from typing import Mapping
 
-from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.models import Attachment, Message, Reply
 
@@ -76,13 +75,22 @@ def split_text(text: str, limit: int = MAX_BODY) -> list[str]:
     return parts
 
 
+# Characters XML 1.0 cannot carry at all (a customer's pasted control bytes echoed back)
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+
+
+def _xml_text(text: str) -> str:
+    return _NOT_XML.sub("", text).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def twiml(replies: tuple[Reply, ...] | list[Reply]) -> str:
-    """TwiML answering the webhook: one <Message> per part of each reply."""
-    response = MessagingResponse()
-    for reply in replies:
-        for part in split_text(reply.text):
-            response.message(part)
-    return str(response)
+    """TwiML answering the webhook: one <Message> per part of each reply. Written directly
+    (the same bytes as twilio's MessagingResponse, which builds an ElementTree per answer:
+    a tenth of the webhook's time)."""
+    messages = "".join(f"<Message>{_xml_text(part)}</Message>"
+                       for reply in replies for part in split_text(reply.text))
+    body = f"<Response>{messages}</Response>" if messages else "<Response />"
+    return '<?xml version="1.0" encoding="UTF-8"?>' + body
 
 
 def stored_answer(conn: sqlite3.Connection, sid: str) -> tuple[Reply, ...]:
