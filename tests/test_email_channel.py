@@ -126,6 +126,21 @@ def test_automatic_mail_recorded_not_answered(dovecot, smtp_server, intake):  # 
     assert got
 
 
+def test_mail_held_back_by_the_hourly_limit_says_why(dovecot, smtp_server, intake):  # noqa: F811
+    """Over the automatic answers allowed per sender per hour, the mail is recorded with
+    the reason (the rate limit), not a bare "ignored" an agent cannot act on."""
+    texts = ["paket saya belum sampai", "bisa COD?", "stok kemeja batik ada?", "cara ganti password?",
+             "mau tukar ukuran", "refund kapan masuk?", "jam buka toko?", "ada promo?"]
+    dovecot.append(*(mail(f"rl{i}", text=t, sender="rina@example.com") for i, t in enumerate(texts)))
+    summary, _ = intake.run_once()
+    assert summary.fetched == len(texts)
+    rows = intake.store.conn.execute("SELECT status, reason FROM email_inbox ORDER BY uid").fetchall()
+    held = [r for r in rows if r[0] != "answered"]
+    assert held and summary.answered == len(texts) - len(held)
+    assert all(r[1].startswith("rate limit:") for r in held), held
+    assert any(k.startswith("rate limit:") for k in summary.reasons)
+
+
 def test_malformed_mail_does_not_block_the_next(dovecot, smtp_server, intake):  # noqa: F811
     garbage = b"\x00\xff\xfe garbage \x00 no headers at all\r\n\x89PNG\r\n\x1a\n" * 3
     dovecot.append(garbage, mail(3, sender="ani@example.com"), mail(4, sender="rina@example.com"))

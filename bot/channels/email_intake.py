@@ -167,7 +167,8 @@ class EmailIntake(FolderPass):
             summary.answered += 1
         else:
             summary.recorded += 1
-            key = reason or outcome.status
+            key = reason or (outcome.notes[0] if outcome.status == "ignored" and outcome.notes
+                             else outcome.status)
             summary.reasons[key] = summary.reasons.get(key, 0) + 1
         return status
 
@@ -202,7 +203,9 @@ class EmailIntake(FolderPass):
                                             in_reply_to=mid, references=mail.references,
                                             subject=subject or reply_subject(mail.subject, ticket_ref), auto=True)
             status = "answered" if outbox_id else ("unparseable" if reason == "unparseable" else "recorded")
-            note = reason or (None if outbox_id else outcome.status)
+            # why it got no answer: ours (automatic, unmailable) or the pipeline's (a rate limit...)
+            why = outcome.notes[0] if outcome.status == "ignored" and outcome.notes else outcome.status
+            note = reason or (None if outbox_id else why)
             _note_inbox(tx, mid, folder, uidvalidity, uid, sender, status, note, outbox_id)
             if reason == "unparseable":
                 # Flag for an agent: nothing usable came out of this mail.
