@@ -10,11 +10,9 @@ aware datetimes back.
 from __future__ import annotations
 
 import json
-import re
 import sqlite3
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
 
@@ -24,148 +22,18 @@ if TYPE_CHECKING:
 from bot.errors import StoreError
 from handoff import filemodes
 
-PRIORITIES = ("normal", "complex", "escalation")
-TICKET_STATUSES = ("open", "claimed", "resolved")
-CONVERSATION_STATES = ("bot", "human", "closed")
+from handoff.records import (  # noqa: F401  (re-exported: the store's public names)
+    CONVERSATION_STATES, PRIORITIES, TICKET_REF_RE, TICKET_STATUSES, Conversation, Ticket, _conversation,
+    _has_table, _ticket, parse_iso, ticket_ref, utc_iso,
+)
+from handoff.schema import SCHEMA_VERSION, migrate  # noqa: F401
 
-SCHEMA_VERSION = 5  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence;
-# 4: the next-reply timer (tickets.reply_since, reply_due), console sessions;
-# 5: conversation state (conversations.dialogue, bot/dialogue/state.py) and tickets.topic
 # The columns a transaction may change after creation (the rest are fixed at insert).
 _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
                                   "display_name", "csat_ticket", "csat_asked_at", "dialogue"})
 _TICKET_FIELDS = frozenset({"intent", "topic", "priority", "status", "agent", "due_at", "details", "resolved_at",
                             "first_response_due", "first_response_at", "resolution_due", "csat", "csat_at",
                             "escalated_by", "reply_since", "reply_due"})
-# Columns added by schema version 3 (a version-2 database gets them on upgrade).
-_V3_TICKET_COLUMNS = {"first_response_due": str, "first_response_at": str, "resolution_due": str, "csat": int,
-                      "csat_at": str, "escalated_by": str, "reply_since": str, "reply_due": str}
-_V3_CONVERSATION_COLUMNS = {"csat_ticket": str, "csat_asked_at": str}
-# Columns added by schema version 5.
-_V5_COLUMNS = {"tickets": {"topic": str}, "conversations": {"dialogue": str}}
-
-
-def utc_iso(t: datetime) -> str:
-    return t.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def parse_iso(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value) if value else None
-
-
-@dataclass(frozen=True)
-class Conversation:
-    id: int
-    channel: str
-    customer: str
-    state: str
-    agent: str | None
-    lang: str
-    unknown_streak: int
-    menu_shown: bool
-    created_at: datetime
-    last_inbound_at: datetime | None
-    display_name: str | None = None
-    csat_ticket: str | None = None  # the ticket whose satisfaction question awaits an answer
-    csat_asked_at: datetime | None = None
-    dialogue: str | None = None  # the conversation state as JSON (bot/dialogue/state.py)
-
-
-@dataclass(frozen=True)
-class Ticket:
-    id: int
-    ref: str
-    conversation_id: int
-    channel: str
-    customer: str
-    intent: str
-    priority: str
-    status: str
-    agent: str | None
-    due_at: datetime
-    created_at: datetime
-    details: dict[str, Any]
-    # SLA timers (handoff/sla.py): `due_at` is the next unmet deadline (first response,
-    # then resolution), so the queue sorts by it; both promises are kept separately.
-    first_response_due: datetime | None = None
-    first_response_at: datetime | None = None
-    resolution_due: datetime | None = None
-    resolved_at: datetime | None = None
-    csat: int | None = None
-    summary: str = ""
-    # After the first response, a customer message waiting for a person's answer: the
-    # channel's response promise counts again from `reply_since` (the next-reply timer).
-    reply_since: datetime | None = None
-    reply_due: datetime | None = None
-    topic: str | None = None  # inside the category (knowledge/topics.toml), when the bot could tell
-
-    def as_json(self, tz: Any = None) -> dict[str, Any]:
-        """The shape `queue list --json` prints."""
-        def show(t: datetime) -> str:
-            return (t.astimezone(tz) if tz else t).isoformat(timespec="seconds")
-
-        return {
-            "ref": self.ref,
-            "channel": self.channel,
-            "customer": self.customer,
-            "intent": self.intent,
-            "topic": self.topic,
-            "priority": self.priority,
-            "status": self.status,
-            "agent": self.agent,
-            "due_at": show(self.due_at),
-            "created_at": show(self.created_at),
-            "first_response_due": show(self.first_response_due) if self.first_response_due else None,
-            "first_response_at": show(self.first_response_at) if self.first_response_at else None,
-            "resolution_due": show(self.resolution_due) if self.resolution_due else None,
-            "resolved_at": show(self.resolved_at) if self.resolved_at else None,
-            "reply_due": show(self.reply_due) if self.reply_due else None,
-            "csat": self.csat,
-            "details": self.details,
-        }
-
-
-TICKET_REF_RE = re.compile(r"\b(YS-\d{6})\b", re.IGNORECASE)
-
-
-def _has_table(conn: sqlite3.Connection, name: str) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)).fetchone() is not None
-
-
-def ticket_ref(ticket_id: int) -> str:
-    return f"YS-{ticket_id:06d}"
-
-
-def _conversation(row: sqlite3.Row | dict[str, Any]) -> Conversation:
-    return Conversation(
-        id=row["id"], channel=row["channel"], customer=row["customer"], state=row["state"],
-        agent=row["agent"], lang=row["lang"], unknown_streak=row["unknown_streak"],
-        menu_shown=bool(row["menu_shown"]), created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
-        last_inbound_at=parse_iso(row["last_inbound_at"]),
-        display_name=row["display_name"],
-        csat_ticket=row["csat_ticket"] if "csat_ticket" in row.keys() else None,
-        csat_asked_at=parse_iso(row["csat_asked_at"]) if "csat_asked_at" in row.keys() else None,
-        dialogue=row["dialogue"] if "dialogue" in row.keys() else None,
-    )
-
-
-def _ticket(row: sqlite3.Row | dict[str, Any]) -> Ticket:
-    keys = row.keys()
-
-    def opt(name: str) -> Any:
-        return row[name] if name in keys else None
-
-    return Ticket(
-        id=row["id"], ref=row["ref"], conversation_id=row["conversation_id"], channel=row["channel"],
-        customer=row["customer"], intent=row["intent"], priority=row["priority"], status=row["status"],
-        agent=row["agent"], due_at=parse_iso(row["due_at"]),  # type: ignore[arg-type]
-        created_at=parse_iso(row["created_at"]),  # type: ignore[arg-type]
-        details=json.loads(row["details"] or "{}"),
-        first_response_due=parse_iso(opt("first_response_due")), first_response_at=parse_iso(opt("first_response_at")),
-        resolution_due=parse_iso(opt("resolution_due")), resolved_at=parse_iso(opt("resolved_at")),
-        csat=opt("csat"), summary=opt("summary") or "",
-        reply_since=parse_iso(opt("reply_since")), reply_due=parse_iso(opt("reply_due")), topic=opt("topic"),
-    )
 
 
 class Transaction:
@@ -419,123 +287,8 @@ class Store:
             self._db = sqlite_utils.Database(self.conn)
         return self._db
 
-    # -- schema ------------------------------------------------------------------
     def _migrate(self) -> None:
-        mode = self.conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode != "wal" and self.path != ":memory:":
-            self.conn.execute("PRAGMA journal_mode = WAL")
-        self.conn.execute("PRAGMA synchronous = NORMAL")
-        if _has_table(self.conn, "meta"):
-            row = self.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()
-            if row and int(row[0]) >= SCHEMA_VERSION:
-                return
-        db = self.db
-        fresh = not _has_table(self.conn, "conversations")
-        # (outbox change) one BEGIN IMMEDIATE around the whole migration: concurrent first
-        # starts (several workers) wait on the busy timeout instead of failing with
-        # "database is locked" on a deferred read->write upgrade; every step is if_not_exists.
-        with self._migration_lock(), db.atomic():
-            db["meta"].create({"key": str, "value": str}, pk="key", if_not_exists=True)
-            db["conversations"].create(
-                {
-                    "id": int, "channel": str, "customer": str, "display_name": str, "state": str,
-                    "agent": str, "lang": str, "unknown_streak": int, "menu_shown": int,
-                    "created_at": str, "updated_at": str, "last_inbound_at": str,
-                },
-                pk="id", not_null={"channel", "customer", "state", "created_at"}, if_not_exists=True,
-            )
-            db["conversations"].create_index(["channel", "customer", "state"], if_not_exists=True)
-            db["conversations"].create_index(["customer"], if_not_exists=True)
-            db["messages"].create(
-                {
-                    "id": int, "conversation_id": int, "direction": str, "channel": str, "customer": str,
-                    "author": str, "external_id": str, "text": str, "intent": str, "confidence": float,
-                    "attachments": str, "meta": str, "created_at": str,
-                },
-                pk="id", foreign_keys=[("conversation_id", "conversations", "id")],
-                not_null={"conversation_id", "direction", "channel", "customer", "created_at"},
-                if_not_exists=True,
-            )
-            db["messages"].create_index(["channel", "direction", "external_id"], unique=True, if_not_exists=True)
-            db["messages"].create_index(["conversation_id", "id"], if_not_exists=True)
-            db["messages"].create_index(["customer"], if_not_exists=True)
-            db["tickets"].create(
-                {
-                    "id": int, "ref": str, "conversation_id": int, "channel": str, "customer": str,
-                    "intent": str, "priority": str, "status": str, "agent": str, "due_at": str,
-                    "created_at": str, "updated_at": str, "resolved_at": str, "details": str, "summary": str,
-                },
-                pk="id", foreign_keys=[("conversation_id", "conversations", "id")],
-                not_null={"conversation_id", "channel", "customer", "intent", "priority", "status", "due_at"},
-                if_not_exists=True,
-            )
-            db["tickets"].create_index(["ref"], unique=True, if_not_exists=True)
-            db["tickets"].create_index(["status", "due_at"], if_not_exists=True)
-            db["tickets"].create_index(["conversation_id", "status"], if_not_exists=True)
-            db["tickets"].create_index(["customer"], if_not_exists=True)
-            db["events"].create(
-                {"id": int, "at": str, "kind": str, "actor": str, "conversation_id": int,
-                 "ticket_ref": str, "data": str},
-                pk="id", not_null={"at", "kind", "actor"}, if_not_exists=True,
-            )
-            db["events"].create_index(["conversation_id"], if_not_exists=True)
-            # --- outbox (schema version 2): idempotent for a version-1 database ---
-            from handoff.outbox import create_schema as create_outbox_schema
-
-            create_outbox_schema(db)
-            # --- end outbox ---
-            self._migrate_v3(db)
-            for table, columns in _V5_COLUMNS.items():
-                have = set(db[table].columns_dict)
-                for name, kind in columns.items():
-                    if name not in have:
-                        db[table].add_column(name, kind)
-            db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
-            if fresh:  # made with secure_delete on from the start: `forget` needs no VACUUM
-                db["meta"].upsert({"key": "secure_delete", "value": "1"}, pk="key")
-
-    @staticmethod
-    def _migrate_v3(db: Any) -> None:
-        """SLA timers and CSAT on tickets, the CSAT question on conversations; agents,
-        login attempts (rate limit) and console presence. Idempotent."""
-        for table, columns in (("tickets", _V3_TICKET_COLUMNS), ("conversations", _V3_CONVERSATION_COLUMNS)):
-            have = set(db[table].columns_dict)
-            for name, kind in columns.items():
-                if name not in have:
-                    db[table].add_column(name, kind)
-        # Tickets made before version 3: the first-response promise was `due_at`.
-        db.execute("UPDATE tickets SET first_response_due = due_at WHERE first_response_due IS NULL")
-        db.execute("UPDATE tickets SET resolution_due = due_at WHERE resolution_due IS NULL")
-        # The queue: unresolved tickets by due time, without sorting 100,000 resolved ones.
-        db.execute("CREATE INDEX IF NOT EXISTS idx_tickets_active_due ON tickets (due_at, id) WHERE status != 'resolved'")
-        db["tickets"].create_index(["created_at"], if_not_exists=True)
-        db["tickets"].create_index(["agent", "status"], if_not_exists=True)
-        db["agents"].create({"name": str, "role": str, "password_hash": str, "created_at": str},
-                            pk="name", not_null={"role", "password_hash", "created_at"}, if_not_exists=True)
-        db["login_attempts"].create({"id": int, "key": str, "at": str}, pk="id", not_null={"key", "at"},
-                                    if_not_exists=True)
-        db["login_attempts"].create_index(["key", "at"], if_not_exists=True)
-        db["presence"].create({"conversation_id": int, "agent": str, "seen_at": str},
-                              pk=("conversation_id", "agent"), not_null={"seen_at"}, if_not_exists=True)
-        db["events"].create_index(["at"], if_not_exists=True)
-        # Console sessions (bot/web/console_auth.py): the cookie carries only the id. A
-        # database already at version 3 before this table existed gets it from
-        # console_auth.ensure_session_table (the same CREATE ... IF NOT EXISTS) at first login.
-        db["console_sessions"].create({"id": str, "agent": str, "created_at": str, "last_seen_at": str,
-                                       "password_fp": str}, pk="id", not_null={"agent", "created_at"},
-                                      if_not_exists=True)
-        db["console_sessions"].create_index(["agent"], if_not_exists=True)
-
-    @contextmanager
-    def _migration_lock(self) -> Iterator[None]:
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        self.conn.execute("COMMIT")
+        migrate(self.conn, self.path, lambda: self.db)
 
     # -- the one write path ------------------------------------------------------------
     @contextmanager

@@ -16,7 +16,7 @@ and the security headers of every console response.
   removed agent, or a changed password, ends it at once (handoff/queue.py deletes the
   rows; the fingerprint catches a hash changed any other way). Login always makes a new
   id (no session fixation) and deletes expired rows. The table comes from
-  `Store._migrate_v3`; a database already at schema version 3 before it existed gets it
+  `handoff.schema._migrate_v3`; a database already at schema version 3 before it existed gets it
   at the first login (`ensure_session_table`, the same CREATE ... IF NOT EXISTS).
 - CSRF: a random token per session, sent back in the hidden `csrf_token` field of
   every form or the `X-CSRF-Token` header of a fetch; compared in constant time.
@@ -182,7 +182,7 @@ BUSY_MESSAGE = "Basis data sedang sibuk. Coba lagi sebentar lagi."
 
 
 def ensure_session_table(conn: Any) -> None:
-    """The table `Store._migrate_v3` makes, for a database that reached schema version 3
+    """The table `handoff.schema._migrate_v3` makes, for a database that reached schema version 3
     before it existed (the migration does not run again there). Idempotent; run inside the
     login's write transaction, so it costs nothing once the table is there."""
     for sql in SESSION_DDL:
