@@ -46,8 +46,9 @@ def _check_signature() -> None:
         abort(Response("WhatsApp webhook not configured: set TWILIO_AUTH_TOKEN (or [whatsapp] auth_token)\n",
                        status=503, mimetype="text/plain"))
     signature = request.headers.get("X-Twilio-Signature", "")
-    url = request.url
-    if settings.public_url:
+    if not settings.public_url:
+        url = request.url
+    else:
         # The configured URL names the incoming-message webhook; the status callback
         # lives beside it. Keep the query string the request carried.
         base = settings.public_url.rstrip("/")
