@@ -13,9 +13,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Callable, TextIO
 
-from bot.errors import ConfigError, StoreError
-
-EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
+from bot.cli_desk import cmd_agent, cmd_queue, fixed_offset, mask_customer  # noqa: F401  (re-exported)
+from bot.cli_ops import cmd_backup, cmd_doctor, cmd_events, cmd_forget, cmd_poll_email, cmd_purge
+from bot.cli_ops import parse_at as _parse_at
+from bot.errors import EXIT_CONFIG, EXIT_FAIL, EXIT_OK, ConfigError, StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -124,20 +125,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-def _parse_at(value: str | None, tz: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        t = datetime.fromisoformat(value)
-    except ValueError:
-        raise ConfigError("--at", "--at", f"not an ISO 8601 time: {value!r} (e.g. 2026-11-30T07:30:00+07:00)") from None
-    if t.tzinfo is None:
-        from zoneinfo import ZoneInfo
-
-        t = t.replace(tzinfo=ZoneInfo(tz))
-    return t
-
-
 def main(argv: list[str] | None = None) -> int:
     from bot.logsafe import install
 
@@ -243,48 +230,6 @@ def _fresh_dir() -> Path:
     return Path(tempfile.mkdtemp(prefix="yessindo-train-"))
 
 
-def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    from handoff.store import Store
-
-    store = Store(settings.database)
-    tz = ZoneInfo(settings.hours.timezone)
-    if args.queue_command != "list":
-        return _queue_action(args, settings, store, tz)
-    if args.queue_command == "list":
-        if args.json:
-            offset = fixed_offset(tz)
-            if offset is not None:
-                out = sys.stdout
-                out.write("[")
-                for i, text in enumerate(store.tickets_json(args.status, offset)):
-                    out.write("," + text if i else text)
-                out.write("]\n")
-            else:
-                print(json.dumps([t.as_json(tz) for t in store.tickets(status=args.status)], ensure_ascii=False))
-        else:
-            tickets = store.tickets(status=args.status)
-            if not tickets:
-                print("no tickets")
-            for t in tickets:
-                due = t.due_at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
-                print(f"{t.ref}  {t.status:<8} {t.priority:<10} {t.intent:<13} {t.channel:<8} due {due}  "
-                      f"{t.agent or '-':<10} {mask_customer(t.customer)}")
-    return EXIT_OK
-
-
-def fixed_offset(tz):  # type: ignore[no-untyped-def]  # -> datetime.timedelta | None
-    """The zone's one UTC offset, when it has had a single one since 2000 (Asia/Jakarta:
-    +07:00 since 1964), so SQLite can shift times itself; None for zones with DST."""
-    from datetime import timedelta
-
-    probes = [datetime(year, month, 1, tzinfo=tz).utcoffset() for year in (2000, 2013, datetime.now().year)
-              for month in (1, 4, 7, 10)]
-    first = probes[0]
-    return first if all(p == first for p in probes) and isinstance(first, timedelta) else None
-
-
 def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
     from bot.serve import serve
 
@@ -293,187 +238,6 @@ def cmd_serve(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
     if args.workers is not None and args.workers < 1:
         raise ConfigError("--workers", "--workers", "must be at least 1")
     return serve(settings, args.host, args.port, args.workers)
-
-
-def cmd_poll_email(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    import logging
-
-    from bot.channels.email_imap import IMAPSetupError
-    from bot.channels.email_intake import build_intake
-
-    from bot.logsafe import install, mask
-
-    install(logging.WARNING if args.once else logging.INFO)  # masked, like every process
-    intake = build_intake(settings)
-    try:
-        if not args.once:
-            intake.run_forever()
-            return EXIT_OK
-        summary, sent = intake.run_once()
-    except IMAPSetupError as exc:
-        print(f"yessindo-bot: poll-email: {exc}", file=sys.stderr)
-        return EXIT_CONFIG
-    except Exception as exc:  # noqa: BLE001 - IMAP login/network: one line, no traceback
-        if isinstance(exc, (ConfigError, StoreError, KeyboardInterrupt)):
-            raise
-        detail = " ".join(a.decode("utf-8", "replace") if isinstance(a, bytes) else str(a) for a in exc.args)
-        detail = mask(detail)  # an address or number in the error goes to stderr masked, like the logs
-        print(f"yessindo-bot: poll-email: IMAP {settings.email.imap_host}:{settings.email.imap_port}: "
-              f"{type(exc).__name__}: {detail}", file=sys.stderr)
-        return EXIT_FAIL
-    finally:
-        intake.store.close()
-    waiting = summary.fetched and sent.retried
-    print(f"mails: {summary.fetched} fetched, {summary.answered} answered, {summary.recorded} recorded without "
-          f"an answer, {summary.duplicates} already handled, {summary.failed} failed; replies: {sent.sent} sent, "
-          f"{sent.retried} waiting for a retry, {sent.failed} failed" + (" (SMTP unavailable)" if waiting else ""))
-    return EXIT_OK
-
-
-def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    from bot.extract import to_e164
-    from handoff.store import Store
-
-    customers = []
-    for raw in (c.strip() for c in args.customer):
-        customer = raw.lower() if "@" in raw else (to_e164(raw) or "")
-        if not customer:
-            print(f"yessindo-bot: forget: not a phone number or email address: {raw!r}", file=sys.stderr)
-            return EXIT_FAIL
-        customers.append(customer)
-    store = Store(settings.database)
-    counts = store.forget(customers, datetime.now(ZoneInfo(settings.hours.timezone)))
-    truncated = counts.pop("wal_truncated", 1)
-    print(f"deleted for {', '.join(customers)}: " + ", ".join(f"{n} {what}" for what, n in counts.items()))
-    if not truncated:  # the rows are gone, but old copies may remain in the -wal file
-        print("yessindo-bot: forget: another process kept the database busy, so the WAL file still holds old "
-              "copies: run forget again", file=sys.stderr)
-        return EXIT_FAIL
-    return EXIT_OK
-
-
-def cmd_events(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    from handoff.store import Store, parse_iso
-
-    tz = ZoneInfo(settings.hours.timezone)
-    since = _parse_at(args.since, settings.hours.timezone) if args.since else None
-    if args.limit < 0:
-        raise ConfigError("--limit", "--limit", "must be 0 (all) or more")
-    store = Store(settings.database)
-    rows = store.events(args.kind, actor=args.actor, ticket_ref=args.ticket.upper() if args.ticket else None,
-                        since=since, limit=args.limit or None)
-    for e in rows:
-        at = parse_iso(e["at"]).astimezone(tz).isoformat(timespec="seconds")  # type: ignore[union-attr]
-        data = json.loads(e["data"] or "{}")
-        if args.json:
-            print(json.dumps({"at": at, "kind": e["kind"], "actor": e["actor"], "ticket": e["ticket_ref"],
-                              "conversation": e["conversation_id"], "data": data}, ensure_ascii=False))
-        else:
-            detail = " ".join(f"{k}={v}" for k, v in data.items())
-            print(f"{at}  {e['actor']:<10} {e['kind']:<24} {e['ticket_ref'] or '-':<10} {detail}".rstrip())
-    return EXIT_OK
-
-
-def cmd_purge(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    from handoff.retention import purge_older_than
-    from handoff.store import Store
-
-    days = args.older_than if args.older_than is not None else settings.retention_days
-    if days <= 0:
-        source = "--older-than" if args.older_than is not None else "[storage] retention_days"
-        raise ConfigError(settings.source, source, "retention is off (0): give a number of days, at least 1")
-    store = Store(settings.database)
-    counts = purge_older_than(store, datetime.now(ZoneInfo(settings.hours.timezone)), days, actor="operator")
-    print(f"deleted conversations idle more than {days} days (open tickets kept): "
-          + ", ".join(f"{n} {what}" for what, n in counts.items()))
-    return EXIT_OK
-
-
-def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type: ignore[no-untyped-def]
-    from bot.desk import Desk, QueueError
-
-    now = datetime.now(tz)
-    desk = Desk.from_settings(settings, store)
-    action = args.queue_command
-    try:
-        if action == "claim":
-            t = desk.claim(now, args.ref, args.agent, take_over=args.take_over)
-            print(f"{t.ref} is now held by {t.agent}; the bot is silent in that conversation")
-        elif action == "reply":
-            outbox_id = desk.reply(now, args.ref, args.agent, args.text)
-            print(f"reply to {args.ref.upper()} queued (outbox {outbox_id})")
-        elif action == "release":
-            desk.release(now, args.ref, args.agent)
-            print(f"{args.ref.upper()} is back in the queue")
-        elif action == "resolve":
-            t = desk.resolve(now, args.ref, args.agent, args.note, email_to=args.email_to)
-            print(f"{t.ref} resolved")
-        elif action == "escalate":
-            t = desk.escalate(now, args.ref, args.agent, args.reason)
-            print(f"{t.ref} is now an escalation for a supervisor, due {t.due_at.astimezone(tz).isoformat()}")
-        elif action == "template":
-            outbox_id = desk.send_template(now, args.ref, args.agent)
-            print(f"template to {args.ref.upper()} queued (outbox {outbox_id})")
-        elif action == "email":
-            outbox_id = desk.email_customer(now, args.ref, args.agent, args.text, args.to)
-            print(f"email for {args.ref.upper()} queued (outbox {outbox_id})")
-    except QueueError as exc:
-        print(f"yessindo-bot: queue {action}: {exc}", file=sys.stderr)
-        return EXIT_FAIL
-    return EXIT_OK
-
-
-def cmd_agent(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
-    from werkzeug.security import generate_password_hash
-
-    from handoff import queue
-    from handoff.store import Store
-
-    action = args.agent_command
-    store = Store(settings.database)
-    now = datetime.now(ZoneInfo(settings.hours.timezone))
-    if action == "list":
-        for agent in queue.list_agents(store):
-            print(f"{agent.name}  {agent.role}")
-        return EXIT_OK
-    try:
-        if action == "remove":
-            released = queue.remove_agent(store, now, args.name)
-            print(f"{args.name} removed; {released} ticket(s) back in the queue")
-            return EXIT_OK
-        password = sys.stdin.readline().rstrip("\r\n")
-        if len(password) < 8:
-            print(f"yessindo-bot: agent {action}: the password (one line on stdin) must have at least 8 characters",
-                  file=sys.stderr)
-            return EXIT_FAIL
-        if action == "add":
-            queue.add_agent(store, now, args.name, args.role, generate_password_hash(password))
-            print(f"{args.role} {args.name} added")
-        else:
-            queue.set_password(store, now, args.name, generate_password_hash(password))
-            print(f"password of {args.name} changed")
-    except queue.QueueError as exc:
-        print(f"yessindo-bot: agent {action}: {exc}", file=sys.stderr)
-        return EXIT_FAIL
-    return EXIT_OK
-
-
-def mask_customer(customer: str) -> str:
-    """+6282129666065 -> +62821****6065; budi@example.com -> b***@example.com."""
-    if "@" in customer:
-        name, _, domain = customer.partition("@")
-        return f"{name[:1]}***@{domain}"
-    if len(customer) > 9:
-        return customer[:6] + "****" + customer[-4:]
-    return customer[:2] + "***"
 
 
 def cmd_chat(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
@@ -492,24 +256,6 @@ def _lines(stream: TextIO):  # type: ignore[no-untyped-def]
         return
     for raw in binary:
         yield raw.decode("utf-8", "replace").rstrip("\r\n")
-
-
-def cmd_backup(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from bot.ops.backup import BackupError, backup_database
-
-    try:
-        result = backup_database(settings.database, args.path)
-    except BackupError as exc:
-        print(f"yessindo-bot: backup: {exc}", file=sys.stderr)
-        return EXIT_FAIL
-    print(f"backup of {settings.database} written to {result.path} ({result.size} bytes, integrity ok)")
-    return EXIT_OK
-
-
-def cmd_doctor(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
-    from bot.ops.doctor import run_checks
-
-    return EXIT_OK if run_checks(settings, sys.stdout) else EXIT_FAIL
 
 
 _COMMANDS: dict[str, Callable[..., int]] = {

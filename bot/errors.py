@@ -12,3 +12,7 @@ class ConfigError(Exception):
 
 class StoreError(Exception):
     """The database cannot be read or written (read-only file, disk full, corrupt)."""
+
+
+# Exit codes of the command line: 0 done, 1 the action failed, 2 bad config or usage.
+EXIT_OK, EXIT_FAIL, EXIT_CONFIG = 0, 1, 2
