@@ -6,7 +6,6 @@ connection across processes.
 """
 from __future__ import annotations
 
-import threading
 from datetime import datetime
 from typing import Callable
 
@@ -14,35 +13,7 @@ from flask import Flask, jsonify
 
 from bot.config import Settings, load_settings
 from bot.pipeline import Bot
-
-
-class Services:
-    """What request handlers need, built once per process."""
-
-    def __init__(self, settings: Settings, bot: Bot | None = None,
-                 clock: Callable[[], datetime] | None = None) -> None:
-        self.settings = settings
-        self.clock = clock
-        self._bot = bot
-        self._lock = threading.Lock()  # one pipeline call at a time per process: one SQLite connection
-
-    @property
-    def bot(self) -> Bot:
-        if self._bot is None:
-            with self._lock:
-                if self._bot is None:
-                    from bot.assemble import build_bot
-
-                    self._bot = build_bot(self.settings, clock=self.clock)
-        return self._bot
-
-    def handle(self, message):  # type: ignore[no-untyped-def]
-        bot = self.bot
-        with self._lock:
-            return bot.handle(message)
-
-    def now(self) -> datetime:
-        return self.bot.clock()
+from bot.web.services import Services, services  # noqa: F401  (services: re-exported)
 
 
 def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
@@ -83,9 +54,3 @@ def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
         return jsonify(error="request too large"), 413
 
     return app
-
-
-def services() -> Services:
-    from flask import current_app
-
-    return current_app.extensions["yessindo"]  # type: ignore[no-any-return]

@@ -2,7 +2,7 @@
 
 Pre-forked gevent workers: each is a process with its own SQLite connection (WAL lets
 them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE), so the GIL
-is not shared. Each worker builds its bot after the fork (see `bot.app.Services`).
+is not shared. Each worker builds its bot after the fork (see `bot.web.services.Services`).
 Inside a worker every connection is a greenlet: a slow client (slowloris: headers or
 body dribbled a byte at a time) costs a few KB, not a worker, and is cut off after
 HEADER_DEADLINE / BODY_DEADLINE; sync workers were starved by four of them (issue 10,

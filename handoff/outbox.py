@@ -64,9 +64,12 @@ import random
 import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
-from typing import Any, Iterable, Protocol, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Protocol, Sequence
 
-from handoff.store import Conversation, Store, Transaction, parse_iso, utc_iso
+from handoff.records import Conversation, parse_iso, utc_iso
+
+if TYPE_CHECKING:  # the store calls into this module: only its types here
+    from handoff.store import Store, Transaction
 
 OUTBOX_STATUSES = ("pending", "sending", "sent", "delivered", "read", "failed", "undelivered", "refused")
 KINDS = ("text", "template")
@@ -96,7 +99,7 @@ def _ensure_lost_leases(conn: sqlite3.Connection) -> None:
 
 
 def create_schema(db: Any) -> None:
-    """Create the outbox table and its indexes (idempotent; called by `Store._migrate`).
+    """Create the outbox table and its indexes (idempotent; called by `handoff.schema.migrate`).
 
     No foreign key to conversations: `forget` deletes conversations, and an outbox
     row must never block that (it deletes the outbox rows itself when it knows them).

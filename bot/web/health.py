@@ -81,7 +81,7 @@ def write_probe(conn: sqlite3.Connection) -> str | None:
 
 @health.get("/healthz")
 def healthz():  # type: ignore[no-untyped-def]
-    from bot.app import services
+    from bot.web.services import services
 
     svc = services()
     reason: str | None

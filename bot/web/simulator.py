@@ -25,7 +25,7 @@ def page():  # type: ignore[no-untyped-def]
 
 @simulator.post("/try/send")
 def send():  # type: ignore[no-untyped-def]
-    from bot.app import services
+    from bot.web.services import services
 
     data = request.get_json(silent=True) or {}
     text = data.get("text")

@@ -38,7 +38,7 @@ def signature_ok(token: str, url: str, form, signature: str) -> bool:  # type: i
 
 
 def _check_signature() -> None:
-    from bot.app import services
+    from bot.web.services import services
 
     settings = services().settings.whatsapp
     if not settings.auth_token:
@@ -62,7 +62,7 @@ def _check_signature() -> None:
 
 @whatsapp.post("/webhooks/whatsapp")
 def incoming():  # type: ignore[no-untyped-def]
-    from bot.app import services
+    from bot.web.services import services
 
     _check_signature()
     svc = services()
@@ -96,7 +96,7 @@ def incoming():  # type: ignore[no-untyped-def]
 
 @whatsapp.post("/webhooks/whatsapp/status")
 def status():  # type: ignore[no-untyped-def]
-    from bot.app import services
+    from bot.web.services import services
 
     _check_signature()
     svc = services()

@@ -1,0 +1,47 @@
+"""What request handlers need from the app, built once per process: the settings, the
+bot (built lazily, so workers forked after import never share a SQLite connection) and
+the clock. Blueprints reach it with `services()`, never by importing the app module."""
+from __future__ import annotations
+
+import threading
+from datetime import datetime
+from typing import TYPE_CHECKING, Callable
+
+if TYPE_CHECKING:
+    from bot.config import Settings
+    from bot.pipeline import Bot
+
+
+class Services:
+    """What request handlers need, built once per process."""
+
+    def __init__(self, settings: Settings, bot: Bot | None = None,
+                 clock: Callable[[], datetime] | None = None) -> None:
+        self.settings = settings
+        self.clock = clock
+        self._bot = bot
+        self._lock = threading.Lock()  # one pipeline call at a time per process: one SQLite connection
+
+    @property
+    def bot(self) -> Bot:
+        if self._bot is None:
+            with self._lock:
+                if self._bot is None:
+                    from bot.assemble import build_bot
+
+                    self._bot = build_bot(self.settings, clock=self.clock)
+        return self._bot
+
+    def handle(self, message):  # type: ignore[no-untyped-def]
+        bot = self.bot
+        with self._lock:
+            return bot.handle(message)
+
+    def now(self) -> datetime:
+        return self.bot.clock()
+
+
+def services() -> Services:
+    from flask import current_app
+
+    return current_app.extensions["yessindo"]  # type: ignore[no-any-return]
