@@ -5,133 +5,35 @@ Server-rendered Jinja (autoescaped: customer text is always text) with one small
 JavaScript file (static/console.js) that polls two JSON endpoints every few seconds
 and writes what it gets with textContent. Every action is a POST form with a CSRF
 token that calls `bot.desk.Desk` (the same class the CLI uses) and redirects (303)
-back with a flash message. Reads are in `handoff.views`; login, session, CSRF and
-the rate limit in `bot.web.console_auth`; labels in `bot.web.console_format`.
+back with a flash message. This module holds the queue and ticket pages; the blueprint,
+guard and page helpers are in `bot.web.console_base`, the actions in `console_actions`,
+the supervisors' pages in `console_reports`. Reads are in `handoff.views`; login,
+session, CSRF and the rate limit in `bot.web.console_auth`; labels in `console_format`.
 """
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
 import json
-from typing import Any, Callable
+from typing import Any
 
-from flask import (Blueprint, Flask, current_app, flash, g, jsonify, redirect, render_template, request,
-                   url_for)
+from flask import Flask, jsonify, request, url_for
 
 from bot.errors import StoreError
 from bot.web import console_auth as auth
 from bot.web import console_format as fmt_
+from bot.web.console_base import _error_page, _knowledge, _page, console, ctx
 from handoff import views
-from handoff.store import parse_iso
-
-console = Blueprint("console", __name__, url_prefix="/console", template_folder="templates",
-                    static_folder="static", static_url_path="/static")
-
-console.add_url_rule("/login", "login", auth.login, methods=["GET", "POST"])
-console.add_url_rule("/logout", "logout", auth.logout, methods=["POST"])
-_PUBLIC = frozenset({"console.login", "console.static"})
-POLL_MS = 3000
 
 
 def init_console(app: Flask) -> None:
     """Register the console on the app: cookie settings, security headers, the blueprint."""
+    from bot.web import console_actions, console_reports  # noqa: F401  (their routes join the blueprint)
+
     auth.init_app(app)
     app.register_blueprint(console)
 
 
 # -- per request --------------------------------------------------------------------------------
-@console.before_request
-def _guard():  # type: ignore[no-untyped-def]
-    if request.endpoint == "console.static":
-        return None
-    if request.endpoint not in _PUBLIC and auth.current_agent() is None:
-        return auth.login_required_response()
-    if request.method == "POST" and not auth.csrf_ok():
-        return auth.csrf_failed_response()
-    return None
-
-
-console.teardown_request(auth.close_store)
-
-
-@console.app_context_processor
-def _template_globals() -> dict[str, Any]:
-    def agent():  # type: ignore[no-untyped-def]
-        return auth.current_agent() if request and request.blueprint == "console" else None
-
-    return {"csrf_token": auth.csrf_token, "console_agent": agent, "role_labels": fmt_.ROLE_LABELS,
-            "status_labels": fmt_.STATUS_LABELS}
-
-
-class _Context:
-    """What one console request works with, built lazily."""
-
-    def __init__(self) -> None:
-        settings = current_app.config["SETTINGS"]
-        self.settings = settings
-        self.store = auth.console_store()
-        self.now = auth.console_now()
-        self.calendar = _calendar()
-        self.fmt = fmt_.Fmt(self.calendar.tz, _zone_label(self.calendar.tz))
-        self.agent = auth.current_agent()
-        self._desk = None
-
-    @property
-    def desk(self):  # type: ignore[no-untyped-def]
-        if self._desk is None:
-            from bot.desk import Desk
-
-            self._desk = Desk.from_settings(self.settings, self.store, knowledge=_knowledge(),
-                                            calendar=self.calendar)
-        return self._desk
-
-    def sla(self, ticket):  # type: ignore[no-untyped-def]
-        from handoff.sla import sla_view
-
-        return sla_view(ticket, self.now, self.calendar)
-
-
-def ctx() -> _Context:
-    if "_console_ctx" not in g:
-        g._console_ctx = _Context()
-    return g._console_ctx  # type: ignore[no-any-return]
-
-
-def _calendar():  # type: ignore[no-untyped-def]
-    """One calendar per app (it caches holidays and days)."""
-    cal = current_app.extensions.get("yessindo_console_calendar")
-    if cal is None:
-        from bot.business_hours import BusinessCalendar
-
-        cal = current_app.extensions["yessindo_console_calendar"] = BusinessCalendar(
-            current_app.config["SETTINGS"].hours)
-    return cal
-
-
-def _knowledge():  # type: ignore[no-untyped-def]
-    """The shop's texts, loaded and validated once per app (the desk's CSAT and notices)."""
-    knowledge = current_app.extensions.get("yessindo_console_knowledge")
-    if knowledge is None:
-        from bot.knowledge import load_knowledge
-
-        knowledge = current_app.extensions["yessindo_console_knowledge"] = load_knowledge(
-            current_app.config["SETTINGS"].knowledge_dir)
-    return knowledge
-
-
-def _zone_label(tz) -> str:  # type: ignore[no-untyped-def]
-    from bot.timefmt import zone_label
-
-    return zone_label(tz)
-
-
-def _page(template: str, status: int = 200, **kw: Any):  # type: ignore[no-untyped-def]
-    c = ctx()
-    return render_template(template, agent=c.agent, poll_ms=POLL_MS, zone=c.fmt.zone, **kw), status
-
-
-def _error_page(status: int, title: str, message: str):  # type: ignore[no-untyped-def]
-    return _page("console/error.html", status, title=title, message=message)
 
 
 # -- the queue ----------------------------------------------------------------------------------
@@ -296,7 +198,6 @@ _DETAIL_LABELS = {"order_numbers": "Nomor pesanan", "emails": "Email", "phones":
                   "products": "Produk", "variants": "Ukuran/warna", "payment_methods": "Metode pembayaran",
                   "addresses": "Alamat baru", "tracking_numbers": "Nomor resi", "vouchers": "Kode voucher",
                   "refund_destinations": "Tujuan refund", "customer_notes": "Catatan dari pelanggan"}
-_FEEDBACK_LABELS = {"complaint": "Keluhan", "praise": "Pujian", "suggestion": "Saran", "feedback": "Masukan"}
 
 
 # Shown in the browser only when the type cannot carry script; anything else downloads.
@@ -346,180 +247,11 @@ def api_ticket(ref: str):  # type: ignore[no-untyped-def]
 
 
 # -- actions ------------------------------------------------------------------------------------
-def _act(ref: str, run: Callable[[Any, Any, str, str], str | None]):  # type: ignore[no-untyped-def]
-    """Run one desk action; flash its outcome; back to the ticket (303)."""
-    from handoff.queue import QueueError
-
-    c = ctx()
-    ref = ref.strip().upper()[:20]
-    try:
-        done = run(c.desk, c.now, ref, c.agent.name)
-        if done:
-            flash(done, "ok")
-    except QueueError as exc:
-        flash(exc.indonesian, "error")  # QueueError carries its Indonesian text
-    except StoreError:
-        flash("Basis data sedang sibuk: tindakan tidak tersimpan. Coba lagi.", "error")
-    return redirect(url_for("console.ticket", ref=ref), 303)
-
-
-def _form(name: str, limit: int = 20000) -> str:
-    """A form field, bounded (the desk refuses anything over 4,000 characters, naming its length)."""
-    return (request.form.get(name) or "")[:limit]
-
-
-@console.post("/t/<ref>/claim")
-def claim(ref: str):  # type: ignore[no-untyped-def]
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.claim(now, ref, me)
-        return f"{ref} sekarang Anda tangani; bot diam di percakapan ini."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/take-over")
-def take_over(ref: str):  # type: ignore[no-untyped-def]
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.claim(now, ref, me, take_over=True)
-        return f"{ref} sekarang Anda tangani (diambil alih dari agen sebelumnya)."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/release")
-def release(ref: str):  # type: ignore[no-untyped-def]
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.release(now, ref, me)
-        return f"{ref} dikembalikan ke antrean."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/reply")
-def reply(ref: str):  # type: ignore[no-untyped-def]
-    text = _form("text")
-
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.reply(now, ref, me, text)
-        return "Balasan masuk antrean kirim."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/resolve")
-def resolve(ref: str):  # type: ignore[no-untyped-def]
-    note, email_to = _form("note"), _form("email_to", 320)
-
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.resolve(now, ref, me, note or None, email_to=email_to or None)
-        return f"{ref} selesai."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/escalate")
-def escalate(ref: str):  # type: ignore[no-untyped-def]
-    reason = _form("reason", 2000)
-
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.escalate(now, ref, me, reason)
-        return f"{ref} dieskalasi ke supervisor."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/template")
-def template(ref: str):  # type: ignore[no-untyped-def]
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.send_template(now, ref, me)
-        return "Template WhatsApp masuk antrean kirim."
-    return _act(ref, run)
-
-
-@console.post("/t/<ref>/email")
-def email(ref: str):  # type: ignore[no-untyped-def]
-    text, address = _form("text"), _form("address", 320)
-
-    def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.email_customer(now, ref, me, text, address)
-        return f"Email ke {address.strip().lower()} masuk antrean kirim."
-    return _act(ref, run)
 
 
 # -- the audit log (supervisors) ----------------------------------------------------------------
-@console.get("/events")
-def events():  # type: ignore[no-untyped-def]
-    """Who did what, newest first, filtered by person, ticket or kind."""
-    c = ctx()
-    if c.agent.role != "supervisor":
-        return _error_page(403, "Khusus supervisor", "Riwayat tindakan hanya untuk supervisor.")
-    actor = (request.args.get("actor") or "").strip()[:64] or None
-    ref = (request.args.get("ticket") or "").strip().upper()[:20] or None
-    kind = (request.args.get("kind") or "").strip()[:64] or None
-    rows = c.store.events(kind, actor=actor, ticket_ref=ref, limit=300)
-    shown = [fmt_.event_view(views.EventView(r["id"], parse_iso(r["at"]), r["kind"], r["actor"],  # type: ignore[arg-type]
-                                             r["ticket_ref"], views._json_dict(r["data"])), c.fmt) | {"ref": r["ticket_ref"]}
-             for r in reversed(rows)]
-    return _page("console/events.html", events=shown, actor=actor or "", ticket=ref or "", kind=kind or "",
-                 kinds=sorted(fmt_.EVENT_LABELS.items(), key=lambda kv: kv[1]))
 
 
 # -- the supervisors' dashboard -----------------------------------------------------------------
-@console.get("/dashboard")
-def dashboard():  # type: ignore[no-untyped-def]
-    c = ctx()
-    if c.agent.role != "supervisor":
-        return _error_page(403, "Khusus supervisor",
-                           "Dasbor hanya untuk supervisor. Minta supervisor Anda bila memerlukan angka ini.")
-    try:
-        days = min(max(1, int(request.args.get("days", "14"))), 90)
-    except ValueError:
-        days = 14
-    from bot.channels.email_console import mail_problems
-
-    mail = mail_problems(c.store.conn, c.fmt.when)  # quarantined mails, failed email answers (H2)
-    try:
-        from bot.web.chart import bar_chart_svg
-        from handoff.stats import dashboard as build
-    except ImportError:
-        return _page("console/dashboard.html", d=None, days=days, mail=mail)
-    d = build(c.store, c.calendar, c.now, days=days)
-    categories = [k for k in d.volume]
-    table = [{"day": f"{day.day} {fmt_._MONTHS[day.month - 1]}",
-              "counts": [d.volume[k][i] for k in categories], "total": sum(d.volume[k][i] for k in categories)}
-             for i, day in enumerate(d.days)]
-    median = d.median_first_response
-    csat_rows = [(score, d.csat_distribution.get(score, 0)) for score in range(5, 0, -1)]
-    csat_max = max([n for _, n in csat_rows] + [1])
-    from handoff.stats import agent_stats
-
-    agents = [{"name": a.agent, "handled": a.handled, "resolved": a.resolved, "holding": a.holding_now,
-               "share": None if a.within_promise_share is None else round(100 * a.within_promise_share),
-               "csat": None if a.csat_average is None else f"{a.csat_average:.1f}", "csat_count": a.csat_count}
-              for a in agent_stats(c.store, c.calendar, c.now, days=days)]
-    from handoff.feedback import recent_feedback
-
-    feedback = [{"at": c.fmt.when(f.at), "kind": _FEEDBACK_LABELS.get(f.kind, f.kind), "text": f.text[:500],
-                 "channel": f.channel, "ref": f.ticket_ref}
-                for f in recent_feedback(c.store, c.now - timedelta(days=days))]
-    return _page("console/dashboard.html", d=d, days=days, agents=agents, feedback=feedback, mail=mail,
-                 chart=bar_chart_svg(d.days, d.volume, fmt_.INTENT_LABELS),
-                 categories=[(k, fmt_.INTENT_LABELS.get(k, k)) for k in categories], table=table,
-                 share=None if d.within_promise_share is None else round(100 * d.within_promise_share),
-                 median=fmt_.duration(median) if median is not None else None,
-                 csat_rows=csat_rows, csat_max=csat_max)
 
 
-@console.app_errorhandler(404)
-def _not_found(err):  # type: ignore[no-untyped-def]
-    if request.path.startswith("/console/api/"):
-        return jsonify(error="Tidak ditemukan."), 404
-    if request.path == "/console" or request.path.startswith("/console/"):
-        return render_template("console/error.html", agent=None, title="Tidak ditemukan",
-                               message="Halaman ini tidak ada di konsol."), 404
-    return err
-
-
-@console.app_errorhandler(500)
-def _server_error(err):  # type: ignore[no-untyped-def]
-    if request.path.startswith("/console/api/"):
-        return jsonify(error="Terjadi kesalahan di server."), 500
-    if request.path == "/console" or request.path.startswith("/console/"):
-        return render_template("console/error.html", agent=None, title="Terjadi kesalahan",
-                               message="Terjadi kesalahan di server; tindakan mungkin tidak tersimpan. "
-                                       "Muat ulang halaman tiket untuk melihat keadaannya."), 500
-    return err
