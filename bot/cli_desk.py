@@ -7,6 +7,7 @@ import sys
 from datetime import datetime
 
 from bot.errors import EXIT_FAIL, EXIT_OK
+from bot.logsafe import mask_address
 
 
 def cmd_queue(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
@@ -125,8 +126,7 @@ def cmd_agent(args: argparse.Namespace, settings) -> int:  # type: ignore[no-unt
 def mask_customer(customer: str) -> str:
     """+6282129666065 -> +62821****6065; budi@example.com -> b***@example.com."""
     if "@" in customer:
-        name, _, domain = customer.partition("@")
-        return f"{name[:1]}***@{domain}"
+        return mask_address(customer)
     if len(customer) > 9:
         return customer[:6] + "****" + customer[-4:]
     return customer[:2] + "***"

@@ -57,6 +57,22 @@ def mask(text: str) -> str:
     return text
 
 
+def mask_phone(number: str) -> str:
+    """One known number for a log or a screen: "whatsapp:+6282129666065" -> +62821****6065."""
+    digits = number.removeprefix("whatsapp:")
+    if len(digits) <= 8:
+        return "****"
+    return digits[:6] + "****" + digits[-4:]
+
+
+def mask_address(address: str) -> str:
+    """One known address for a log or a screen: budi@example.com -> b***@example.com."""
+    local, at, domain = (address or "").partition("@")
+    if not at:
+        return (local[:1] + "***") if local else "—"
+    return f"{local[:1]}***@{domain}"
+
+
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     """Render the record's message now (its args may be a tuple or a dict) and mask it, with
     its exception text and stack; marks the record so it is masked once."""

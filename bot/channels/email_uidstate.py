@@ -26,6 +26,7 @@ from email.policy import compat32
 from email.utils import getaddresses
 from typing import Any
 
+from bot.logsafe import mask_address  # noqa: F401  (re-exported: the console's lists)
 from bot.masking import mask_secrets
 
 MAX_ATTEMPTS = 2
@@ -130,13 +131,6 @@ def quarantine(tx: Any, folder: str, uidvalidity: int, env: Envelope, reason: st
         (folder, uidvalidity, env.uid, reason[:500], env.sender, env.subject, env.message_id, env.size, tx.now))
     tx.log_event("email.quarantined", "email", data={"uid": env.uid, "size": env.size, "reason": reason[:200]})
 
-
-def mask_address(address: str) -> str:
-    """`budi@example.com` -> `b***@example.com` (for the console and logs)."""
-    local, at, domain = (address or "").partition("@")
-    if not at:
-        return (local[:1] + "***") if local else "—"
-    return f"{local[:1]}***@{domain}"
 
 
 @dataclass(frozen=True)

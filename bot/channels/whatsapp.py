@@ -115,10 +115,3 @@ def stored_answer(conn: sqlite3.Connection, sid: str) -> tuple[Reply, ...]:
         "ORDER BY id", (conv_id, msg_id, upto if upto is not None else 2**62, at)).fetchall()
     return tuple(Reply(text=t[0], channel="whatsapp", customer=customer, in_reply_to=sid) for t in texts)
 
-
-def mask_phone(number: str) -> str:
-    """+6282129666065 -> +62821****6065, for logs."""
-    digits = strip_prefix(number)
-    if len(digits) <= 8:
-        return "****"
-    return digits[:6] + "****" + digits[-4:]

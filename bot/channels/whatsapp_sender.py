@@ -26,6 +26,7 @@ from twilio.http.http_client import TwilioHttpClient
 from twilio.http.response import Response
 from twilio.rest import Client
 
+from bot.logsafe import mask_phone
 from handoff.outbox import ProviderMessage, SendError, deliver_due
 from handoff.store import Store
 
@@ -34,13 +35,6 @@ log = logging.getLogger("yessindo.whatsapp.sender")
 STATUS_PATH = "/webhooks/whatsapp/status"
 _TWILIO_HOST = re.compile(r"^https://[A-Za-z0-9.-]*\.twilio\.com(?=/|$)")
 
-
-def mask_number(number: str) -> str:
-    """+6282129666065 -> +62821****6065 (logs never show a whole number)."""
-    digits = number.removeprefix("whatsapp:")
-    if len(digits) <= 8:
-        return "****"
-    return digits[:6] + "****" + digits[-4:]
 
 
 def template_content_sid(settings: Any) -> str:
@@ -134,7 +128,7 @@ class WhatsAppSender:
             raise _network_error(exc) from None
         except TwilioException as exc:
             raise SendError(f"Twilio client error: {exc}", permanent=True) from None
-        log.info("whatsapp message %s sent to %s", message.sid, mask_number(to))
+        log.info("whatsapp message %s sent to %s", message.sid, mask_phone(to))
         return str(message.sid)
 
     def recent(self, to: str, since: datetime) -> Sequence[ProviderMessage]:

@@ -14,7 +14,8 @@ import sqlite3
 from flask import Blueprint, Response, abort, request
 from twilio.request_validator import RequestValidator
 
-from bot.channels.whatsapp import mask_phone, parse_form, stored_answer, twiml
+from bot.channels.whatsapp import parse_form, stored_answer, twiml
+from bot.logsafe import mask_phone
 from bot.errors import StoreError
 from handoff.outbox import record_status
 
