@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -47,6 +46,7 @@ import requests
 from twilio.request_validator import RequestValidator
 
 from tests.fake_twilio import FakeTwilio
+from tests.procs import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
@@ -59,12 +59,6 @@ SHOP_NUMBER = "whatsapp:+6282129666065"
 STARTUP_SECONDS = 30.0
 
 __all__ = ["browser", "live_server", "new_page", "LiveServer", "WebhookAnswer", "run_live_server", "free_port"]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _command() -> list[str]:

@@ -38,15 +38,11 @@ from typing import Iterator, Literal
 
 import pytest
 
+from tests.procs import free_port
+
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 USER = "ptyessindo@gmail.com"
 PASSWORD = "rahasia-uji"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _wait_port(port: int, timeout: float = 10.0, proc: subprocess.Popen | None = None,

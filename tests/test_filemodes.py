@@ -22,7 +22,7 @@ from bot.errors import ConfigError
 from handoff import filemodes
 from handoff.store import Store
 from tests.conftest import REPO, Conversation
-from tests.test_serve import free_port
+from tests.procs import free_port, stop
 
 TOKEN = "modes-test-token"
 
@@ -168,10 +168,6 @@ def test_serve_and_chat_processes_make_private_files(tmp_path, with_group):
             assert {os.stat(p).st_gid for p in files} == {gid}
         assert mode(db.parent) == (0o750 if with_group else 0o700)
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        stop(proc)
     # After a clean stop: whatever is left is still private.
     assert all(mode(p) == (0o640 if with_group else 0o600) for p in [str(db), *side_files(db)])

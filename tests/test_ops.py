@@ -21,6 +21,7 @@ from tests.conftest import REPO
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 from tests.mail_servers import PASSWORD, SMTPServer, customer_mail, dovecot, free_port  # noqa: F401
 from tests.mail_servers import smtp_server  # noqa: F401  (fixture)
+from tests.procs import stop
 
 SECRET_KEY = "doctor-test-secret-key-0123456789"
 
@@ -284,12 +285,7 @@ def test_serve_runs_exactly_one_supervised_email_poller(tmp_path, dovecot, smtp_
         got = smtp_server.wait_for(2, timeout=60)
         assert sorted(r.rcpt_tos[0] for r in got) == ["ani@example.com", "budi@example.com"]
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc, timeout=30)
         log.close()
     assert _wait(lambda: not _pollers(config), timeout=20), "the poller outlived serve"
 

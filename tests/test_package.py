@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -20,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from tests.conftest import REPO
+from tests.procs import free_port, stop
 
 # Everything read at run time: any file beside the code (templates, static files, a
 # widget's script...) and the shop's knowledge.
@@ -109,12 +109,6 @@ def test_installed_classify(installed):
     assert [r["intent"] for r in rows] == ["hours", "thanks"], rows
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(url: str) -> tuple[int, str]:
     try:
         with urllib.request.urlopen(url, timeout=5) as r:
@@ -125,7 +119,7 @@ def _get(url: str) -> tuple[int, str]:
 
 def test_installed_serve_health_landing_and_console(installed):
     venv, env, work = installed
-    port = _free_port()
+    port = free_port()
     proc = subprocess.Popen([str(venv / "bin" / "yessindo-bot"), "serve", "--port", str(port), "--workers", "1"],
                             env=env, cwd=work, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
@@ -147,9 +141,4 @@ def test_installed_serve_health_landing_and_console(installed):
         status, landing = _get(base + "/")
         assert status == 200 and 'href="/console"' in landing
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop(proc)

@@ -16,14 +16,9 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import REPO
+from tests.procs import free_port  # noqa: F401  (other tests take it from here too)
 
 TOKEN = "serve-test-token"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture
