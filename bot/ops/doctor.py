@@ -86,16 +86,20 @@ def _database(settings: Settings) -> Check:
 
 
 def _secret_key_file(settings: Settings) -> Path:
-    return Path(settings.database + ".secret")  # bot/web/console_secret.py
+    from bot.web.console_secret import SUFFIX
+
+    return Path(settings.database + SUFFIX)  # where console_secret keeps a generated key
 
 
 def _permissions(settings: Settings) -> Iterator[Check]:
     """The database, its WAL and shared-memory files and the generated key file: no
     access for other users, and no group access unless the operator chose a group."""
-    group = getattr(settings, "storage_group", None) or getattr(settings, "group", None)
+    from bot.first_login import password_file
+
+    group = settings.storage_group
     db = settings.database
     files = [Path(db), Path(db + "-wal"), Path(db + "-shm"), _secret_key_file(settings),
-             Path(db + ".admin-password")]  # the first password, when not shown on a terminal (bot/first_login.py)
+             password_file(db)]  # the first password, when it was not shown on a terminal
     if settings.source != EMBEDDED and _config_holds_secret(Path(settings.source)):
         files.append(Path(settings.source))
     for path in files:
