@@ -254,3 +254,28 @@ def test_status_callback_updates_the_outbound_message(client, clock):
     assert resp.status_code == 204
     [row] = store.outbox()
     assert (row["status"], row["error_code"]) == ("undelivered", "63016")
+
+
+def test_form_read_as_twilio_sends_it_percent_encoded_utf8_and_repeated_keys(client):
+    """The urlencoded body is parsed by the webhook itself (parse_qsl): '+' and %-escapes,
+    UTF-8 text, blank fields kept for the signature, the first of repeated keys used."""
+    data = form(body="paket+saya 😊 100% belum & sampai", Extra="")
+    resp = post(client, data)
+    assert resp.status_code == 200
+    stored = count(client.application, "SELECT text FROM messages WHERE direction = 'in'")
+    assert stored == "paket+saya 😊 100% belum & sampai"
+
+
+def test_form_with_too_many_fields_is_refused_before_anything_is_stored(client):
+    body = "&".join(f"f{i}=x" for i in range(1500))
+    resp = client.post("/webhooks/whatsapp", data=body, content_type="application/x-www-form-urlencoded",
+                       headers={"X-Twilio-Signature": "x"})
+    assert resp.status_code == 413
+    assert count(client.application, "SELECT count(*) FROM messages") == 0
+
+
+def test_multipart_body_still_goes_through_werkzeug_and_its_signature(client):
+    data = form(body="halo kak")
+    resp = client.post("/webhooks/whatsapp", data=data, content_type="multipart/form-data",
+                       headers={"X-Twilio-Signature": sign(URL, data)})
+    assert resp.status_code == 200 and messages(resp)

@@ -10,8 +10,10 @@ from __future__ import annotations
 import hmac
 import logging
 import sqlite3
+from urllib.parse import parse_qsl
 
-from flask import Blueprint, Response, abort, request
+from flask import Blueprint, Response, abort, g, request
+from werkzeug.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import parse_form, stored_answer, twiml
@@ -23,6 +25,28 @@ log = logging.getLogger("yessindo.whatsapp")
 whatsapp = Blueprint("whatsapp", __name__)
 
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response />'
+
+
+MAX_FIELDS = 1000  # werkzeug's own limit on form parts
+
+
+def twilio_form() -> MultiDict[str, str]:
+    """The posted form, parsed once per request. Twilio posts small urlencoded bodies:
+    `parse_qsl` reads one in ~10 µs where werkzeug's general form parser takes ~70 µs
+    (measured; a tenth of what the whole webhook may cost). Any other body type goes
+    through werkzeug as before. The body size limit (MAX_CONTENT_LENGTH) applies to both."""
+    form = g.get("twilio_form")
+    if form is None:
+        if request.mimetype == "application/x-www-form-urlencoded":
+            body = request.get_data(cache=True).decode("utf-8", "replace")
+            try:
+                form = MultiDict(parse_qsl(body, keep_blank_values=True, max_num_fields=MAX_FIELDS))
+            except ValueError:
+                abort(Response("too many form fields\n", status=413, mimetype="text/plain"))
+        else:
+            form = request.form
+        g.twilio_form = form
+    return form
 
 
 def _xml(body: str, status: int = 200) -> Response:
@@ -56,7 +80,7 @@ def _check_signature() -> None:
         if base.endswith("/webhooks/whatsapp"):
             base = base[: -len("/webhooks/whatsapp")]
         url = base + request.full_path.rstrip("?") if request.query_string else base + request.path
-    if not signature or not signature_ok(settings.auth_token, url, request.form, signature):
+    if not signature or not signature_ok(settings.auth_token, url, twilio_form(), signature):
         log.warning("webhook refused: %s signature (path %s)", "missing" if not signature else "wrong", request.path)
         abort(Response("invalid signature\n", status=403, mimetype="text/plain"))
 
@@ -67,7 +91,7 @@ def incoming():  # type: ignore[no-untyped-def]
 
     _check_signature()
     svc = services()
-    form = request.form
+    form = twilio_form()
     if not form.get("From"):
         log.warning("webhook without From field: ignored")
         return _xml(EMPTY_TWIML)
@@ -101,13 +125,14 @@ def status():  # type: ignore[no-untyped-def]
 
     _check_signature()
     svc = services()
-    sid = request.form.get("MessageSid") or request.form.get("SmsSid") or ""
-    state = request.form.get("MessageStatus") or request.form.get("SmsStatus") or ""
-    code = request.form.get("ErrorCode") or None
+    form = twilio_form()
+    sid = form.get("MessageSid") or form.get("SmsSid") or ""
+    state = form.get("MessageStatus") or form.get("SmsStatus") or ""
+    code = form.get("ErrorCode") or None
     known = False
     if sid and state:
         try:
-            known = record_status(svc.bot.store, svc.now(), sid, state, code, request.form.get("ErrorMessage"))
+            known = record_status(svc.bot.store, svc.now(), sid, state, code, form.get("ErrorMessage"))
         except StoreError as exc:
             log.error("status callback not stored: %s", exc)
             return Response("", status=503)
