@@ -44,6 +44,9 @@ def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
     from bot.web.console import init_console
 
     init_console(app)  # /console: session cookie settings, security headers, the blueprint
+    from bot.web.livechat import init_livechat
+
+    init_livechat(app)  # /livechat: widget, frame, API, live stream (and /livechat/demo with the simulator)
     if settings.simulator:
         from bot.web.simulator import simulator
 

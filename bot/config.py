@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import ipaddress
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -77,6 +78,18 @@ class EmailSettings:
 
 
 @dataclass(frozen=True)
+class LivechatSettings:
+    """The website live-chat widget (channel `web`)."""
+
+    enabled: bool = True
+    allowed_origins: tuple[str, ...] = ()  # the shop site's origins that may embed it (own origin always)
+    max_upload_bytes: int = 5 * 1024 * 1024
+    messages_per_minute: int = 20  # per visitor
+    messages_per_minute_per_address: int = 60  # per client address (many visitors behind one office NAT)
+    new_visitors_per_hour_per_address: int = 30
+
+
+@dataclass(frozen=True)
 class Settings:
     source: str = EMBEDDED
     database: str = "yessindo.db"
@@ -90,6 +103,7 @@ class Settings:
     simulator_asked: bool = False  # set explicitly (file or YESSINDO_SIMULATOR), not the embedded default
     secret_key: str = ""
     trusted_proxies: int = 0  # reverse proxies in front of serve whose X-Forwarded-For/-Proto we believe
+    livechat: LivechatSettings = field(default_factory=LivechatSettings)
 
 
 # Key -> expected type, per table. `hours` is checked by HoursSettings itself.
@@ -107,6 +121,8 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
         "max_attachment_bytes_per_mail": int,
     },
     "dev": {"simulator": bool},
+    "livechat": {"enabled": bool, "allowed_origins": list, "max_upload_bytes": int, "messages_per_minute": int,
+                 "messages_per_minute_per_address": int, "new_visitors_per_hour_per_address": int},
     "console": {"secret_key": str, "trusted_proxies": int},
 }
 
@@ -228,6 +244,7 @@ def settings_from_mapping(
     if not 0 <= trusted_proxies <= 5:
         raise ConfigError(source, "console.trusted_proxies",
                           f"must be the number of reverse proxies in front of the server (0-5), got {trusted_proxies}")
+    livechat = _livechat(table("livechat"), source)
     return Settings(
         source=source,
         database=str(database),
@@ -241,7 +258,32 @@ def settings_from_mapping(
         simulator_asked=simulator_asked,
         secret_key=secret_key,
         trusted_proxies=trusted_proxies,
+        livechat=livechat,
     )
+
+
+def _origin(value: Any) -> str | None:
+    """"https://shop.example/" -> "https://shop.example"; None when not a web origin."""
+    if not isinstance(value, str):
+        return None
+    m = re.fullmatch(r"(https?)://([A-Za-z0-9.\-]+|\[[0-9A-Fa-f:.]+\])(:\d{1,5})?/?", value.strip())
+    return f"{m.group(1)}://{m.group(2).lower()}{m.group(3) or ''}" if m else None
+
+
+def _livechat(lc: dict[str, Any], source: str) -> LivechatSettings:
+    origins = []
+    for item in lc.pop("allowed_origins", []):
+        origin = _origin(item)
+        if origin is None:
+            raise ConfigError(source, "livechat.allowed_origins",
+                              f"each must be a site origin such as \"https://www.yessindo.co.id\", got {item!r}")
+        origins.append(origin)
+    settings = LivechatSettings(allowed_origins=tuple(dict.fromkeys(origins)), **lc)
+    for key in ("max_upload_bytes", "messages_per_minute", "messages_per_minute_per_address",
+                "new_visitors_per_hour_per_address"):
+        if getattr(settings, key) < 1:
+            raise ConfigError(source, f"livechat.{key}", f"must be 1 or more, got {getattr(settings, key)}")
+    return settings
 
 
 _TYPE_WORDS = {"str": "string", "int": "whole number", "bool": "true or false"}

@@ -31,6 +31,12 @@ from handoff.store import Conversation, Store, Ticket, Transaction, utc_iso
 
 TEMPLATE_TEXT = "[Template WhatsApp] Ada kabar untuk tiket {ref}. Balas pesan ini agar kami bisa melanjutkan."
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_CHANNEL_ID = {"email": "email", "web": "live chat"}
+
+
+def _has_livechat(conn: Any) -> bool:
+    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'livechat_visitors'").fetchone() \
+        is not None
 
 
 @dataclass(frozen=True)
@@ -89,6 +95,14 @@ class Desk:
         if conv.channel == "email":
             proven = (conv.customer,)
             return ChannelState("email", None, None, False, proven, tuple(e for e in emails if e not in proven))
+        if conv.channel == "web":
+            # Live chat has no window: a message waits in the conversation until the visitor is back.
+            # An address typed into the widget is the visitor's word only, as on WhatsApp.
+            from handoff.livechat import visitor
+
+            given = visitor(conn, conv.customer) if _has_livechat(conn) else None
+            typed = ((given.email.lower(),) if given and given.email else ()) + emails
+            return ChannelState("web", None, None, False, (), tuple(dict.fromkeys(typed)))
         last = _last_inbound(conn, conv.customer)
         closes = last + WINDOW if last else None
         # A WhatsApp customer has written from no address: whatever they typed is unproven.
@@ -116,8 +130,9 @@ class Desk:
 
         def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
             if conv.channel != "whatsapp":
-                raise QueueError(f"{ticket.ref} is an email conversation: templates are for WhatsApp",
-                                 f"{ticket.ref} adalah percakapan email: template hanya untuk WhatsApp.")
+                raise QueueError(f"{ticket.ref} is a {conv.channel} conversation: templates are for WhatsApp",
+                                 f"{ticket.ref} adalah percakapan {_CHANNEL_ID.get(conv.channel, conv.channel)}: "
+                                 "template hanya untuk WhatsApp.")
             if not sid:
                 raise QueueError("no WhatsApp template configured ([whatsapp] template_content_sid)",
                                  "Template WhatsApp belum dikonfigurasi ([whatsapp] template_content_sid).")

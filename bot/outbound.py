@@ -14,7 +14,15 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
                   author: str, email_address: str) -> int:
     """Record the message and queue it: WhatsApp as free text (the sender refuses it
     outside the 24-hour window), email threaded on the customer's last mail, without
-    Auto-Submitted (a person wrote it)."""
+    Auto-Submitted (a person wrote it). Live chat (`web`) needs no sender: the message
+    is stored and the widget's live stream delivers it; its outbox row only records the
+    delivery state ("sent", then "read" when the visitor has seen it)."""
+    if conv.channel == "web":
+        outbox_id = tx.enqueue_outbound(conv, text, ticket_ref=ticket_ref)
+        tx.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = ? WHERE id = ?",
+                        (tx.now, f"web-{outbox_id}", outbox_id))
+        tx.add_message(conv, "out", text, author=author, meta={"outbox_id": outbox_id})
+        return outbox_id
     if conv.channel != "email":
         # WhatsApp takes at most 1,600 characters a message (Twilio error 21617): a long
         # answer goes as several, split at paragraph / sentence / word boundaries.

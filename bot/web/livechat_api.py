@@ -1,0 +1,319 @@
+"""The live-chat widget's JSON API (/livechat/api/...): a visitor's session, messages in
+and out through the same pipeline as WhatsApp and email, images, typing, read marks and
+contact details. Every request passes the origin check (bot/web/livechat.py); every
+request but /session carries the visitor's token (`Authorization: Bearer ...`), and a
+visitor can only ever read their own conversation.
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import timedelta
+from hashlib import sha256
+from typing import Any
+
+from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from bot.errors import StoreError
+from bot.models import Attachment, Message
+from bot.web import livechat_token
+from bot.web.livechat import refuse_foreign_origin
+from handoff import blobs
+from handoff import livechat as lc
+
+api = Blueprint("livechat_api", __name__)
+
+MAX_TEXT = 4000  # characters of one widget message
+UPLOAD_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/gif": b"GIF8",
+                "image/webp": b"RIFF"}
+_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
+_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}$")
+_PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{7,18}$")
+
+
+def _error(status: int, message: str, **extra: Any) -> Response:
+    resp = jsonify(error=message, **extra)
+    resp.status_code = status
+    if "retry_after" in extra:
+        resp.headers["Retry-After"] = str(extra["retry_after"])
+    return resp
+
+
+def _services():  # type: ignore[no-untyped-def]
+    from bot.web.services import services
+
+    return services()
+
+
+def _key() -> str:
+    from bot.web.console_auth import signing_key
+
+    return signing_key(current_app)
+
+
+def _address_key(kind: str) -> str:
+    return sha256(f"yessindo-livechat|{kind}|{request.remote_addr or '-'}".encode()).hexdigest()[:24]
+
+
+@api.before_request
+def _guard():  # type: ignore[no-untyped-def]
+    if not current_app.config["SETTINGS"].livechat.enabled:
+        return _error(404, "live chat is off")
+    refused = refuse_foreign_origin()
+    if refused is not None:
+        return refused
+    if request.endpoint == "livechat_api.session":
+        return None
+    auth = request.headers.get("Authorization", "")
+    visitor = livechat_token.verify(_key(), auth[7:].strip()) if auth[:7].lower() == "bearer " else None
+    if visitor is None:
+        return _error(401, "no valid visitor token: start with POST /livechat/api/session")
+    g.visitor = lc.PREFIX + visitor
+    return None
+
+
+@dataclass(frozen=True)
+class _Limits:
+    per_minute: int
+    per_address: int
+
+
+def _wait_message(wait: timedelta, lang: str) -> str:
+    seconds = int(wait.total_seconds())
+    if lang == "en":
+        return f"Too many messages at once. Please try again in {seconds} seconds."
+    return f"Pelan-pelan ya, Kak: terlalu banyak pesan sekaligus. Coba lagi dalam {seconds} detik."
+
+
+def _admit_message(svc, lang: str) -> Response | None:  # type: ignore[no-untyped-def]
+    settings = svc.settings.livechat
+    now = svc.now()
+    checks = ((sha256(g.visitor.encode()).hexdigest()[:24], settings.messages_per_minute),
+              (_address_key("msg"), settings.messages_per_minute_per_address))
+    store = svc.bot.store  # built before taking the lock (building takes it too)
+    with svc._lock, store.write(now) as tx:
+        for key, limit in checks:
+            wait = lc.over_limit(tx, key, now, timedelta(minutes=1), limit)
+            if wait is not None:
+                seconds = int(wait.total_seconds())
+                return _error(429, _wait_message(wait, lang), retry_after=seconds)
+    return None
+
+
+def _status(lang: str) -> dict[str, Any]:
+    """Open now or not, as one line the widget shows under its title (facts from knowledge/)."""
+    bot = _services().bot
+    now = _services().now()
+    state = bot.calendar.status(now)
+    if state.get("open"):
+        return {"open_now": True, "text": bot.responder.render(lang, "promise_whatsapp"), "back_at": None}
+    from handoff.records import parse_iso
+
+    back = parse_iso(state["next_open"])
+    return {"open_now": False, "text": bot.responder.render(lang, "closed_note", when=bot.responder.soon(back, now, lang)),
+            "back_at": state["next_open"]}
+
+
+def _lang(value: Any, fallback: str = "id") -> str:
+    return value if value in ("id", "en") else fallback
+
+
+# -- session ---------------------------------------------------------------------------------------
+@api.post("/livechat/api/session")
+def session():  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True) or {}
+    svc = _services()
+    key = _key()
+    visitor_id = livechat_token.verify(key, data.get("token"))
+    now = svc.now()
+    store = svc.bot.store
+    try:
+        with svc._lock:
+            with store.write(now) as tx:
+                lc.ensure_schema(tx.conn)
+                if visitor_id is None:
+                    wait = lc.over_limit(tx, _address_key("new"), now, timedelta(hours=1),
+                                         svc.settings.livechat.new_visitors_per_hour_per_address)
+                    if wait is not None:
+                        return _error(429, _wait_message(wait, _lang(data.get("lang"))),
+                                      retry_after=int(wait.total_seconds()))
+                    visitor_id = livechat_token.new_visitor_id()
+                    lc.prune_hits(tx, now)
+                customer = lc.PREFIX + visitor_id
+                lc.seen(tx, customer, None)
+            visitor = lc.visitor(store.conn, customer)
+            messages = lc.history(store.conn, customer)
+    except StoreError as exc:
+        return _error(503, str(exc))
+    lang = messages[-1]["lang"] if messages else (visitor.lang if visitor and visitor.lang else _lang(data.get("lang")))
+    return jsonify(token=livechat_token.issue(key, visitor_id), lang=lang, messages=messages, status=_status(lang),
+                   contact=visitor.contact if visitor else None,
+                   limits={"max_text": MAX_TEXT, "max_upload_bytes": svc.settings.livechat.max_upload_bytes,
+                           "upload_types": sorted(UPLOAD_TYPES)})
+
+
+# -- messages --------------------------------------------------------------------------------------
+@api.get("/livechat/api/messages")
+def messages():  # type: ignore[no-untyped-def]
+    try:
+        after = max(0, int(request.args.get("after", "0")))
+    except ValueError:
+        return _error(400, "after must be a message id")
+    svc = _services()
+    store = svc.bot.store
+    with svc._lock:
+        return jsonify(messages=lc.history(store.conn, g.visitor, after))
+
+
+def _send(text: str, client_id: Any, attachments: tuple[Attachment, ...] = ()) -> Response:
+    if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
+        return _error(400, "client_id: 8-64 letters, digits, - or _")
+    if len(text) > MAX_TEXT:
+        return _error(413, f"Pesan terlalu panjang (maksimal {MAX_TEXT} karakter). / Message too long.")
+    if not text.strip() and not attachments:
+        return _error(400, "Pesan kosong. / Empty message.")
+    svc = _services()
+    store = svc.bot.store
+    external_id = f"{g.visitor[len(lc.PREFIX):][:12]}:{client_id}"
+    with svc._lock:
+        mine, replies = lc.exchange(store.conn, g.visitor, external_id)
+    if mine is not None:  # a retry of a message already taken: the first answer again
+        return jsonify(message=mine, replies=replies, lang=mine["lang"])
+    with svc._lock:
+        visitor = lc.visitor(store.conn, g.visitor)
+    refused = _admit_message(svc, visitor.lang if visitor and visitor.lang else "id")
+    if refused is not None:
+        return refused
+    host = request.headers.get("X-Yessindo-Host", "")[:200]
+    message = Message(channel="web", customer=g.visitor, text=text, received_at=svc.now(), external_id=external_id,
+                      display_name=visitor.name if visitor else None, attachments=attachments,
+                      meta=(("source", "livechat"),) + ((("page", host),) if host else ()))
+    try:
+        outcome = svc.handle(message)
+    except StoreError as exc:
+        return _error(503, str(exc))
+    with svc._lock:
+        mine, replies = lc.exchange(store.conn, g.visitor, external_id)
+    if mine is None:
+        return _error(503, "message not stored")
+    if outcome.ticket_ref:
+        for reply in replies:
+            reply["handoff"] = True
+    return jsonify(message=mine, replies=replies, lang=mine["lang"])
+
+
+@api.post("/livechat/api/messages")
+def send_message():  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict) or not isinstance(data.get("text"), str):
+        return _error(400, 'send {"text": "...", "client_id": "..."}')
+    return _send(data["text"], data.get("client_id"))
+
+
+@api.post("/livechat/api/upload")
+def upload():  # type: ignore[no-untyped-def]
+    limit = current_app.config["SETTINGS"].livechat.max_upload_bytes
+    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+        return _error(413, f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB). / Image too large.")
+    file = request.files.get("file")
+    if file is None:
+        return _error(400, "send one image as the form field 'file'")
+    data = file.read(limit + 1)
+    if len(data) > limit:
+        return _error(413, f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB). / Image too large.")
+    kind = next((t for t, magic in UPLOAD_TYPES.items() if data.startswith(magic)
+                 and (t != "image/webp" or data[8:12] == b"WEBP")), None)
+    if kind is None:
+        return _error(415, "Hanya gambar JPEG, PNG, WebP atau GIF. / Only JPEG, PNG, WebP or GIF images.")
+    name = re.sub(r"[^\w.\- ]", "_", (file.filename or "gambar")[:80])
+    attachment = Attachment(content_type=kind, filename=name, size=len(data), data=data)
+    return _send((request.form.get("text") or "")[:MAX_TEXT + 1], request.form.get("client_id"), (attachment,))
+
+
+@api.get("/livechat/api/attachment/<int:blob_id>")
+def attachment(blob_id: int):  # type: ignore[no-untyped-def]
+    svc = _services()
+    store = svc.bot.store
+    with svc._lock:
+        blob = blobs.get(store.conn, blob_id)
+        owner = None
+        if blob is not None:
+            row = store.conn.execute("SELECT customer, channel FROM conversations WHERE id = ?",
+                                             (blob.conversation_id,)).fetchone()
+            owner = (row[0], row[1]) if row else None
+    if blob is None or owner != (g.visitor, "web"):
+        return _error(404, "no such attachment")  # another visitor's file does not exist for this one
+    resp = Response(blob.data, mimetype=blob.content_type if blob.content_type in UPLOAD_TYPES else
+                    "application/octet-stream")
+    resp.headers["Content-Disposition"] = "inline"
+    resp.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+    return resp
+
+
+# -- typing, read marks, contact -------------------------------------------------------------------
+def _current_conversation_id(store) -> int | None:  # type: ignore[no-untyped-def]
+    row = store.conn.execute(
+        "SELECT id FROM conversations WHERE channel = 'web' AND customer = ? AND state != 'closed' "
+        "ORDER BY id DESC LIMIT 1", (g.visitor,)).fetchone()
+    return int(row[0]) if row else None
+
+
+@api.post("/livechat/api/typing")
+def typing():  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True) or {}
+    svc = _services()
+    now = svc.now()
+    store = svc.bot.store
+    with svc._lock:
+        conv_id = _current_conversation_id(store)
+        if conv_id is not None:
+            with store.write(now) as tx:
+                lc.set_typing(tx, conv_id, g.visitor, "customer", None, bool(data.get("typing")))
+    return Response(status=204)
+
+
+@api.post("/livechat/api/read")
+def read():  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True) or {}
+    up_to = data.get("up_to")
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+        return _error(400, 'send {"up_to": <message id>}')
+    svc = _services()
+    store = svc.bot.store
+    with svc._lock, store.write(svc.now()) as tx:
+        lc.mark_read(tx, g.visitor, up_to)
+    return Response(status=204)
+
+
+@api.post("/livechat/api/contact")
+def contact():  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        return _error(400, 'send {"name": ..., "email": ..., "phone": ...}')
+    fields: dict[str, str | None] = {}
+    for key, limit in (("name", 80), ("email", 254), ("phone", 20)):
+        value = data.get(key)
+        if value is not None and not isinstance(value, str):
+            return _error(400, f"{key} must be text")
+        value = " ".join((value or "").split())[:limit] or None
+        fields[key] = value
+    if fields["email"] and not _EMAIL.match(fields["email"]):
+        return _error(400, "Alamat email tidak valid. / Not a valid email address.")
+    if fields["phone"] and not _PHONE.match(fields["phone"]):
+        return _error(400, "Nomor WhatsApp tidak valid. / Not a valid WhatsApp number.")
+    if fields["name"]:
+        fields["name"] = re.sub(r"[\x00-\x1f\x7f<>]", "", fields["name"]) or None
+    svc = _services()
+    store = svc.bot.store
+    with svc._lock:
+        with store.write(svc.now()) as tx:
+            lc.set_contact(tx, g.visitor, fields["name"], (fields["email"] or "").lower() or None, fields["phone"])
+            conv_id = _current_conversation_id(store)
+            tx.log_event("livechat.contact_given", "customer", conversation_id=conv_id,
+                         data={"fields": sorted(k for k, v in fields.items() if v)})
+        visitor = lc.visitor(store.conn, g.visitor)
+    lang = visitor.lang if visitor and visitor.lang else "id"
+    note = ("Thank you. If you leave this page, our team can still reach you with these details."
+            if lang == "en" else
+            "Terima kasih, Kak. Kalau Kakak menutup halaman ini, tim kami tetap bisa menghubungi Kakak lewat data ini.")
+    return jsonify(contact=visitor.contact if visitor else None, note=note)
