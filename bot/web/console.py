@@ -23,6 +23,7 @@ from bot.web import console_auth as auth
 from bot.web import console_format as fmt_
 from bot.web.console_base import _error_page, _knowledge, _page, console, ctx
 from handoff import views
+from handoff.livechat import customer_typing
 
 
 def init_console(app: Flask) -> None:
@@ -242,8 +243,9 @@ def api_ticket(ref: str):  # type: ignore[no-untyped-def]
     name = conv.display_name if conv else None
     new = [fmt_.message_view(m, t.channel, c.fmt, name) for m in views.transcript(c.store, t.conversation_id, after)]
     deliveries = [{"id": m.id, **fmt_.delivery_view(m, t.channel)} for m in views.deliveries(c.store, t.conversation_id)]
+    typing = t.channel == "web" and customer_typing(c.store.conn, t.conversation_id, c.now)
     return jsonify(messages=new, deliveries=deliveries, ticket=_ticket_state(t), viewers=_touch(t.conversation_id),
-                   last_id=new[-1]["id"] if new else after)
+                   last_id=new[-1]["id"] if new else after, customer_typing=typing)
 
 
 # -- actions ------------------------------------------------------------------------------------

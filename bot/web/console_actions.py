@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any, Callable
 
-from flask import flash, redirect, request, url_for
+from flask import Response, flash, redirect, request, url_for
 
 from bot.errors import StoreError
 from bot.web.console_base import console, ctx
@@ -103,3 +103,21 @@ def email(ref: str):  # type: ignore[no-untyped-def]
         desk.email_customer(now, ref, me, text, address)
         return f"Email ke {address.strip().lower()} masuk antrean kirim."
     return _act(ref, run)
+
+
+@console.post("/t/<ref>/typing")
+def typing(ref: str):  # type: ignore[no-untyped-def]
+    """The agent holding a live-chat ticket is typing (or stopped): the visitor's widget shows it."""
+    from handoff import livechat as lc
+
+    c = ctx()
+    t = c.store.ticket(ref.strip().upper()[:20])
+    if t is None or t.channel != "web" or t.agent != c.agent.name:
+        return Response(status=204)  # nothing to show: only the holder of a live chat types to it
+    try:
+        with c.store.write(c.now) as tx:
+            lc.ensure_schema(tx.conn)
+            lc.set_typing(tx, t.conversation_id, t.customer, "agent", c.agent.name, request.form.get("typing") == "1")
+    except StoreError:
+        pass  # a typing mark is not worth an error
+    return Response(status=204)

@@ -14,7 +14,7 @@ from urllib.parse import quote, urlsplit
 from handoff.store import Ticket
 from handoff.views import EventView, LastMessage, MessageView
 
-CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "Email", "chat": "Chat"}
+CHANNEL_LABELS = {"whatsapp": "WhatsApp", "email": "Email", "web": "Live chat", "chat": "Chat"}
 INTENT_LABELS = {
     "product": "Produk & stok",
     "order_status": "Status pesanan",

@@ -201,7 +201,29 @@
       return ticket.dataset.api + "?after=" + encodeURIComponent(String(lastId));
     }
 
+    // live chat: the customer's widget shows "... is typing" while the agent types here
+    const replyBox = document.getElementById("reply-text");
+    const typingMark = document.getElementById("customer-typing");
+    if (ticket.dataset.channel === "web" && replyBox && ticket.dataset.typing) {
+      let lastSent = 0, stopTimer = null;
+      function sendTyping(on) {
+        const csrf = replyBox.form && replyBox.form.querySelector("input[name=csrf_token]");
+        const body = new FormData();
+        body.append("csrf_token", csrf ? csrf.value : "");
+        body.append("typing", on ? "1" : "0");
+        fetch(ticket.dataset.typing, { method: "POST", body: body, credentials: "same-origin" }).catch(function () {});
+      }
+      replyBox.addEventListener("input", function () {
+        const now = Date.now();
+        if (replyBox.value && now - lastSent > 3000) { lastSent = now; sendTyping(true); }
+        clearTimeout(stopTimer);
+        stopTimer = setTimeout(function () { lastSent = 0; sendTyping(false); }, 5000);
+      });
+      replyBox.addEventListener("blur", function () { if (lastSent) { lastSent = 0; sendTyping(false); } });
+    }
+
     poll(url, Number(ticket.dataset.poll) || 3000, function (data) {
+      if (typingMark) typingMark.hidden = !data.customer_typing;
       const nearBottom = transcript.scrollHeight - transcript.scrollTop - transcript.clientHeight < 80;
       data.messages.forEach(function (m) {
         if (m.id <= lastId || transcript.querySelector('.msg[data-id="' + Number(m.id) + '"]')) return;
