@@ -21,7 +21,11 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
         outbox_id = tx.enqueue_outbound(conv, text, ticket_ref=ticket_ref)
         tx.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = ? WHERE id = ?",
                         (tx.now, f"web-{outbox_id}", outbox_id))
-        tx.add_message(conv, "out", text, author=author, meta={"outbox_id": outbox_id})
+        meta: dict[str, Any] = {"outbox_id": outbox_id}
+        copy = _away_copy(tx, conv, text, ticket_ref, email_address)
+        if copy is not None:
+            meta["email_copy"] = copy
+        tx.add_message(conv, "out", text, author=author, meta=meta)
         return outbox_id
     if conv.channel != "email":
         # WhatsApp takes at most 1,600 characters a message (Twilio error 21617): a long
@@ -44,6 +48,29 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
                                  reply_subject(subject, ticket_ref))
     tx.add_message(conv, "out", text, author=author, meta={"outbox_id": outbox_id})
     return outbox_id
+
+
+def _away_copy(tx: Transaction, conv: Conversation, text: str, ticket_ref: str | None, from_address: str) -> int | None:
+    """A live-chat visitor who has left the page and proved an email address gets the
+    message there too (the widget shows it when they come back)."""
+    from handoff.livechat import away, visitor
+    from handoff.records import parse_iso
+
+    v = visitor(tx.conn, conv.customer)
+    if v is None or not v.email or not v.email_verified or not away(v, parse_iso(tx.now)):
+        return None
+    subject = f"Yessindo: balasan live chat ({ticket_ref})" if ticket_ref else "Yessindo: balasan live chat"
+    footer = ("\n\n—\nBalasan untuk percakapan Kakak di live chat Yessindo. Buka kembali live chat di situs kami "
+              "untuk melanjutkan, atau balas email ini.")
+    return queue_email_copy(tx, conv, v.email, text + footer, subject, from_address=from_address)
+
+
+def queue_email_copy(tx: Transaction, conv: Conversation, address: str, text: str, subject: str, *,
+                     from_address: str) -> int:
+    """Email `address` without adding a message to the conversation: a copy of one already
+    recorded, or a verification code."""
+    target = replace(conv, channel="email", customer=address.strip().lower())
+    return _queue_email(tx, target, text, None, from_address, None, subject)
 
 
 def queue_email_to(tx: Transaction, conv: Conversation, address: str, text: str, ticket_ref: str | None, *,

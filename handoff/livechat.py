@@ -18,8 +18,13 @@ from typing import Any
 from handoff.records import parse_iso, utc_iso
 
 SCHEMA = (
+    # email_verified_at: the visitor proved the address (a code sent there); only then do
+    # agents' replies also go there while the visitor is away, and is the visitor linked to
+    # that address's history (linked_customer). code_*: the pending code, as a hash.
     "CREATE TABLE IF NOT EXISTS livechat_visitors (customer TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
-    "last_seen_at TEXT NOT NULL, lang TEXT, name TEXT, email TEXT, phone TEXT, read_up_to INTEGER NOT NULL DEFAULT 0)",
+    "last_seen_at TEXT NOT NULL, lang TEXT, name TEXT, email TEXT, phone TEXT, read_up_to INTEGER NOT NULL DEFAULT 0, "
+    "email_verified_at TEXT, linked_customer TEXT, code_hash TEXT, code_expires_at TEXT, "
+    "code_attempts INTEGER NOT NULL DEFAULT 0)",
     # who is typing in a conversation: one row per (conversation, side); seq orders the changes for the live hub
     "CREATE TABLE IF NOT EXISTS livechat_typing (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER NOT NULL, "
     "customer TEXT NOT NULL, who TEXT NOT NULL, name TEXT, typing INTEGER NOT NULL, at TEXT NOT NULL)",
@@ -46,6 +51,8 @@ class Visitor:
     email: str | None
     phone: str | None
     read_up_to: int
+    last_seen_at: datetime
+    email_verified: bool = False
 
     @property
     def contact(self) -> dict[str, str] | None:
@@ -56,14 +63,15 @@ class Visitor:
 def _visitor(row: sqlite3.Row | tuple[Any, ...] | None) -> Visitor | None:
     if row is None:
         return None
-    customer, created, lang, name, email, phone, read_up_to = row
-    return Visitor(customer, parse_iso(created), lang, name, email, phone, int(read_up_to or 0))
+    customer, created, lang, name, email, phone, read_up_to, last_seen, verified = row
+    return Visitor(customer, parse_iso(created), lang, name, email, phone, int(read_up_to or 0), parse_iso(last_seen),
+                   bool(verified))
 
 
 def visitor(conn: sqlite3.Connection, customer: str) -> Visitor | None:
     return _visitor(conn.execute(
-        "SELECT customer, created_at, lang, name, email, phone, read_up_to FROM livechat_visitors WHERE customer = ?",
-        (customer,)).fetchone())
+        "SELECT customer, created_at, lang, name, email, phone, read_up_to, last_seen_at, email_verified_at "
+        "FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone())
 
 
 def seen(tx: Any, customer: str, lang: str | None) -> None:
@@ -74,9 +82,64 @@ def seen(tx: Any, customer: str, lang: str | None) -> None:
         "lang = coalesce(excluded.lang, livechat_visitors.lang)", (customer, tx.now, tx.now, lang))
 
 
-def set_contact(tx: Any, customer: str, name: str | None, email: str | None, phone: str | None) -> None:
+def set_contact(tx: Any, customer: str, name: str | None, email: str | None, phone: str | None) -> bool:
+    """Keep what the visitor typed; True when the email changed (a new address is unproven)."""
+    old = tx.conn.execute("SELECT email FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone()
+    changed = (old[0] if old else None) != email
     tx.conn.execute("UPDATE livechat_visitors SET name = ?, email = ?, phone = ?, last_seen_at = ? WHERE customer = ?",
                     (name, email, phone, tx.now, customer))
+    if changed:
+        tx.conn.execute("UPDATE livechat_visitors SET email_verified_at = NULL, linked_customer = NULL, code_hash = NULL, "
+                        "code_expires_at = NULL, code_attempts = 0 WHERE customer = ?", (customer,))
+    return changed
+
+
+# -- proving an address ------------------------------------------------------------------------------
+CODE_FOR = timedelta(minutes=30)
+CODE_ATTEMPTS = 5
+
+
+def _code_hash(customer: str, email: str, code: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(f"{customer}|{email}|{code}".encode()).hexdigest()
+
+
+def new_code(tx: Any, customer: str, email: str, now: datetime) -> str:
+    """A fresh 6-digit code for this visitor and address (kept only as a hash)."""
+    import secrets
+
+    code = f"{secrets.randbelow(10**6):06d}"
+    tx.conn.execute("UPDATE livechat_visitors SET code_hash = ?, code_expires_at = ?, code_attempts = 0 WHERE customer = ?",
+                    (_code_hash(customer, email, code), utc_iso(now + CODE_FOR), customer))
+    return code
+
+
+def check_code(tx: Any, customer: str, code: str, now: datetime) -> str:
+    """"ok" (the address is proven and linked), "wrong", "expired" or "none"."""
+    row = tx.conn.execute("SELECT email, code_hash, code_expires_at, code_attempts FROM livechat_visitors "
+                          "WHERE customer = ?", (customer,)).fetchone()
+    if row is None or not row[0] or not row[1]:
+        return "none"
+    email, digest, expires, attempts = row
+    if attempts >= CODE_ATTEMPTS or parse_iso(expires) < now:
+        tx.conn.execute("UPDATE livechat_visitors SET code_hash = NULL WHERE customer = ?", (customer,))
+        return "expired"
+    import hmac
+
+    if not hmac.compare_digest(digest, _code_hash(customer, email, code)):
+        tx.conn.execute("UPDATE livechat_visitors SET code_attempts = code_attempts + 1 WHERE customer = ?", (customer,))
+        return "wrong"
+    known = tx.conn.execute("SELECT 1 FROM conversations WHERE channel = 'email' AND lower(customer) = ? LIMIT 1",
+                            (email,)).fetchone()
+    tx.conn.execute("UPDATE livechat_visitors SET email_verified_at = ?, linked_customer = ?, code_hash = NULL "
+                    "WHERE customer = ?", (tx.now, email if known else None, customer))
+    return "ok"
+
+
+def away(v: Visitor, now: datetime, after: timedelta = timedelta(minutes=3)) -> bool:
+    """Has the visitor left? An open widget renews `last_seen_at` at least every minute."""
+    return now - v.last_seen_at > after
 
 
 def mark_read(tx: Any, customer: str, up_to: int) -> bool:

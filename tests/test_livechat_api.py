@@ -302,3 +302,79 @@ def test_livechat_off_means_404(tmp_path, clock):
     assert c.post("/livechat/api/session", json={}).status_code == 404
     assert c.get("/livechat/widget.js").status_code == 404
     assert json.loads(c.post("/livechat/api/session", json={}).data)["error"]
+
+
+def _code_from_outbox(app, address):
+    import re
+
+    row = store(app).conn.execute("SELECT body FROM outbox WHERE channel = 'email' AND customer = ? ORDER BY id DESC",
+                                  (address,)).fetchone()
+    return re.search(r"\b(\d{6})\b", row[0]).group(1)
+
+
+def test_an_email_is_linked_only_after_the_visitor_proves_it_with_the_code_sent_there(client, app, clock):
+    st = store(app)
+    with st.write(clock()) as tx:  # rina already wrote to us by email
+        conv = tx.create_conversation("email", "rina@contoh.test", "id", "Rina")
+        tx.add_message(conv, "in", "pesanan saya belum sampai", author="customer", external_id="<m1@contoh.test>")
+    v = Visitor(client)
+    v.say("tolong sambungkan ke CS")
+    r = client.post("/livechat/api/contact", headers=v.headers, json={"email": "rina@contoh.test"}).get_json()
+    assert r["code_sent"] is True and r["email_verified"] is False
+    customer = "web:" + v.token.split(".")[1]
+    linked = "SELECT linked_customer, email_verified_at FROM livechat_visitors WHERE customer = ?"
+    assert tuple(st.conn.execute(linked, (customer,)).fetchone()) == (None, None)  # their word is not proof
+    code = _code_from_outbox(app, "rina@contoh.test")
+    wrong = "000000" if code != "000000" else "111111"
+    bad = client.post("/livechat/api/verify", headers=v.headers, json={"code": wrong})
+    assert bad.status_code == 400
+    ok = client.post("/livechat/api/verify", headers=v.headers, json={"code": code})
+    assert ok.status_code == 200 and ok.get_json()["email_verified"] is True
+    assert st.conn.execute(linked, (customer,)).fetchone()[0] == "rina@contoh.test"
+
+
+def test_a_code_cannot_be_guessed(client, app):
+    v = Visitor(client)
+    v.say("halo")
+    client.post("/livechat/api/contact", headers=v.headers, json={"email": "budi@contoh.test"})
+    code = _code_from_outbox(app, "budi@contoh.test")
+    wrongs = [c for c in ("000000", "111111", "222222", "333333", "444444", "555555") if c != code][:5]
+    for guess in wrongs:
+        assert client.post("/livechat/api/verify", headers=v.headers, json={"code": guess}).status_code == 400
+    late = client.post("/livechat/api/verify", headers=v.headers, json={"code": code})
+    assert late.status_code == 400  # five wrong guesses spend the code
+
+
+def test_codes_do_not_flood_a_mailbox(client, app):
+    v = Visitor(client)
+    v.say("halo")
+    sent = []
+    for i in range(5):
+        addr = "korban@contoh.test" if i % 2 == 0 else f"lain{i}@contoh.test"
+        sent.append(client.post("/livechat/api/contact", headers=v.headers, json={"email": addr}).get_json()["code_sent"])
+    assert sent.count(True) <= 3
+    n = store(app).conn.execute("SELECT count(*) FROM outbox WHERE customer = 'korban@contoh.test'").fetchone()[0]
+    assert n <= 3
+
+
+def test_a_reply_also_goes_by_email_once_a_verified_visitor_has_left(client, app, clock):
+    v = Visitor(client)
+    v.say("tolong sambungkan ke CS, pesanan saya salah kirim")
+    client.post("/livechat/api/contact", headers=v.headers, json={"email": "sinta@contoh.test"})
+    code = _code_from_outbox(app, "sinta@contoh.test")
+    client.post("/livechat/api/verify", headers=v.headers, json={"code": code})
+    st = store(app)
+    queue.add_agent(st, clock(), "sari", "agent", generate_password_hash("rahasia-sari"))
+    desk = Desk.from_settings(app.config["SETTINGS"], st)
+    ref = st.conn.execute("SELECT ref FROM tickets").fetchone()[0]
+    desk.claim(clock(), ref, "sari")
+    desk.reply(clock(), ref, "sari", "Kami cek dulu ya Kak.")  # the visitor is still on the page
+    emails = "SELECT count(*) FROM outbox WHERE channel = 'email' AND customer = 'sinta@contoh.test'"
+    assert st.conn.execute(emails).fetchone()[0] == 1  # only the code
+    clock.at = clock.at + timedelta(minutes=20)
+    desk.reply(clock(), ref, "sari", "Barang pengganti sudah kami kirim hari ini.")
+    assert st.conn.execute(emails).fetchone()[0] == 2
+    body = st.conn.execute("SELECT body FROM outbox WHERE channel = 'email' ORDER BY id DESC").fetchone()[0]
+    assert body.startswith("Barang pengganti sudah kami kirim hari ini.")
+    assert [m["text"] for m in v.history() if m["author"] == "agent"] == [
+        "Kami cek dulu ya Kak.", "Barang pengganti sudah kami kirim hari ini."]  # no duplicate in the widget

@@ -305,15 +305,67 @@ def contact():  # type: ignore[no-untyped-def]
         fields["name"] = re.sub(r"[\x00-\x1f\x7f<>]", "", fields["name"]) or None
     svc = _services()
     store = svc.bot.store
+    now = svc.now()
+    email = (fields["email"] or "").lower() or None
+    code_sent = False
     with svc._lock:
-        with store.write(svc.now()) as tx:
-            lc.set_contact(tx, g.visitor, fields["name"], (fields["email"] or "").lower() or None, fields["phone"])
+        with store.write(now) as tx:
+            changed = lc.set_contact(tx, g.visitor, fields["name"], email, fields["phone"])
             conv_id = _current_conversation_id(store)
             tx.log_event("livechat.contact_given", "customer", conversation_id=conv_id,
                          data={"fields": sorted(k for k, v in fields.items() if v)})
+            if email and changed and conv_id is not None:
+                code_sent = _send_code(tx, svc, store, conv_id, email, now)
         visitor = lc.visitor(store.conn, g.visitor)
     lang = visitor.lang if visitor and visitor.lang else "id"
-    note = ("Thank you. If you leave this page, our team can still reach you with these details."
-            if lang == "en" else
-            "Terima kasih, Kak. Kalau Kakak menutup halaman ini, tim kami tetap bisa menghubungi Kakak lewat data ini.")
-    return jsonify(contact=visitor.contact if visitor else None, note=note)
+    if code_sent:
+        note = (f"We sent a 6-digit code to {email}. Enter it here so our team may also reply by email."
+                if lang == "en" else
+                f"Kami mengirim kode 6 angka ke {email}. Masukkan kode itu di sini agar tim kami juga bisa "
+                "membalas lewat email.")
+    else:
+        note = ("Thank you. If you leave this page, our team can still reach you with these details."
+                if lang == "en" else
+                "Terima kasih, Kak. Kalau Kakak menutup halaman ini, tim kami tetap bisa menghubungi Kakak lewat data ini.")
+    return jsonify(contact=visitor.contact if visitor else None, note=note, code_sent=code_sent,
+                   email_verified=bool(visitor and visitor.email_verified))
+
+
+def _send_code(tx, svc, store, conv_id: int, email: str, now) -> bool:  # type: ignore[no-untyped-def]
+    """Mail a code that proves the visitor reads `email`: at most 3 an hour per visitor and
+    3 a day per address (nobody can use the widget to flood someone's mailbox)."""
+    from bot.outbound import queue_email_copy
+
+    for key, span, limit in ((sha256(f"code|{g.visitor}".encode()).hexdigest()[:24], timedelta(hours=1), 3),
+                             (sha256(f"code|{email}".encode()).hexdigest()[:24], timedelta(days=1), 3)):
+        if lc.over_limit(tx, key, now, span, limit) is not None:
+            return False
+    code = lc.new_code(tx, g.visitor, email, now)
+    conv = store.conversation(conv_id)
+    text = (f"Kode verifikasi live chat Yessindo: {code}\n\nMasukkan kode ini di jendela live chat dalam 30 menit "
+            "agar tim kami juga bisa membalas Kakak lewat email. Jika Kakak tidak meminta kode ini, abaikan email ini.\n\n"
+            f"Your Yessindo live chat code: {code} (valid for 30 minutes). If you did not ask for it, ignore this email.")
+    queue_email_copy(tx, conv, email, text, "Kode verifikasi live chat Yessindo", from_address=svc.settings.email.address)
+    tx.log_event("livechat.code_sent", "bot", conversation_id=conv_id)
+    return True
+
+
+@api.post("/livechat/api/verify")
+def verify():  # type: ignore[no-untyped-def]
+    data = request.get_json(silent=True) or {}
+    code = data.get("code")
+    if not isinstance(code, str) or not re.fullmatch(r"\s*\d{6}\s*", code):
+        return _error(400, "Kode terdiri dari 6 angka. / The code has 6 digits.")
+    svc = _services()
+    store = svc.bot.store
+    with svc._lock:
+        with store.write(svc.now()) as tx:
+            result = lc.check_code(tx, g.visitor, code.strip(), svc.now())
+            if result == "ok":
+                tx.log_event("livechat.email_verified", "customer", conversation_id=_current_conversation_id(store))
+        visitor = lc.visitor(store.conn, g.visitor)
+    if result == "ok":
+        return jsonify(email_verified=True, contact=visitor.contact if visitor else None)
+    message = {"wrong": "Kode salah. / Wrong code.", "expired": "Kode kedaluwarsa, minta kode baru. / Code expired.",
+               "none": "Belum ada kode yang dikirim. / No code was sent."}[result]
+    return _error(400, message, email_verified=False)

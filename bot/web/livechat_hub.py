@@ -185,6 +185,8 @@ def live():  # type: ignore[no-untyped-def]
     live_hub = hub()
     with svc._lock:
         live_hub.prime(store.conn)
+        with store.write(svc.now()) as tx:
+            lc.seen(tx, customer, None)  # an open widget is a visitor who is here (handoff.livechat.away)
     sub = live_hub.subscribe(customer)  # before reading the history: nothing falls between the two
     with svc._lock:
         backlog = lc.history(store.conn, customer, after)
