@@ -18,6 +18,11 @@ class Services:
     def __init__(self, settings: Settings, bot: Bot | None = None,
                  clock: Callable[[], datetime] | None = None) -> None:
         self.settings = settings
+        if clock is None and settings.simulator:
+            # a try-out server may pretend it is another time (/try, /livechat/demo)
+            from bot.web.simulator_clock import SimulatorClock
+
+            clock = SimulatorClock(settings.database, settings.hours.timezone)
         self.clock = clock
         self._bot = bot
         self._lock = threading.Lock()  # one pipeline call at a time per process: one SQLite connection

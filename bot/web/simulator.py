@@ -4,8 +4,10 @@ pipeline as the real webhook. Registered only when the simulator is asked for (s
 (`bot.web.simulator_limit`)."""
 from __future__ import annotations
 
+import json
 import re
 import secrets
+from datetime import datetime, timedelta
 
 from flask import Blueprint, jsonify, render_template, request
 
@@ -53,5 +55,86 @@ def send():  # type: ignore[no-untyped-def]
         outcome = svc.handle(message)
     except StoreError as exc:
         return jsonify(error=str(exc)), 503
+    with svc._lock:
+        last = svc.bot.store.conn.execute("SELECT coalesce(max(id), 0) FROM messages WHERE customer = ?",
+                                          (customer,)).fetchone()[0]
     return jsonify(status=outcome.status, replies=[r.text for r in outcome.replies],
-                   intent=outcome.intent.intent if outcome.intent else None, ticket=outcome.ticket_ref)
+                   intent=outcome.intent.intent if outcome.intent else None, ticket=outcome.ticket_ref, last_id=last)
+
+
+# -- what reaches the simulated phone later: agents' replies, templates, the satisfaction
+# question, an escalation's written result ---------------------------------------------------------
+@simulator.get("/try/updates")
+def updates():  # type: ignore[no-untyped-def]
+    """Messages to this simulated customer after `after`. With no Twilio credentials the
+    WhatsApp outbox has no sender: its rows for simulated customers are delivered here
+    (marked sent, provider id `sim-...`); a server that has credentials sends them as usual
+    and this only reads them."""
+    from bot.web.services import services
+
+    customer = request.args.get("customer", "")
+    if not _CUSTOMER.match(customer):
+        return jsonify(error="customer must be +62899xxxxxxx"), 400
+    try:
+        after = max(0, int(request.args.get("after", "0")))
+    except ValueError:
+        after = 0
+    svc = services()
+    store = svc.bot.store
+    with svc._lock:
+        if not (svc.settings.whatsapp.account_sid and svc.settings.whatsapp.auth_token):
+            with store.write(svc.now()) as tx:
+                tx.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = 'sim-' || id "
+                                "WHERE channel = 'whatsapp' AND customer = ? AND status = 'pending'", (tx.now, customer))
+        rows = store.conn.execute(
+            "SELECT id, author, text, meta FROM messages WHERE channel = 'whatsapp' AND customer = ? AND direction = 'out' "
+            "AND id > ? ORDER BY id LIMIT 100", (customer, after)).fetchall()
+        last = store.conn.execute("SELECT coalesce(max(id), 0) FROM messages WHERE customer = ?",
+                                  (customer,)).fetchone()[0]
+    out = []
+    for mid, author, text, meta in rows:
+        via = json.loads(meta or "{}").get("via")
+        out.append({"id": mid, "author": "bot" if author == "bot" else "agent", "name": None if author == "bot" else author,
+                    "text": text, "template": via == "template"})
+    return jsonify(messages=out, last_id=max([after, last]))
+
+
+# -- pretend it is another time --------------------------------------------------------------------
+@simulator.get("/try/clock")
+def clock_get():  # type: ignore[no-untyped-def]
+    from bot.web.services import services
+
+    svc = services()
+    offset = getattr(svc.clock, "offset", lambda: None)()
+    return jsonify(now=svc.now().isoformat(timespec="minutes"), pretending=bool(offset))
+
+
+@simulator.post("/try/clock")
+def clock_set():  # type: ignore[no-untyped-def]
+    """{"at": "2026-11-28T22:00"} (local time of [hours] timezone) or {"at": null} for the real time."""
+    from bot.web.services import services
+    from bot.web.simulator_clock import SimulatorClock, set_offset
+
+    svc = services()
+    clock = svc.clock
+    if not isinstance(clock, SimulatorClock):
+        return jsonify(error="this server's clock is fixed (tests) and cannot pretend"), 409
+    data = request.get_json(silent=True) or {}
+    at = data.get("at")
+    if at is None:
+        offset = None
+    else:
+        try:
+            target = datetime.fromisoformat(str(at))
+        except ValueError:
+            return jsonify(error='send {"at": "YYYY-MM-DDTHH:MM"} or {"at": null}'), 400
+        if target.tzinfo is None:
+            target = target.replace(tzinfo=clock.tz)
+        offset = target - datetime.now(clock.tz)
+        if abs(offset) > timedelta(days=400):
+            return jsonify(error="pick a time within a year of today"), 400
+    store = svc.bot.store
+    with svc._lock, store.write(datetime.now(clock.tz)) as tx:
+        set_offset(tx, offset)
+    clock.forget_cache()
+    return jsonify(now=svc.now().isoformat(timespec="minutes"), pretending=offset is not None)
