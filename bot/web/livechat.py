@@ -105,7 +105,8 @@ def demo():  # type: ignore[no-untyped-def]
     """A sample shop homepage with the widget: only with the simulator on (registered then)."""
     resp = Response(render_template("livechat/demo.html", widget_url="/livechat/widget.js", static_base=STATIC_URL,
                                     shop=_shop_name()))
-    resp.headers["Content-Security-Policy"] = _csp(extra_frame_ancestors=False)
+    # a strict shop page: it allows this server's script and frame, nothing inline
+    resp.headers["Content-Security-Policy"] = _csp(extra_frame_ancestors=False) + "; frame-src 'self'"
     return resp
 
 
