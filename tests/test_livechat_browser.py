@@ -1,0 +1,151 @@
+"""The website live chat in Debian's Chromium against a real `serve`: a customer on the demo
+shop page and an agent in the console, side by side in two browser contexts; a foreign
+site that tries to embed the widget; the same loop through /try for WhatsApp."""
+from __future__ import annotations
+
+import http.server
+import re
+import sqlite3
+import threading
+import time
+from typing import Any
+
+import requests
+from playwright.sync_api import expect
+
+from tests.browser import browser, live_server, new_page  # noqa: F401  (pytest fixtures)
+from tests.procs import free_port
+from tests.test_console_browser import login, tickets, wait_for
+
+WAIT_MS = 15_000
+XSS = '<img src=x onerror="window.__pwned=1"><script>window.__pwned=1</script>'
+
+
+def widget(page: Any) -> Any:
+    return page.frame_locator('iframe[data-yessindo="frame"]')
+
+
+def messages(frame: Any, author: str) -> Any:
+    return frame.locator(f'[data-yessindo="message"][data-author="{author}"]')
+
+
+def say(frame: Any, text: str) -> None:
+    frame.locator('[data-yessindo="input"]').fill(text)
+    frame.locator('[data-yessindo="send"]').click()
+
+
+def agent_message_committed(database: str, text: str) -> bool:
+    conn = sqlite3.connect(database)
+    try:
+        return conn.execute("SELECT 1 FROM messages WHERE channel = 'web' AND direction = 'out' AND text = ?",
+                            (text,)).fetchone() is not None
+    finally:
+        conn.close()
+
+
+def test_customer_and_agent_side_by_side(live_server, new_page):
+    password = live_server.add_agent("sari")
+    customer = new_page(base_url=live_server.url)
+    customer.goto("/livechat/demo")
+    chat = widget(customer)
+    chat.locator('[data-yessindo="launcher"]').click()
+    expect(chat.locator('[data-yessindo="launcher"]')).to_have_attribute("aria-expanded", "true")
+    say(chat, "halo kak")
+    expect(messages(chat, "bot").first).to_be_visible(timeout=WAIT_MS)
+    say(chat, XSS)  # a hostile message is only text, in the widget and in the console
+    expect(messages(chat, "customer").last).to_have_text(re.compile(re.escape("<script>")), timeout=WAIT_MS)
+    say(chat, "tolong sambungkan ke CS manusia, paket saya hilang")
+    expect(messages(chat, "bot").last).to_contain_text("YS-000001", timeout=WAIT_MS)
+
+    agent = new_page(base_url=live_server.url)
+    login(agent, "sari", password)
+    expect(agent.locator('#queue tr[data-ref="YS-000001"]')).to_be_visible(timeout=WAIT_MS)  # arrives live
+    agent.goto("/console/t/YS-000001")
+    expect(agent.locator("#channel")).to_have_text("Live chat")
+    expect(agent.locator("#transcript")).to_contain_text("<script>")
+    agent.click("#claim")
+    expect(agent.locator("#holder")).to_contain_text("sari")
+
+    # the agent types: the widget says so
+    agent.locator("#reply-text").press_sequentially("Halo Kak")
+    expect(chat.locator('[data-yessindo="typing"]')).to_be_visible(timeout=WAIT_MS)
+    reply = "Halo Kak, saya Sari. Paket Kakak kami lacak sekarang. " + XSS
+    agent.fill("#reply-text", reply)
+    agent.click("#reply-send")
+    wait_for(lambda: agent_message_committed(str(live_server.database), reply), "the reply stored")
+    stored_at = time.monotonic()
+    expect(messages(chat, "agent").last).to_contain_text("saya Sari", timeout=WAIT_MS)
+    took = time.monotonic() - stored_at
+    assert took < 1.0, f"the agent's reply took {took:.2f} s to reach the widget"
+    expect(messages(chat, "agent").last).to_contain_text("<script>")  # shown, never run
+    assert customer.evaluate("() => window.__pwned") is None and agent.evaluate("() => window.__pwned") is None
+
+    # a reload (or tomorrow's visit) shows the whole conversation
+    customer.reload()
+    chat = widget(customer)
+    launcher = chat.locator('[data-yessindo="launcher"]')
+    if launcher.get_attribute("aria-expanded") != "true":
+        launcher.click()
+    expect(messages(chat, "agent")).to_have_count(1, timeout=WAIT_MS)
+    assert messages(chat, "customer").count() == 3 and messages(chat, "bot").count() >= 2
+
+    # resolved: the rating question appears in the widget and the answer is recorded
+    agent.click("#resolve")
+    expect(messages(chat, "bot").last).to_contain_text("YS-000001", timeout=WAIT_MS)
+    expect(messages(chat, "bot").last).to_contain_text("5")
+    say(chat, "5")
+    expect(messages(chat, "bot").last).to_contain_text(re.compile(r"[Tt]erima kasih"), timeout=WAIT_MS)
+    [t] = wait_for(lambda: tickets(live_server, "resolved"), "the ticket resolved")
+    assert t["csat"] == 5 and not tickets(live_server, "open")
+
+
+class _Foreign(http.server.BaseHTTPRequestHandler):
+    page = b""
+
+    def do_GET(self) -> None:  # noqa: N802
+        self.send_response(200)
+        self.send_header("Content-Type", "text/html; charset=utf-8")
+        self.end_headers()
+        self.wfile.write(self.page)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+def test_a_foreign_site_can_neither_embed_the_chat_nor_call_its_api(live_server, new_page):
+    _Foreign.page = f'<!doctype html><title>evil</title><script src="{live_server.url}/livechat/widget.js"></script>'.encode()
+    port = free_port()
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), _Foreign)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        page = new_page(base_url=f"http://127.0.0.1:{port}", allow_js_errors=True)
+        page.goto("/")
+        expect(page.locator('iframe[data-yessindo="frame"]')).to_have_count(1)  # the script runs, but ...
+        time.sleep(1.0)
+        launcher = widget(page).locator('[data-yessindo="launcher"]')
+        assert launcher.count() == 0  # ... the browser refuses to show our frame there (frame-ancestors)
+        r = requests.post(live_server.url + "/livechat/api/session", json={},
+                          headers={"Origin": f"http://127.0.0.1:{port}"}, timeout=10)
+        assert r.status_code == 403
+    finally:
+        server.shutdown()
+
+
+def test_the_same_loop_through_try_for_whatsapp(live_server, new_page):
+    password = live_server.add_agent("sari")
+    phone = new_page(base_url=live_server.url)
+    phone.goto("/try")
+    phone.fill("#text", "tolong sambungkan ke CS manusia, paket saya hilang")
+    phone.click("#form button[type=submit]")
+    expect(phone.locator("#log .out").last).to_contain_text("YS-000001", timeout=WAIT_MS)
+    agent = new_page(base_url=live_server.url)
+    login(agent, "sari", password)
+    agent.goto("/console/t/YS-000001")
+    agent.click("#claim")
+    agent.fill("#reply-text", "Halo Kak, saya Sari dari tim CS. " + XSS)
+    agent.click("#reply-send")
+    expect(phone.locator("#log .agent").last).to_contain_text("saya Sari", timeout=WAIT_MS)
+    expect(phone.locator("#log .agent").last).to_contain_text("<script>")
+    agent.click("#resolve")
+    expect(phone.locator("#log .out").last).to_contain_text("YS-000001", timeout=WAIT_MS)
+    assert phone.evaluate("() => window.__pwned") is None
