@@ -20,10 +20,15 @@ from bot.errors import EXIT_CONFIG, EXIT_FAIL, EXIT_OK, ConfigError, StoreError
 
 
 def _parser() -> argparse.ArgumentParser:
+    # `--config` is taken before the command and after it. The subcommands' copy has no
+    # default (SUPPRESS): otherwise its None would overwrite a `--config` given first.
     common = argparse.ArgumentParser(add_help=False)
-    common.add_argument("--config", metavar="PATH", help="config file (default: $YESSINDO_CONFIG, ./config.toml, built-in)")
+    common.add_argument("--config", metavar="PATH", default=argparse.SUPPRESS,
+                        help="config file (default: $YESSINDO_CONFIG, ./config.toml, built-in)")
 
-    p = argparse.ArgumentParser(prog="yessindo-bot", description="Yessindo customer-support bot", parents=[common])
+    p = argparse.ArgumentParser(prog="yessindo-bot", description="Yessindo customer-support bot")
+    p.add_argument("--config", metavar="PATH", default=None,
+                   help="config file (default: $YESSINDO_CONFIG, ./config.toml, built-in)")
     sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     s = sub.add_parser("chat", parents=[common], help="talk to the bot as a customer")

@@ -218,6 +218,23 @@ def _one_request_per_connection(worker: Any, req: Any) -> None:
     req.must_close = True
 
 
+def raise_open_files(wanted: int = 65536) -> int:
+    """Every open live-chat stream is a socket: a worker holds up to `worker_connections`
+    (1,000) of them, which the usual soft limit of 1,024 open files would not allow. Raise
+    the soft limit up to the hard one (the workers inherit it); return the limit now."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    target = wanted if hard == resource.RLIM_INFINITY else min(wanted, hard)
+    if soft != resource.RLIM_INFINITY and soft < target:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (target, hard))
+            soft = target
+        except (ValueError, OSError):
+            pass
+    return soft
+
+
 def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     from bot.logsafe import configure_logging, install
     from handoff.store import Store
@@ -226,6 +243,7 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
 
     settings = simulator_for_bind(settings, host)  # the embedded default (on) only on loopback
     configure_logging()
+    raise_open_files()
     # Create or upgrade the schema once, before the workers start; files 0600 (or the [storage] group).
     Store(settings.database, group=settings.storage_group or None).close()
     warm_intent_model(settings)

@@ -218,3 +218,16 @@ def test_chat_email_reads_one_whole_mail_per_message(db_env):
     assert "Sama-sama" in replies[1] and "YS-000002" not in replies[1]
     listed = json.loads(run(["queue", "list", "--json"], env=db_env).stdout)
     assert [t["ref"] for t in listed] == ["YS-000001"] and listed[0]["topic"] == "refund_status"
+
+
+@pytest.mark.parametrize("argv,expected", [
+    (["--config", "a.toml", "serve"], "a.toml"),
+    (["serve", "--config", "b.toml"], "b.toml"),
+    (["--config", "a.toml", "agent", "list"], "a.toml"),
+    (["serve"], None),
+])
+def test_config_is_read_before_or_after_the_command(argv, expected):
+    """`yessindo-bot --config X serve` used to drop X (the subcommand's default overwrote it)."""
+    from bot.cli import _parser
+
+    assert _parser().parse_args(argv).config == expected

@@ -149,3 +149,19 @@ def test_the_same_loop_through_try_for_whatsapp(live_server, new_page):
     agent.click("#resolve")
     expect(phone.locator("#log .out").last).to_contain_text("YS-000001", timeout=WAIT_MS)
     assert phone.evaluate("() => window.__pwned") is None
+
+
+def test_pretend_it_is_saturday_night_on_the_demo_page(live_server, new_page):
+    page = new_page(base_url=live_server.url)
+    page.goto("/livechat/demo")
+    page.fill("#demo-clock-at", "2026-11-28T22:00")
+    page.click("#demo-clock button[type=submit]")
+    expect(page.locator("#demo-clock-now")).to_contain_text("Pura-pura: 2026-11-28 22:00", timeout=WAIT_MS)
+    page.reload()
+    chat = widget(page)
+    chat.locator('[data-yessindo="launcher"]').click()
+    expect(chat.locator('[data-yessindo="status"]')).to_contain_text("di luar jam operasional", timeout=WAIT_MS)
+    say(chat, "paket saya belum sampai")
+    expect(messages(chat, "bot").last).to_be_visible(timeout=WAIT_MS)
+    page.click("#demo-clock-reset")
+    expect(page.locator("#demo-clock-now")).to_contain_text("Sekarang:", timeout=WAIT_MS)

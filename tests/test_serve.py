@@ -156,3 +156,18 @@ def test_slow_clients_neither_starve_webhooks_nor_hold_connections_forever(serve
     finally:
         for s in slow:
             s.close()
+
+
+def test_serve_raises_the_open_file_limit_for_open_streams():
+    """1,000 live-chat streams per worker need more than the usual soft limit of 1,024 files."""
+    import resource
+
+    from bot.serve import raise_open_files
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    try:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(1024, hard), hard))
+        got = raise_open_files(4096)
+        assert got == min(4096, hard) and resource.getrlimit(resource.RLIMIT_NOFILE)[0] == got
+    finally:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))

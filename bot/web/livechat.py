@@ -79,7 +79,7 @@ def widget_js():  # type: ignore[no-untyped-def]
 
 @livechat.get(STATIC_URL + "/<path:name>")
 def static_file(name: str):  # type: ignore[no-untyped-def]
-    if name not in ("frame.js", "frame.css", "demo.css"):
+    if name not in ("frame.js", "frame.css", "demo.css", "demo.js"):
         abort(404)
     return send_from_directory(STATIC, name, max_age=300)
 

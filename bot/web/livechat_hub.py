@@ -10,7 +10,7 @@ poll, not a thousand. Under gunicorn's gevent workers (bot/serve.py) the loop an
 stream are greenlets: an open stream costs a few KB and no thread, and the pipeline
 still answers webhooks between two polls.
 
-A stream ends after STREAM_SECONDS; the widget reconnects at once with the last id it
+A stream ends after about STREAM_SECONDS (give or take STREAM_JITTER); the widget reconnects at once with the last id it
 has (`?after=`), so a proxy's idle timeout or a lost connection never loses a message.
 """
 from __future__ import annotations
@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import logging
 import queue
+import random
 import threading
 import time
 from typing import Any, Iterator
@@ -31,6 +32,7 @@ stream = Blueprint("livechat_stream", __name__)
 
 POLL_SECONDS = 0.25
 STREAM_SECONDS = 60.0
+STREAM_JITTER = 15.0  # +- seconds: streams opened together (after a restart) do not all reconnect together
 HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 500  # events waiting for one slow stream; past it the stream is ended (it reconnects)
 
@@ -198,7 +200,7 @@ def live():  # type: ignore[no-untyped-def]
             for msg in backlog:
                 last = max(last, msg["id"])
                 yield _event("message", msg, msg["id"])
-            deadline = time.monotonic() + STREAM_SECONDS
+            deadline = time.monotonic() + STREAM_SECONDS + random.uniform(-STREAM_JITTER, STREAM_JITTER)
             while not sub.overflowed:
                 left = deadline - time.monotonic()
                 if left <= 0:
