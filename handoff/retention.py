@@ -12,7 +12,9 @@ transaction (the bot keeps answering in between); a conversation and its rows al
 go together. Running it twice, or from two workers at once, is harmless: the second
 run finds nothing left to delete.
 
-Also: login attempts and console presence older than a day (they only serve a rate
+Also: live-chat visitors not seen since the cutoff whose conversations are gone (with
+the contact details they gave), and
+login attempts and console presence older than a day (they only serve a rate
 limit and "who is looking at this" for a few minutes), and the sender address on old
 `email_inbox` rows (the Message-ID stays: it keeps a mail from being answered twice).
 """
@@ -26,7 +28,7 @@ from handoff.store import Store, Transaction, delete_conversations, utc_iso
 BATCH = 500
 SHORT_LIVED = timedelta(days=1)  # login_attempts, presence
 COUNT_KEYS = ("conversations", "messages", "tickets", "outbox", "events", "presence", "files", "login_attempts",
-              "email_senders")
+              "email_senders", "livechat_visitors")
 
 # Conversations idle since before :cutoff with nothing still to do. Times are UTC ISO
 # strings, which compare as text.
@@ -91,6 +93,14 @@ def purge_older_than(store: Store, now: datetime, days: int, actor: str = "reten
             counts["presence"] += conn.execute("DELETE FROM presence WHERE seen_at < ?", (short,)).rowcount
         if _has_table(conn, "console_sessions"):  # a session lasts 12 hours; a day is past any
             conn.execute("DELETE FROM console_sessions WHERE created_at < ?", (short,))
+        if _has_table(conn, "livechat_visitors"):
+            # a live-chat visitor (with the contact details they gave) not seen since the cutoff
+            # and with no conversation left; their rate-limit hits and typing marks with them
+            counts["livechat_visitors"] = conn.execute(
+                "DELETE FROM livechat_visitors WHERE last_seen_at < ? AND customer NOT IN "
+                "(SELECT customer FROM conversations WHERE channel = 'web')", (cutoff,)).rowcount
+            conn.execute("DELETE FROM livechat_typing WHERE at < ?", (short,))
+            conn.execute("DELETE FROM livechat_hits WHERE at < ?", (short,))
         if _has_table(conn, "email_inbox"):
             counts["email_senders"] = conn.execute(
                 "UPDATE email_inbox SET sender = NULL WHERE created_at < ? AND sender IS NOT NULL", (cutoff,)).rowcount

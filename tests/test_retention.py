@@ -176,3 +176,19 @@ def test_serve_runs_retention_in_the_background(tmp_path, caplog):
     s.close()
     assert "retention (30 days): 1 conversations" in caplog.text and "+62810" not in caplog.text
     assert start_retention_thread(settings_from_mapping({})) is None  # 0 = keep forever: no thread
+
+
+def test_an_old_live_chat_visitor_goes_with_the_contact_details_they_gave(store):
+    from handoff import livechat as lc
+
+    old_visitor, recent_visitor = "web:" + "a" * 32, "web:" + "b" * 32
+    conversation(store, OLD, old_visitor, channel="web")
+    conversation(store, NOW - timedelta(days=2), recent_visitor, channel="web")
+    for customer, at in ((old_visitor, OLD), (recent_visitor, NOW - timedelta(days=2))):
+        with store.write(at) as tx:
+            lc.seen(tx, customer, "id")
+            lc.set_contact(tx, customer, "Rina", "rina@contoh.test", "081234567890")
+    counts = purge_older_than(store, NOW, 365)
+    assert counts["livechat_visitors"] == 1
+    left = [r[0] for r in store.conn.execute("SELECT customer FROM livechat_visitors")]
+    assert left == [recent_visitor]
