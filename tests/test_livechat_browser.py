@@ -157,6 +157,7 @@ def test_pretend_it_is_saturday_night_on_the_demo_page(live_server, new_page):
     page.fill("#demo-clock-at", "2026-11-28T22:00")
     page.click("#demo-clock button[type=submit]")
     expect(page.locator("#demo-clock-now")).to_contain_text("Pura-pura: 2026-11-28 22:00", timeout=WAIT_MS)
+    page.wait_for_timeout(1200)  # each worker re-reads the pretend time at most once a second
     page.reload()
     chat = widget(page)
     chat.locator('[data-yessindo="launcher"]').click()
@@ -165,3 +166,18 @@ def test_pretend_it_is_saturday_night_on_the_demo_page(live_server, new_page):
     expect(messages(chat, "bot").last).to_be_visible(timeout=WAIT_MS)
     page.click("#demo-clock-reset")
     expect(page.locator("#demo-clock-now")).to_contain_text("Sekarang:", timeout=WAIT_MS)
+
+
+def test_the_console_hears_of_a_new_ticket_at_once_not_on_its_next_poll(live_server, new_page):
+    """The doorbell (server-sent events) makes the queue fetch at once; its polling is then
+    only a 15-second safety net, so an arrival within 3 s can only come from the stream."""
+    password = live_server.add_agent("sari")
+    agent = new_page(base_url=live_server.url)
+    login(agent, "sari", password)
+    agent.wait_for_timeout(1500)  # the stream is open and the first slow poll is scheduled
+    t0 = time.monotonic()
+    answer = live_server.send_whatsapp("+6281234500009", "tolong sambungkan ke CS manusia, paket saya hilang")
+    assert answer.status == 200
+    expect(agent.locator('#queue tr[data-ref="YS-000001"]')).to_be_visible(timeout=WAIT_MS)
+    took = time.monotonic() - t0
+    assert took < 3.0, f"the new ticket took {took:.1f} s to show"

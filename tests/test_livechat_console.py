@@ -58,3 +58,28 @@ def test_typing_needs_the_console_csrf_token(console):
     post(sari, f"/console/t/{ref}/claim")
     r = sari.post(f"/console/t/{ref}/typing", data={"typing": "1", "csrf_token": "wrong"})
     assert r.status_code in (400, 403)
+
+
+def test_console_doorbell_rings_on_any_change_and_needs_a_login(console, tmp_path):
+    from bot.web.livechat_hub import CONSOLE, LiveHub
+
+    anon = console.app.test_client()
+    r = anon.get("/console/api/stream")
+    assert r.status_code in (302, 303, 401)
+    sari = console.client("sari")
+    r = sari.get("/console/api/stream", buffered=False)
+    assert r.status_code == 200 and r.mimetype == "text/event-stream"
+    r.close()
+    hub = LiveHub(console.config["storage"]["database"])
+    st = console.store
+    hub.prime(st.conn)
+    sub = hub.subscribe(CONSOLE)
+    hub._thread = None
+    hub.poll(st.conn)  # the first round only learns where things stand
+    assert sub.events.empty()
+    console.customer("halo kak, paket saya belum sampai")  # a WhatsApp customer writes
+    hub.poll(st.conn)
+    kind, _ = sub.events.get_nowait()
+    assert kind == "changed"
+    hub.poll(st.conn)
+    assert sub.events.empty()  # nothing new, no ring

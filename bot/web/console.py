@@ -28,7 +28,7 @@ from handoff.livechat import customer_typing
 
 def init_console(app: Flask) -> None:
     """Register the console on the app: cookie settings, security headers, the blueprint."""
-    from bot.web import console_actions, console_reports  # noqa: F401  (their routes join the blueprint)
+    from bot.web import console_actions, console_live, console_reports  # noqa: F401  (their routes join the blueprint)
 
     auth.init_app(app)
     app.register_blueprint(console)

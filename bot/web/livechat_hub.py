@@ -30,6 +30,7 @@ from handoff import livechat as lc
 log = logging.getLogger("yessindo.livechat")
 stream = Blueprint("livechat_stream", __name__)
 
+CONSOLE = "*console"  # the subscription key of the agents' consoles: a doorbell on any change
 POLL_SECONDS = 0.25
 STREAM_SECONDS = 60.0
 STREAM_JITTER = 15.0  # +- seconds: streams opened together (after a restart) do not all reconnect together
@@ -62,6 +63,7 @@ class LiveHub:
         self._last_message = -1
         self._last_typing = -1
         self._last_seen = ""
+        self._last_change: tuple[int, int] = (-1, -1)
 
     @property
     def open_streams(self) -> int:
@@ -116,10 +118,15 @@ class LiveHub:
         """Read what is new since the last round and hand it to the open streams."""
         self.prime(conn)
         with self._lock:
-            if not self._subs:
-                wanted: frozenset[str] = frozenset()
-            else:
-                wanted = frozenset(self._subs)
+            wanted = frozenset(self._subs)
+        if CONSOLE in wanted:
+            # any message or event anywhere (every channel, every worker, the CLI): the consoles poll now
+            change = (conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0],
+                      conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+            if change != self._last_change:
+                if self._last_change[0] >= 0:
+                    self._send(CONSOLE, "changed", {"message": change[0], "event": change[1]})
+                self._last_change = change
         rows = conn.execute(
             "SELECT m.id, m.direction, m.author, m.text, m.created_at, m.attachments, m.meta, m.external_id, c.lang, "
             "m.customer FROM messages m JOIN conversations c ON c.id = m.conversation_id "

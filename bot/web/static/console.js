@@ -10,11 +10,24 @@
     return node;
   }
 
-  // Poll `url()` every `ms` (slower while the tab is hidden); 401 -> back to the login page.
+  // The doorbell (server-sent events from /console/api/stream): something changed, poll now.
+  // While it rings, the polls below are only a slow safety net; without it they run every few seconds.
+  const bells = [];
+  let live = false;
+  if (window.EventSource && !document.getElementById("login-name")) {
+    const stream = new EventSource("/console/api/stream");
+    stream.addEventListener("open", function () { live = true; });
+    stream.addEventListener("error", function () { live = false; });
+    stream.addEventListener("changed", function () { bells.forEach(function (ring) { ring(); }); });
+  }
+
+  // Poll `url()` every `ms` (slower while the tab is hidden or the doorbell works); 401 -> back to the login page.
   function poll(url, ms, handle) {
-    let failures = 0;
+    let failures = 0, timer = null, busy = false, again = false;
     async function tick() {
-      let wait = document.hidden ? Math.max(ms, 15000) : ms;
+      clearTimeout(timer);
+      busy = true;
+      let wait = document.hidden ? Math.max(ms, 15000) : live ? Math.max(ms, 15000) : ms;
       try {
         const r = await fetch(url(), { headers: { "Accept": "application/json" }, credentials: "same-origin",
                                        cache: "no-store" });
@@ -33,9 +46,12 @@
         failures += 1;  // server restarting or network gone: try again, slower
       }
       if (failures) wait = Math.min(ms * Math.pow(2, failures), 60000);
-      setTimeout(tick, wait);
+      busy = false;
+      if (again) { again = false; wait = 0; }
+      timer = setTimeout(tick, wait);
     }
-    setTimeout(tick, ms);
+    timer = setTimeout(tick, ms);
+    bells.push(function () { if (busy) { again = true; } else { tick(); } });
   }
 
   // -- forms: one click sends once (the desk also ignores the same text sent again within a minute)
