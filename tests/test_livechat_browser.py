@@ -181,3 +181,28 @@ def test_the_console_hears_of_a_new_ticket_at_once_not_on_its_next_poll(live_ser
     expect(agent.locator('#queue tr[data-ref="YS-000001"]')).to_be_visible(timeout=WAIT_MS)
     took = time.monotonic() - t0
     assert took < 3.0, f"the new ticket took {took:.1f} s to show"
+
+
+def test_an_unreachable_server_keeps_the_message_and_sends_it_when_back(live_server, new_page):
+    page = new_page(base_url=live_server.url, allow_js_errors=True)
+    page.goto("/livechat/demo")
+    chat = widget(page)
+    chat.locator('[data-yessindo="launcher"]').click()
+    say(chat, "halo kak")
+    expect(messages(chat, "bot").first).to_be_visible(timeout=WAIT_MS)
+    page.context.set_offline(True)
+    say(chat, "paket saya belum sampai, ditulis saat offline")
+    expect(chat.locator('[data-yessindo="offline"]')).to_be_visible(timeout=WAIT_MS)
+    mine = messages(chat, "customer").last
+    expect(mine).to_contain_text("ditulis saat offline")
+    expect(mine).to_have_attribute("data-state", re.compile("failed|sending"))
+    page.context.set_offline(False)
+    expect(mine).to_have_attribute("data-state", re.compile("sent|read"), timeout=30_000)
+    expect(chat.locator('[data-yessindo="offline"]')).to_be_hidden(timeout=WAIT_MS)
+    conn = sqlite3.connect(str(live_server.database))
+    try:
+        n = conn.execute("SELECT count(*) FROM messages WHERE text = 'paket saya belum sampai, ditulis saat offline'"
+                         ).fetchone()[0]
+    finally:
+        conn.close()
+    assert n == 1  # sent once, when the network came back

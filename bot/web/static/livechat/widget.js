@@ -1,8 +1,8 @@
 /* Yessindo live chat embed: <script src="https://HOST/livechat/widget.js" defer></script>.
    Adds one fixed iframe (inside an open shadow root) and resizes it when the chat inside asks.
-   Until the frame has loaded, a stand-in launcher drawn here covers the frame's own (so one
-   shows at once); a click on it opens the chat when the frame is ready.
-   No styles or globals leak into the shop page except the double-include guard below. */
+   Until the frame has loaded, a look-alike launcher drawn here covers the frame's own, so one
+   shows at once; a click on it asks the frame to open. Nothing leaks into the shop page but
+   the double-include guard below. */
 (function (w, d) {
   "use strict";
   if (w.__yessindoLivechat) return;
@@ -16,21 +16,21 @@
   if (!src) return;
   var base = src.replace(re, ""), origin = new URL(src).origin;
 
-  function el(tag, attrs, ns) {
-    var e = ns ? d.createElementNS("http://www.w3.org/2000/svg", tag) : d.createElement(tag), k;
-    for (k in attrs) e.setAttribute(k, attrs[k]);
+  function el(tag, at, svg) {
+    var e = svg ? d.createElementNS("http://www.w3.org/2000/svg", tag) : d.createElement(tag), k;
+    for (k in at) e.setAttribute(k, at[k]);
     return e;
   }
 
   function mount() {
-    var host = el("div", { id: "yessindo-livechat" }), root = host.attachShadow({ mode: "open" }), open = false,
-      f = el("iframe", { "data-yessindo": "frame", title: "Live chat Yessindo", allow: "clipboard-write",
-        src: base + "/livechat/frame?host=" + encodeURIComponent(location.origin) }),
-      st = f.style, mq = w.matchMedia("(max-width: 479.98px)"), want = false, raf = w.requestAnimationFrame,
+    var host = el("div", { id: "yessindo-livechat" }), root = host.attachShadow({ mode: "open" }),
+      f = el("iframe", { src: base + "/livechat/frame?host=" + encodeURIComponent(location.origin),
+        title: "Live chat Yessindo", "data-yessindo": "frame", allow: "clipboard-write" }),
       b = el("button", { type: "button", "aria-expanded": "false",
         "aria-label": /^en\b/i.test(navigator.language || "") ? "Open live chat" : "Buka live chat" }),
-      g = el("svg", { viewBox: "0 0 24 24", width: 28, height: 28, "aria-hidden": "true", fill: "none", stroke: "#fff",
-        "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round" }, 1);
+      g = el("svg", { viewBox: "0 0 24 24", width: 28, height: 28, "aria-hidden": "true", fill: "none",
+        stroke: "#fff", "stroke-width": 2, "stroke-linecap": "round", "stroke-linejoin": "round" }, 1),
+      st = f.style, mq = w.matchMedia("(max-width: 479.98px)"), open = false, want = false;
     st.cssText = "position:fixed;border:0;margin:0;padding:0;max-width:none;max-height:none;display:block;" +
       "z-index:2147483000;background:transparent;color-scheme:normal";
     function size() {
@@ -50,19 +50,19 @@
       size();
     });
     b.style.cssText = "position:fixed;right:24px;bottom:24px;z-index:2147483001;display:grid;place-items:center;" +
-      "width:60px;height:60px;margin:0;padding:0;border:0;border-radius:50%;background:#0b5f4a;" +
-      "box-shadow:0 2px 6px rgba(0,0,0,.3);cursor:pointer";
+      "width:60px;height:60px;margin:0;padding:0;border:0;border-radius:50%;background:#0b5f4a;cursor:pointer;" +
+      "box-shadow:0 2px 6px rgba(0,0,0,.3)";
     g.appendChild(el("path", { d: "M21 12a8.5 8.5 0 0 1-12.3 7.6L3.5 21l1.4-5A8.5 8.5 0 1 1 21 12z" }, 1));
     b.appendChild(g);
     b.onclick = function () { want = true; };
-    f.onload = function () { /* two frames later the frame's launcher is drawn under the stand-in */
-      var ph = b, had = root.activeElement === ph;
-      if (ph) raf(function () { raf(function () {
+    f.onload = function () { /* the frame sends nothing when ready: its load event is the sign */
+      var ph = b, raf = w.requestAnimationFrame.bind(w);
+      b = null;
+      if (ph) raf(function () { raf(function () { /* by now the frame's launcher is drawn under it */
+        if (root.activeElement === ph || want) f.focus();
         root.removeChild(ph);
-        if (had || want) f.focus();
         if (want) f.contentWindow.postMessage({ type: "yessindo:open" }, origin);
       }); });
-      b = null;
     };
     root.appendChild(f);
     root.appendChild(b);
