@@ -154,7 +154,7 @@ def pct(values: list[float], q: float) -> float:
     return s[min(len(s) - 1, max(0, round(q * (len(s) - 1))))]
 
 
-def wait_for(fn: Any, what: str, timeout: float = 15.0) -> Any:
+def wait_for(page: Any, fn: Any, what: str, timeout: float = 15.0) -> Any:
     deadline = time.monotonic() + timeout
     while True:
         got = fn()
@@ -162,7 +162,7 @@ def wait_for(fn: Any, what: str, timeout: float = 15.0) -> Any:
             return got
         if time.monotonic() > deadline:
             raise SystemExit(f"timed out waiting for {what}")
-        time.sleep(0.02)
+        page.wait_for_timeout(20)  # not time.sleep: Playwright must hear of frames attached meanwhile
 
 
 def one_run(page: Any, url: str) -> dict[str, float | None]:
@@ -178,10 +178,10 @@ def one_run(page: Any, url: str) -> dict[str, float | None]:
                 return got if got.get("launcher") else None
         return None
 
-    wait_for(frame_done, "the launcher inside the frame")
-    wait_for(lambda: (lambda t: t if t.get("iframe") and t.get("page") and t.get("widgetEnd") is not None else None)(
+    wait_for(page, frame_done, "the launcher inside the frame")
+    wait_for(page, lambda: (lambda t: t if t.get("iframe") and t.get("page") and t.get("widgetEnd") is not None else None)(
         page.evaluate(TOP_TIMES)), "the iframe on the shop page")
-    time.sleep(0.1)  # a placeholder is long painted by now, and the frame's paint timing reported
+    page.wait_for_timeout(100)  # a placeholder is long painted by now, and the frame's paint timing reported
     fr = frame_done()
     top = page.evaluate(TOP_TIMES)
     start = top["origin"] + top["widgetEnd"]  # absolute ms

@@ -378,3 +378,15 @@ def test_a_reply_also_goes_by_email_once_a_verified_visitor_has_left(client, app
     assert body.startswith("Barang pengganti sudah kami kirim hari ini.")
     assert [m["text"] for m in v.history() if m["author"] == "agent"] == [
         "Kami cek dulu ya Kak.", "Barang pengganti sudah kami kirim hari ini."]  # no duplicate in the widget
+
+
+def test_errors_speak_the_visitors_language(client):
+    v = Visitor(client)
+    r = client.post("/livechat/api/messages", headers=v.headers, json={"text": "", "client_id": "lang-00001"})
+    assert r.get_json()["error"] == "Pesan kosong."
+    en = dict(v.headers, **{"Accept-Language": "en-US,en;q=0.9"})
+    r = client.post("/livechat/api/messages", headers=en, json={"text": "", "client_id": "lang-00002"})
+    assert r.get_json()["error"] == "Empty message."
+    v.say("Hello, where is my order? It has been a week")  # now the conversation is English
+    r = client.post("/livechat/api/messages", headers=v.headers, json={"text": "x" * 4001, "client_id": "lang-00003"})
+    assert r.status_code == 413 and r.get_json()["error"].startswith("Message too long")

@@ -39,6 +39,15 @@ def _error(status: int, message: str, **extra: Any) -> Response:
     return resp
 
 
+def _say(indonesian: str, english: str) -> str:
+    """An error text in the visitor's language: the conversation's once they have written,
+    else what their browser asks for (Indonesian first)."""
+    lang = g.get("lang")
+    if lang is None:
+        lang = "en" if request.accept_languages.best_match(["id", "en"]) == "en" else "id"
+    return english if lang == "en" else indonesian
+
+
 def _services():  # type: ignore[no-untyped-def]
     from bot.web.services import services
 
@@ -69,6 +78,13 @@ def _guard():  # type: ignore[no-untyped-def]
     if visitor is None:
         return _error(401, "no valid visitor token: start with POST /livechat/api/session")
     g.visitor = lc.PREFIX + visitor
+    svc = _services()
+    store = svc.bot.store
+    with svc._lock:  # the conversation's language, for error texts (_say)
+        row = store.conn.execute("SELECT lang FROM conversations WHERE channel = 'web' AND customer = ? "
+                                 "ORDER BY id DESC LIMIT 1", (g.visitor,)).fetchone()
+    if row and row[0] in ("id", "en"):
+        g.lang = row[0]
     return None
 
 
@@ -169,9 +185,9 @@ def _send(text: str, client_id: Any, attachments: tuple[Attachment, ...] = ()) -
     if not isinstance(client_id, str) or not _CLIENT_ID.match(client_id):
         return _error(400, "client_id: 8-64 letters, digits, - or _")
     if len(text) > MAX_TEXT:
-        return _error(413, f"Pesan terlalu panjang (maksimal {MAX_TEXT} karakter). / Message too long.")
+        return _error(413, _say(f"Pesan terlalu panjang (maksimal {MAX_TEXT} karakter).", f"Message too long (at most {MAX_TEXT} characters)."))
     if not text.strip() and not attachments:
-        return _error(400, "Pesan kosong. / Empty message.")
+        return _error(400, _say("Pesan kosong.", "Empty message."))
     svc = _services()
     store = svc.bot.store
     external_id = f"{g.visitor[len(lc.PREFIX):][:12]}:{client_id}"
@@ -181,7 +197,7 @@ def _send(text: str, client_id: Any, attachments: tuple[Attachment, ...] = ()) -
         return jsonify(message=mine, replies=replies, lang=mine["lang"])
     with svc._lock:
         visitor = lc.visitor(store.conn, g.visitor)
-    refused = _admit_message(svc, visitor.lang if visitor and visitor.lang else "id")
+    refused = _admit_message(svc, g.get("lang") or "id")
     if refused is not None:
         return refused
     host = request.headers.get("X-Yessindo-Host", "")[:200]
@@ -214,17 +230,17 @@ def send_message():  # type: ignore[no-untyped-def]
 def upload():  # type: ignore[no-untyped-def]
     limit = current_app.config["SETTINGS"].livechat.max_upload_bytes
     if request.content_length is not None and request.content_length > limit + 64 * 1024:
-        return _error(413, f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB). / Image too large.")
+        return _error(413, _say(f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB).", f"Image too large (at most {limit // (1024 * 1024)} MB)."))
     file = request.files.get("file")
     if file is None:
         return _error(400, "send one image as the form field 'file'")
     data = file.read(limit + 1)
     if len(data) > limit:
-        return _error(413, f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB). / Image too large.")
+        return _error(413, _say(f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB).", f"Image too large (at most {limit // (1024 * 1024)} MB)."))
     kind = next((t for t, magic in UPLOAD_TYPES.items() if data.startswith(magic)
                  and (t != "image/webp" or data[8:12] == b"WEBP")), None)
     if kind is None:
-        return _error(415, "Hanya gambar JPEG, PNG, WebP atau GIF. / Only JPEG, PNG, WebP or GIF images.")
+        return _error(415, _say("Hanya gambar JPEG, PNG, WebP atau GIF.", "Only JPEG, PNG, WebP or GIF images."))
     name = re.sub(r"[^\w.\- ]", "_", (file.filename or "gambar")[:80])
     attachment = Attachment(content_type=kind, filename=name, size=len(data), data=data)
     return _send((request.form.get("text") or "")[:MAX_TEXT + 1], request.form.get("client_id"), (attachment,))
@@ -298,9 +314,9 @@ def contact():  # type: ignore[no-untyped-def]
         value = " ".join((value or "").split())[:limit] or None
         fields[key] = value
     if fields["email"] and not _EMAIL.match(fields["email"]):
-        return _error(400, "Alamat email tidak valid. / Not a valid email address.")
+        return _error(400, _say("Alamat email tidak valid.", "Not a valid email address."))
     if fields["phone"] and not _PHONE.match(fields["phone"]):
-        return _error(400, "Nomor WhatsApp tidak valid. / Not a valid WhatsApp number.")
+        return _error(400, _say("Nomor WhatsApp tidak valid.", "Not a valid WhatsApp number."))
     if fields["name"]:
         fields["name"] = re.sub(r"[\x00-\x1f\x7f<>]", "", fields["name"]) or None
     svc = _services()
@@ -355,7 +371,7 @@ def verify():  # type: ignore[no-untyped-def]
     data = request.get_json(silent=True) or {}
     code = data.get("code")
     if not isinstance(code, str) or not re.fullmatch(r"\s*\d{6}\s*", code):
-        return _error(400, "Kode terdiri dari 6 angka. / The code has 6 digits.")
+        return _error(400, _say("Kode terdiri dari 6 angka.", "The code has 6 digits."))
     svc = _services()
     store = svc.bot.store
     with svc._lock:
@@ -366,6 +382,7 @@ def verify():  # type: ignore[no-untyped-def]
         visitor = lc.visitor(store.conn, g.visitor)
     if result == "ok":
         return jsonify(email_verified=True, contact=visitor.contact if visitor else None)
-    message = {"wrong": "Kode salah. / Wrong code.", "expired": "Kode kedaluwarsa, minta kode baru. / Code expired.",
-               "none": "Belum ada kode yang dikirim. / No code was sent."}[result]
+    message = {"wrong": _say("Kode salah.", "Wrong code."),
+               "expired": _say("Kode kedaluwarsa, minta kode baru.", "The code has expired: ask for a new one."),
+               "none": _say("Belum ada kode yang dikirim.", "No code was sent.")}[result]
     return _error(400, message, email_verified=False)
