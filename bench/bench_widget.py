@@ -178,9 +178,12 @@ def one_run(page: Any, url: str) -> dict[str, float | None]:
                 return got if got.get("launcher") else None
         return None
 
+    def top_done() -> dict | None:
+        t = page.evaluate(TOP_TIMES)
+        return t if t.get("iframe") and t.get("page") and t.get("widgetEnd") is not None else None
+
     wait_for(page, frame_done, "the launcher inside the frame")
-    wait_for(page, lambda: (lambda t: t if t.get("iframe") and t.get("page") and t.get("widgetEnd") is not None else None)(
-        page.evaluate(TOP_TIMES)), "the iframe on the shop page")
+    wait_for(page, top_done, "the iframe on the shop page")
     page.wait_for_timeout(100)  # a placeholder is long painted by now, and the frame's paint timing reported
     fr = frame_done()
     top = page.evaluate(TOP_TIMES)

@@ -370,3 +370,15 @@ def test_poller_dies_with_a_killed_master():
         assert _wait(gone, timeout=10)
     finally:
         parent.kill()
+
+
+def test_doctor_flags_a_shop_site_on_plain_http(tmp_path):
+    from bot.config import settings_from_mapping
+    from bot.ops.doctor import _livechat
+
+    def check(**lc):
+        return _livechat(settings_from_mapping({"livechat": lc}))
+
+    assert check(allowed_origins=["http://www.tokoku.test"]).status == "FAIL"
+    assert check(allowed_origins=["https://www.tokoku.test", "http://localhost:8080"]).status == "ok"
+    assert check(enabled=False).status == "skip"

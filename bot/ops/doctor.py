@@ -55,6 +55,7 @@ def checks(settings: Settings) -> Iterator[Check]:
     yield from _permissions(settings)
     yield _secret_key(settings)
     yield _public_url(settings)
+    yield _livechat(settings)
     for probe in (_twilio, _imap, _smtp):
         yield _guard(probe, settings)
 
@@ -142,6 +143,22 @@ def _secret_key(settings: Settings) -> Check:
     if mode & 0o077:
         return Check("FAIL", "secret key", f"key file {path} is {mode:04o}, not 0600")
     return Check("ok", "secret key", f"key file {path} (0600)")
+
+
+def _livechat(settings: Settings) -> Check:
+    """The widget may be embedded only by the shop's own https pages (and simulator pages only on try-outs)."""
+    lc = settings.livechat
+    if not lc.enabled:
+        return Check("skip", "live chat", "[livechat] enabled = false")
+    plain = [o for o in lc.allowed_origins if o.startswith("http://")
+             and o.split("://", 1)[1].split(":")[0] not in ("localhost", "127.0.0.1", "[::1]")]
+    if plain:
+        return Check("FAIL", "live chat", f"allowed_origins not https: {', '.join(plain)} (the visitor's token "
+                                          "and messages would cross the network in clear)")
+    if not lc.allowed_origins:
+        return Check("ok", "live chat", "on; only this server's own pages may embed it "
+                                        "(add the shop's site to [livechat] allowed_origins)")
+    return Check("ok", "live chat", f"on; embeddable by {', '.join(lc.allowed_origins)}")
 
 
 def _public_url(settings: Settings) -> Check:
