@@ -390,3 +390,13 @@ def test_errors_speak_the_visitors_language(client):
     v.say("Hello, where is my order? It has been a week")  # now the conversation is English
     r = client.post("/livechat/api/messages", headers=v.headers, json={"text": "x" * 4001, "client_id": "lang-00003"})
     assert r.status_code == 413 and r.get_json()["error"].startswith("Message too long")
+
+
+def test_a_live_chat_ticket_has_whatsapps_promise_of_15_minutes_of_opening_time(client, app):
+    from handoff.records import parse_iso
+
+    v = Visitor(client)
+    v.say("tolong sambungkan ke CS manusia, paket saya hilang")
+    row = store(app).conn.execute("SELECT channel, created_at, first_response_due FROM tickets").fetchone()
+    assert row[0] == "web"
+    assert parse_iso(row[2]) - parse_iso(row[1]) == timedelta(minutes=15)
