@@ -62,7 +62,19 @@ def _away_copy(tx: Transaction, conv: Conversation, text: str, ticket_ref: str |
     subject = f"Yessindo: balasan live chat ({ticket_ref})" if ticket_ref else "Yessindo: balasan live chat"
     footer = ("\n\n—\nBalasan untuk percakapan Kakak di live chat Yessindo. Buka kembali live chat di situs kami "
               "untuk melanjutkan, atau balas email ini.")
-    return queue_email_copy(tx, conv, v.email, text + footer, subject, from_address=from_address)
+    # the copies of one conversation form one thread in the visitor's mailbox
+    previous = tx.conn.execute(
+        "SELECT e.message_id FROM outbox o JOIN email_outbound e ON e.outbox_id = o.id WHERE o.conversation_id = ? "
+        "AND o.channel = 'email' AND o.customer = ? AND e.subject LIKE 'Yessindo: balasan live chat%' "
+        "ORDER BY o.id DESC LIMIT 1", (conv.id, v.email)).fetchone() if _has_email_outbound(tx) else None
+    target = replace(conv, channel="email", customer=v.email)
+    return _queue_email(tx, target, text + footer, ticket_ref, from_address, previous[0] if previous else None,
+                        ("Re: " + subject) if previous else subject)
+
+
+def _has_email_outbound(tx: Transaction) -> bool:
+    return tx.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'email_outbound'"
+                           ).fetchone() is not None
 
 
 def queue_email_copy(tx: Transaction, conv: Conversation, address: str, text: str, subject: str, *,

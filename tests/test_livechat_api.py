@@ -378,6 +378,12 @@ def test_a_reply_also_goes_by_email_once_a_verified_visitor_has_left(client, app
     assert body.startswith("Barang pengganti sudah kami kirim hari ini.")
     assert [m["text"] for m in v.history() if m["author"] == "agent"] == [
         "Kami cek dulu ya Kak.", "Barang pengganti sudah kami kirim hari ini."]  # no duplicate in the widget
+    desk.reply(clock(), ref, "sari", "Nomor resinya JNE 1234567890.")
+    heads = st.conn.execute("SELECT e.message_id, e.in_reply_to, e.subject FROM email_outbound e JOIN outbox o "
+                            "ON o.id = e.outbox_id WHERE o.customer = 'sinta@contoh.test' AND e.subject LIKE '%balasan live chat%' "
+                            "ORDER BY o.id").fetchall()
+    assert len(heads) == 2 and heads[1][1] == heads[0][0]  # one thread in the visitor's mailbox
+    assert heads[1][2].startswith("Re: ")
 
 
 def test_errors_speak_the_visitors_language(client):
