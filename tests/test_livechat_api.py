@@ -406,3 +406,17 @@ def test_a_live_chat_ticket_has_whatsapps_promise_of_15_minutes_of_opening_time(
     row = store(app).conn.execute("SELECT channel, created_at, first_response_due FROM tickets").fetchone()
     assert row[0] == "web"
     assert parse_iso(row[2]) - parse_iso(row[1]) == timedelta(minutes=15)
+
+
+def test_widget_files_are_gzipped_cached_and_revalidated(client):
+    import gzip as gz
+
+    raw = client.get("/livechat/widget.js")
+    packed = client.get("/livechat/widget.js", headers={"Accept-Encoding": "gzip, br"})
+    assert packed.headers["Content-Encoding"] == "gzip" and gz.decompress(packed.data) == raw.data
+    assert len(packed.data) < len(raw.data) and packed.headers["Vary"] == "Accept-Encoding"
+    again = client.get("/livechat/widget.js", headers={"If-None-Match": raw.headers["ETag"]})
+    assert again.status_code == 304
+    assert client.get("/livechat/static/frame.js").status_code == 200
+    assert client.get("/livechat/static/../livechat_api.py").status_code == 404
+    assert client.get("/livechat/static/widget.js").status_code == 404

@@ -206,3 +206,21 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_when_back(live_ser
     finally:
         conn.close()
     assert n == 1  # sent once, when the network came back
+
+
+def test_a_click_on_the_launcher_before_the_chat_is_ready_opens_it_once_ready(live_server, new_page):
+    """widget.js paints a launcher at once (first paint) and remembers a click on it until
+    the chat frame has loaded (here held back until after the click)."""
+    page = new_page(base_url=live_server.url)
+    held: list[Any] = []
+    page.route("**/livechat/frame?*", lambda route: held.append(route))
+    page.goto("/livechat/demo", wait_until="domcontentloaded")
+    stand_in = page.locator("#yessindo-livechat button")
+    expect(stand_in).to_be_visible(timeout=WAIT_MS)
+    expect(stand_in).to_have_attribute("aria-label", re.compile("live chat"))
+    stand_in.click()
+    wait_for(lambda: held, "the frame's request")
+    held[0].continue_()
+    launcher = widget(page).locator('[data-yessindo="launcher"]')
+    expect(launcher).to_have_attribute("aria-expanded", "true", timeout=WAIT_MS)
+    expect(page.locator("#yessindo-livechat button")).to_have_count(0)  # the stand-in is gone

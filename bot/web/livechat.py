@@ -12,9 +12,11 @@ whose Origin is any other site is refused.
 """
 from __future__ import annotations
 
+import gzip
+import hashlib
 from pathlib import Path
 
-from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request, send_from_directory
+from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
 STATIC = Path(__file__).parent / "static" / "livechat"
 STATIC_URL = "/livechat/static"
@@ -68,9 +70,34 @@ def _enabled() -> None:
         abort(404)
 
 
+_TYPES = {"widget.js": "application/javascript", "frame.js": "application/javascript", "demo.js": "application/javascript",
+          "frame.css": "text/css", "demo.css": "text/css"}
+_FILES: dict[str, tuple[bytes, bytes, str]] = {}  # name -> (raw, gzipped, etag), read once per process
+
+
+def _asset(name: str) -> Response:
+    """One of the widget's files, gzipped when the browser takes it (every visitor of the
+    shop's pages loads them: 45 KB raw, 15 KB gzipped), with an ETag for revalidation."""
+    if name not in _FILES:
+        raw = (STATIC / name).read_bytes()
+        _FILES[name] = (raw, gzip.compress(raw, 9, mtime=0), hashlib.sha256(raw).hexdigest()[:20])
+    raw, packed, etag = _FILES[name]
+    if request.if_none_match.contains(etag):
+        resp = Response(status=304)
+    elif "gzip" in request.accept_encodings:
+        resp = Response(packed, mimetype=_TYPES[name])
+        resp.headers["Content-Encoding"] = "gzip"
+    else:
+        resp = Response(raw, mimetype=_TYPES[name])
+    resp.set_etag(etag)
+    resp.headers["Vary"] = "Accept-Encoding"
+    resp.headers["Cache-Control"] = "public, max-age=300"
+    return resp
+
+
 @livechat.get("/livechat/widget.js")
 def widget_js():  # type: ignore[no-untyped-def]
-    resp = send_from_directory(STATIC, "widget.js", mimetype="application/javascript", max_age=300)
+    resp = _asset("widget.js")
     # any shop page may load the script; whether it may show the frame is frame-ancestors' call
     resp.headers["Cross-Origin-Resource-Policy"] = "cross-origin"
     resp.headers["Access-Control-Allow-Origin"] = "*"
@@ -79,9 +106,9 @@ def widget_js():  # type: ignore[no-untyped-def]
 
 @livechat.get(STATIC_URL + "/<path:name>")
 def static_file(name: str):  # type: ignore[no-untyped-def]
-    if name not in ("frame.js", "frame.css", "demo.css", "demo.js"):
+    if name not in _TYPES or name == "widget.js":
         abort(404)
-    return send_from_directory(STATIC, name, max_age=300)
+    return _asset(name)
 
 
 @livechat.get("/livechat/frame")

@@ -726,5 +726,11 @@
       });
     }
   } catch (e) { ls(K.pending, null); }
+  // a click on widget.js's stand-in launcher before this frame was ready
+  window.addEventListener("message", (e) => {
+    if (e.source !== window.parent || !e.data || e.data.type !== "yessindo:open" || open) return;
+    if (target !== "*" && e.origin !== target) return;
+    setOpen(true, false);
+  });
   start();
 })();
