@@ -97,12 +97,14 @@ class Desk:
             return ChannelState("email", None, None, False, proven, tuple(e for e in emails if e not in proven))
         if conv.channel == "web":
             # Live chat has no window: a message waits in the conversation until the visitor is back.
-            # An address typed into the widget is the visitor's word only, as on WhatsApp.
+            # An address typed into the widget is the visitor's word only, as on WhatsApp, until they
+            # proved it with the code mailed there (handoff/livechat.py).
             from handoff.livechat import visitor
 
             given = visitor(conn, conv.customer) if _has_livechat(conn) else None
+            proven = (given.email.lower(),) if given and given.email and given.email_verified else ()
             typed = ((given.email.lower(),) if given and given.email else ()) + emails
-            return ChannelState("web", None, None, False, (), tuple(dict.fromkeys(typed)))
+            return ChannelState("web", None, None, False, proven, tuple(a for a in dict.fromkeys(typed) if a not in proven))
         last = _last_inbound(conn, conv.customer)
         closes = last + WINDOW if last else None
         # A WhatsApp customer has written from no address: whatever they typed is unproven.

@@ -83,3 +83,30 @@ def test_console_doorbell_rings_on_any_change_and_needs_a_login(console, tmp_pat
     assert kind == "changed"
     hub.poll(st.conn)
     assert sub.events.empty()  # nothing new, no ring
+
+
+def test_the_ticket_shows_the_contact_the_visitor_gave_and_whether_it_is_proven(console):
+    import re
+
+    widget = console.app.test_client()
+    headers = _visitor(widget)
+    widget.post("/livechat/api/messages", headers=headers,
+                json={"text": "tolong sambungkan ke CS, paket saya hilang", "client_id": "lc-console-3"})
+    widget.post("/livechat/api/contact", headers=headers,
+                json={"name": "Rina", "email": "rina@contoh.test", "phone": "081234567890"})
+    ref = console.store.conn.execute("SELECT ref FROM tickets").fetchone()[0]
+    sari = console.client("sari")
+    page = sari.get(f"/console/t/{ref}").text
+    assert "rina@contoh.test" in page and "belum terverifikasi" in page
+    assert console.svc.bot.store is not None
+    chan = __import__("bot.desk", fromlist=["Desk"]).Desk.from_settings(
+        console.app.config["SETTINGS"], console.store).channel_state(console.clock(), ref)
+    assert chan.email_addresses == () and chan.mentioned_addresses == ("rina@contoh.test",)
+    body = console.store.conn.execute("SELECT body FROM outbox WHERE customer = 'rina@contoh.test'").fetchone()[0]
+    code = re.search(r"\b(\d{6})\b", body).group(1)
+    assert widget.post("/livechat/api/verify", headers=headers, json={"code": code}).status_code == 200
+    page = sari.get(f"/console/t/{ref}").text
+    assert "(terverifikasi)" in page
+    chan = __import__("bot.desk", fromlist=["Desk"]).Desk.from_settings(
+        console.app.config["SETTINGS"], console.store).channel_state(console.clock(), ref)
+    assert chan.email_addresses == ("rina@contoh.test",)

@@ -24,6 +24,7 @@ from bot.web import console_format as fmt_
 from bot.web.console_base import _error_page, _knowledge, _page, console, ctx
 from handoff import views
 from handoff.livechat import customer_typing
+from handoff.livechat import visitor as livechat_visitor
 
 
 def init_console(app: Flask) -> None:
@@ -170,6 +171,7 @@ def ticket(ref: str):  # type: ignore[no-untyped-def]
     me = c.agent
     details = {k: v for k, v in t.details.items() if k != "attachments" and v}
     other_tickets = [x for x in views.conversation_tickets(c.store, t.conversation_id) if x.ref != t.ref]
+    visitor = livechat_visitor(c.store.conn, t.customer) if t.channel == "web" else None
     return _page(
         "console/ticket.html", t=t, conv=conv, messages=messages, viewers=others, state=_ticket_state(t),
         promises=_promises(t), chan=channel_state,
@@ -179,7 +181,7 @@ def ticket(ref: str):  # type: ignore[no-untyped-def]
                 "intent": fmt_.INTENT_LABELS.get(t.intent, t.intent),
                 "topic": _topic_name(t.topic),
                 "priority": fmt_.PRIORITY_LABELS.get(t.priority, t.priority)},
-        details=details, detail_labels=_DETAIL_LABELS, other_tickets=other_tickets,
+        details=details, detail_labels=_DETAIL_LABELS, other_tickets=other_tickets, visitor=visitor,
         events=[fmt_.event_view(e, c.fmt) for e in views.ticket_events(c.store, t)],
         created=c.fmt.when(t.created_at), due=c.fmt.when(t.due_at),
         last_id=messages[-1]["id"] if messages else 0,
