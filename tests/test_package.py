@@ -140,5 +140,11 @@ def test_installed_serve_health_landing_and_console(installed):
         assert status == 200 and "{" in css
         status, landing = _get(base + "/")
         assert status == 200 and 'href="/console"' in landing
+        status, widget = _get(base + "/livechat/widget.js")  # the live chat's script, frame and files
+        assert status == 200 and "yessindo" in widget
+        status, frame = _get(base + "/livechat/frame")
+        assert status == 200 and 'data-yessindo="launcher"' in frame
+        status, js = _get(base + "/livechat/static/frame.js")
+        assert status == 200 and "yessindo" in js
     finally:
         stop(proc)
