@@ -77,7 +77,11 @@ class Transaction:
                     f"SELECT conversation_id FROM outbox WHERE channel = ? AND customer = ? AND provider_id IN ({marks}) "
                     "ORDER BY id DESC LIMIT 1", (channel, customer, *refs)).fetchone()
             if row is not None:
-                found = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (row[0],)).fetchone()
+                # only a conversation of this channel and this customer: a reply to the email an
+                # agent sent a WhatsApp or live-chat customer is an email conversation of its own
+                # (stored, answered and delivered as email), not a message of that other channel
+                found = self.conn.execute("SELECT * FROM conversations WHERE id = ? AND channel = ? AND customer = ?",
+                                          (row[0], channel, customer)).fetchone()
                 if found is not None:
                     return _conversation(found)
         m = TICKET_REF_RE.search(subject or "")

@@ -73,3 +73,41 @@ def test_at_most_a_few_automatic_answers_per_sender_per_hour(bot, clock):
     # WhatsApp has no such limit (a person typing, not a mail loop).
     wa = Conversation(bot, clock)
     assert all(wa.send(f"pesan {i}").status == "answered" for i in range(7))
+
+
+def test_an_email_reply_to_an_agents_email_to_a_whatsapp_customer_stays_email(tmp_path):
+    """The agent emailed a WhatsApp customer; their answer by email is an email
+    conversation (answered by email), never a WhatsApp message of the other one."""
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from werkzeug.security import generate_password_hash
+
+    from bot.assemble import build_bot
+    from bot.config import settings_from_mapping
+    from bot.desk import Desk
+    from bot.models import Message
+    from handoff import queue
+
+    now = datetime(2026, 11, 24, 10, 0, tzinfo=ZoneInfo("Asia/Jakarta"))
+    s = settings_from_mapping({"storage": {"database": str(tmp_path / "x.db")}})
+    bot = build_bot(s, clock=lambda: now)
+    wa = "+6281234567890"
+    ref = bot.handle(Message(channel="whatsapp", customer=wa, text="tolong sambungkan ke CS, paket saya hilang",
+                             received_at=now, external_id="SM1")).ticket_ref
+    queue.add_agent(bot.store, now, "sari", "agent", generate_password_hash("x", method="pbkdf2:sha256:1000"))
+    desk = Desk.from_settings(s, bot.store)
+    desk.claim(now, ref, "sari")
+    bot.handle(Message(channel="whatsapp", customer=wa, text="email saya rina@contoh.test", received_at=now,
+                       external_id="SM2"))
+    oid = desk.email_customer(now, ref, "sari", "Halo Kak, lanjut lewat email ya", "rina@contoh.test")
+    bot.store.conn.execute("UPDATE outbox SET provider_id = '<abc@yessindo.test>', status = 'sent' WHERE id = ?", (oid,))
+    out = bot.handle(Message(channel="email", customer="rina@contoh.test", text="baik, terima kasih. kapan sampainya?",
+                             received_at=now, external_id="<r1@contoh.test>", thread_refs=("<abc@yessindo.test>",),
+                             subject=f"Re: Yessindo: tiket {ref}"))
+    conv = bot.store.conversation(out.conversation_id)
+    assert conv.channel == "email" and conv.customer == "rina@contoh.test"
+    row = bot.store.conn.execute("SELECT channel, customer FROM messages WHERE external_id = '<r1@contoh.test>'").fetchone()
+    assert tuple(row) == ("email", "rina@contoh.test")
+    assert bot.store.conn.execute("SELECT count(*) FROM messages WHERE channel = 'whatsapp' AND direction = 'in'"
+                                  ).fetchone()[0] == 2
