@@ -47,8 +47,11 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         if self.options.get("worker_class") == "gevent":
             from bot.web.body_deadline import BodyDeadline
 
+            from bot.web.livechat_api import UPLOAD_PATH, upload_body_limit
+
             app.wsgi_app = BodyDeadline(app.wsgi_app, BODY_DEADLINE,  # type: ignore[method-assign]
-                                        int(app.config["MAX_CONTENT_LENGTH"]))
+                                        int(app.config["MAX_CONTENT_LENGTH"]),
+                                        {UPLOAD_PATH: upload_body_limit(self.settings.livechat.max_upload_bytes)})
         return app
 
 

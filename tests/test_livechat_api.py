@@ -420,3 +420,20 @@ def test_widget_files_are_gzipped_cached_and_revalidated(client):
     assert client.get("/livechat/static/frame.js").status_code == 200
     assert client.get("/livechat/static/../livechat_api.py").status_code == 404
     assert client.get("/livechat/static/widget.js").status_code == 404
+
+
+def test_an_image_of_a_few_megabytes_is_taken(client, app):
+    """The app's 1 MB body limit (webhooks, forms) is raised for the upload only, to
+    [livechat] max_upload_bytes (5 MB)."""
+    v = Visitor(client)
+    big = PNG + b"\x00" * (3 * 1024 * 1024)
+    r = client.post("/livechat/api/upload", headers=v.headers, content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(big), "foto.png"), "client_id": "upload-big1"})
+    assert r.status_code == 200, r.data[:200]
+    too_big = PNG + b"\x00" * (6 * 1024 * 1024)
+    r = client.post("/livechat/api/upload", headers=v.headers, content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(too_big), "foto.png"), "client_id": "upload-big2"})
+    assert r.status_code == 413
+    r = client.post("/livechat/api/messages", headers=v.headers, data=b"x" * (2 * 1024 * 1024),
+                    content_type="application/json")
+    assert r.status_code == 413  # anywhere else the 1 MB limit stands

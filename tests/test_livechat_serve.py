@@ -132,3 +132,28 @@ def test_stream_refuses_without_a_valid_token(server):
     port, _cfg, _db = server
     status, body = call(port, "GET", "/livechat/api/stream", token="v1.00000000000000000000000000000000.x")
     assert status == 401 and body["error"]
+
+
+def test_a_three_megabyte_photo_goes_through_serve(server):
+    """Through gunicorn and the body-deadline guard, whose 1 MB bound is raised for the upload only."""
+    import uuid
+
+    port, _cfg, db = server
+    status, session = call(port, "POST", "/livechat/api/session", {})
+    token = session["token"]
+    image = b"\x89PNG\r\n\x1a\n" + b"\x00" * (3 * 1024 * 1024)
+    boundary = uuid.uuid4().hex
+    body = (f"--{boundary}\r\nContent-Disposition: form-data; name=\"client_id\"\r\n\r\nphoto-0001\r\n"
+            f"--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"paket.png\"\r\n"
+            f"Content-Type: image/png\r\n\r\n").encode() + image + f"\r\n--{boundary}--\r\n".encode()
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    conn.request("POST", "/livechat/api/upload", body=body,
+                 headers={"Authorization": f"Bearer {token}", "Content-Type": f"multipart/form-data; boundary={boundary}"})
+    r = conn.getresponse()
+    data = json.loads(r.read())
+    assert r.status == 200, data
+    assert data["message"]["attachments"][0]["type"] == "image/png"
+    import sqlite3
+
+    size = sqlite3.connect(db).execute("SELECT size FROM attachment_blobs").fetchone()[0]
+    assert size == len(image)

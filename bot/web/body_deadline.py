@@ -16,8 +16,10 @@ WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
 class BodyDeadline:
-    def __init__(self, app: WSGIApp, seconds: float, max_bytes: int) -> None:
+    def __init__(self, app: WSGIApp, seconds: float, max_bytes: int, larger: dict[str, int] | None = None) -> None:
+        """`larger`: paths whose bodies may be bigger than `max_bytes` (the live chat's image upload)."""
         self.app, self.seconds, self.max_bytes = app, seconds, max_bytes
+        self.larger = larger or {}
 
     def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         import gevent
@@ -27,12 +29,13 @@ class BodyDeadline:
         except ValueError:
             length = 0
         chunked = "chunked" in environ.get("HTTP_TRANSFER_ENCODING", "").lower()
-        if (length <= 0 and not chunked) or length > self.max_bytes:
+        max_bytes = self.larger.get(environ.get("PATH_INFO", ""), self.max_bytes)
+        if (length <= 0 and not chunked) or length > max_bytes:
             return self.app(environ, start_response)
         timer = gevent.Timeout(self.seconds)
         timer.start()
         try:
-            body = environ["wsgi.input"].read(length if length > 0 else self.max_bytes + 1)
+            body = environ["wsgi.input"].read(length if length > 0 else max_bytes + 1)
         except gevent.Timeout as exc:
             if exc is not timer:
                 raise

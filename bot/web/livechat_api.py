@@ -31,6 +31,14 @@ _EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}$")
 _PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{7,18}$")
 
 
+UPLOAD_PATH = "/livechat/api/upload"
+
+
+def upload_body_limit(max_upload_bytes: int) -> int:
+    """The largest request body an upload may have: the image and its form around it."""
+    return max_upload_bytes + 64 * 1024
+
+
 def _error(status: int, message: str, **extra: Any) -> Response:
     resp = jsonify(error=message, **extra)
     resp.status_code = status
@@ -229,7 +237,9 @@ def send_message():  # type: ignore[no-untyped-def]
 @api.post("/livechat/api/upload")
 def upload():  # type: ignore[no-untyped-def]
     limit = current_app.config["SETTINGS"].livechat.max_upload_bytes
-    if request.content_length is not None and request.content_length > limit + 64 * 1024:
+    # the app's 1 MB body limit (webhooks, forms) is raised for this request only
+    request.max_content_length = upload_body_limit(limit)
+    if request.content_length is not None and request.content_length > upload_body_limit(limit):
         return _error(413, _say(f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB).", f"Image too large (at most {limit // (1024 * 1024)} MB)."))
     file = request.files.get("file")
     if file is None:
