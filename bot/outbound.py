@@ -25,6 +25,9 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
         copy = _away_copy(tx, conv, text, ticket_ref, email_address)
         if copy is not None:
             meta["email_copy"] = copy
+        wa_copy = _away_whatsapp(tx, conv, text, ticket_ref)
+        if wa_copy is not None:
+            meta["whatsapp_copy"] = wa_copy
         tx.add_message(conv, "out", text, author=author, meta=meta)
         return outbox_id
     if conv.channel != "email":
@@ -70,6 +73,26 @@ def _away_copy(tx: Transaction, conv: Conversation, text: str, ticket_ref: str |
     target = replace(conv, channel="email", customer=v.email)
     return _queue_email(tx, target, text + footer, ticket_ref, from_address, previous[0] if previous else None,
                         ("Re: " + subject) if previous else subject)
+
+
+def _away_whatsapp(tx: Transaction, conv: Conversation, text: str, ticket_ref: str | None) -> int | None:
+    """A live-chat visitor who has left and proved a WhatsApp number (by writing to us from
+    it) gets the message there too, as free text while WhatsApp's 24-hour window is open."""
+    from handoff.livechat import away, visitor
+    from handoff.livechat_proof import phone_proven
+    from handoff.outbox import _window_open
+    from handoff.records import parse_iso
+
+    now = parse_iso(tx.now)
+    v = visitor(tx.conn, conv.customer)
+    number = phone_proven(tx.conn, conv.customer) if v is not None and away(v, now) else None
+    if number is None or not _window_open(tx.conn, number, now):
+        return None
+    from bot.channels.whatsapp import split_text
+
+    target = replace(conv, channel="whatsapp", customer=number)
+    ids = [tx.enqueue_outbound(target, part, ticket_ref=ticket_ref) for part in split_text(text)]
+    return ids[0]
 
 
 def _has_email_outbound(tx: Transaction) -> bool:

@@ -10,6 +10,7 @@ proof of who they are: they are kept here, never linked to another customer's hi
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,7 +25,9 @@ SCHEMA = (
     "CREATE TABLE IF NOT EXISTS livechat_visitors (customer TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
     "last_seen_at TEXT NOT NULL, lang TEXT, name TEXT, email TEXT, phone TEXT, read_up_to INTEGER NOT NULL DEFAULT 0, "
     "email_verified_at TEXT, linked_customer TEXT, code_hash TEXT, code_expires_at TEXT, "
-    "code_attempts INTEGER NOT NULL DEFAULT 0)",
+    "code_attempts INTEGER NOT NULL DEFAULT 0, phone_e164 TEXT, phone_verified_at TEXT, phone_code_hash TEXT, "
+    "phone_code_expires_at TEXT)",
+    "CREATE INDEX IF NOT EXISTS idx_livechat_visitors_phone ON livechat_visitors (phone_e164)",
     # who is typing in a conversation: one row per (conversation, side); seq orders the changes for the live hub
     "CREATE TABLE IF NOT EXISTS livechat_typing (seq INTEGER PRIMARY KEY AUTOINCREMENT, conversation_id INTEGER NOT NULL, "
     "customer TEXT NOT NULL, who TEXT NOT NULL, name TEXT, typing INTEGER NOT NULL, at TEXT NOT NULL)",
@@ -56,6 +59,7 @@ class Visitor:
     read_up_to: int
     last_seen_at: datetime
     email_verified: bool = False
+    phone_verified: bool = False
 
     @property
     def contact(self) -> dict[str, str] | None:
@@ -66,15 +70,15 @@ class Visitor:
 def _visitor(row: sqlite3.Row | tuple[Any, ...] | None) -> Visitor | None:
     if row is None:
         return None
-    customer, created, lang, name, email, phone, read_up_to, last_seen, verified = row
+    customer, created, lang, name, email, phone, read_up_to, last_seen, verified, phone_verified = row
     return Visitor(customer, parse_iso(created), lang, name, email, phone, int(read_up_to or 0), parse_iso(last_seen),
-                   bool(verified))
+                   bool(verified), bool(phone_verified))
 
 
 def visitor(conn: sqlite3.Connection, customer: str) -> Visitor | None:
     return _visitor(conn.execute(
-        "SELECT customer, created_at, lang, name, email, phone, read_up_to, last_seen_at, email_verified_at "
-        "FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone())
+        "SELECT customer, created_at, lang, name, email, phone, read_up_to, last_seen_at, email_verified_at, "
+        "phone_verified_at FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone())
 
 
 def seen(tx: Any, customer: str, lang: str | None) -> None:
@@ -85,59 +89,38 @@ def seen(tx: Any, customer: str, lang: str | None) -> None:
         "lang = coalesce(excluded.lang, livechat_visitors.lang)", (customer, tx.now, tx.now, lang))
 
 
-def set_contact(tx: Any, customer: str, name: str | None, email: str | None, phone: str | None) -> bool:
-    """Keep what the visitor typed; True when the email changed (a new address is unproven)."""
-    old = tx.conn.execute("SELECT email FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone()
-    changed = (old[0] if old else None) != email
-    tx.conn.execute("UPDATE livechat_visitors SET name = ?, email = ?, phone = ?, last_seen_at = ? WHERE customer = ?",
-                    (name, email, phone, tx.now, customer))
-    if changed:
+def set_contact(tx: Any, customer: str, name: str | None, email: str | None, phone: str | None) -> tuple[bool, bool]:
+    """Keep what the visitor typed; (email changed, phone changed): a new address or number is unproven."""
+    old = tx.conn.execute("SELECT email, phone_e164 FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone()
+    e164 = phone_e164(phone)
+    email_changed = (old[0] if old else None) != email
+    phone_changed = (old[1] if old else None) != e164
+    tx.conn.execute("UPDATE livechat_visitors SET name = ?, email = ?, phone = ?, phone_e164 = ?, last_seen_at = ? "
+                    "WHERE customer = ?", (name, email, phone, e164, tx.now, customer))
+    if email_changed:
         tx.conn.execute("UPDATE livechat_visitors SET email_verified_at = NULL, linked_customer = NULL, code_hash = NULL, "
                         "code_expires_at = NULL, code_attempts = 0 WHERE customer = ?", (customer,))
-    return changed
+    if phone_changed:
+        tx.conn.execute("UPDATE livechat_visitors SET phone_verified_at = NULL, phone_code_hash = NULL, "
+                        "phone_code_expires_at = NULL WHERE customer = ?", (customer,))
+    return email_changed, phone_changed
 
 
-# -- proving an address ------------------------------------------------------------------------------
-CODE_FOR = timedelta(minutes=30)
-CODE_ATTEMPTS = 5
-
-
-def _code_hash(customer: str, email: str, code: str) -> str:
-    import hashlib
-
-    return hashlib.sha256(f"{customer}|{email}|{code}".encode()).hexdigest()
-
-
-def new_code(tx: Any, customer: str, email: str, now: datetime) -> str:
-    """A fresh 6-digit code for this visitor and address (kept only as a hash)."""
-    import secrets
-
-    code = f"{secrets.randbelow(10**6):06d}"
-    tx.conn.execute("UPDATE livechat_visitors SET code_hash = ?, code_expires_at = ?, code_attempts = 0 WHERE customer = ?",
-                    (_code_hash(customer, email, code), utc_iso(now + CODE_FOR), customer))
-    return code
-
-
-def check_code(tx: Any, customer: str, code: str, now: datetime) -> str:
-    """"ok" (the address is proven and linked), "wrong", "expired" or "none"."""
-    row = tx.conn.execute("SELECT email, code_hash, code_expires_at, code_attempts FROM livechat_visitors "
-                          "WHERE customer = ?", (customer,)).fetchone()
-    if row is None or not row[0] or not row[1]:
-        return "none"
-    email, digest, expires, attempts = row
-    if attempts >= CODE_ATTEMPTS or parse_iso(expires) < now:
-        tx.conn.execute("UPDATE livechat_visitors SET code_hash = NULL WHERE customer = ?", (customer,))
-        return "expired"
-    import hmac
-
-    if not hmac.compare_digest(digest, _code_hash(customer, email, code)):
-        tx.conn.execute("UPDATE livechat_visitors SET code_attempts = code_attempts + 1 WHERE customer = ?", (customer,))
-        return "wrong"
-    known = tx.conn.execute("SELECT 1 FROM conversations WHERE channel = 'email' AND lower(customer) = ? LIMIT 1",
-                            (email,)).fetchone()
-    tx.conn.execute("UPDATE livechat_visitors SET email_verified_at = ?, linked_customer = ?, code_hash = NULL "
-                    "WHERE customer = ?", (tx.now, email if known else None, customer))
-    return "ok"
+def phone_e164(phone: str | None) -> str | None:
+    """An Indonesian mobile number in any common spelling -> +62...; other countries as given
+    with +; None when it is no number."""
+    if not phone:
+        return None
+    digits = re.sub(r"[^\d+]", "", phone)
+    if digits.startswith("+"):
+        rest = digits[1:]
+    elif digits.startswith("0"):
+        rest = "62" + digits[1:]
+    elif digits.startswith("62"):
+        rest = digits
+    else:
+        rest = "62" + digits
+    return "+" + rest if rest.isdigit() and 9 <= len(rest) <= 15 else None
 
 
 def away(v: Visitor, now: datetime, after: timedelta = timedelta(minutes=3)) -> bool:

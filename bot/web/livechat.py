@@ -139,6 +139,7 @@ def demo():  # type: ignore[no-untyped-def]
 
 def init_livechat(app: Flask) -> None:
     """Register the live chat: the pages, the API and the live stream."""
+    from bot.web import livechat_contact  # noqa: F401  (its routes join the API blueprint)
     from bot.web.livechat_api import api
     from bot.web.livechat_hub import stream
 

@@ -27,8 +27,6 @@ MAX_TEXT = 4000  # characters of one widget message
 UPLOAD_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/gif": b"GIF8",
                 "image/webp": b"RIFF"}
 _CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_EMAIL = re.compile(r"^[^@\s<>\"']{1,64}@[A-Za-z0-9.-]{1,253}\.[A-Za-z]{2,24}$")
-_PHONE = re.compile(r"^\+?[0-9][0-9 .\-]{7,18}$")
 
 
 UPLOAD_PATH = "/livechat/api/upload"
@@ -309,90 +307,3 @@ def read():  # type: ignore[no-untyped-def]
     with svc._lock, store.write(svc.now()) as tx:
         lc.mark_read(tx, g.visitor, up_to)
     return Response(status=204)
-
-
-@api.post("/livechat/api/contact")
-def contact():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
-        return _error(400, 'send {"name": ..., "email": ..., "phone": ...}')
-    fields: dict[str, str | None] = {}
-    for key, limit in (("name", 80), ("email", 254), ("phone", 20)):
-        value = data.get(key)
-        if value is not None and not isinstance(value, str):
-            return _error(400, f"{key} must be text")
-        value = " ".join((value or "").split())[:limit] or None
-        fields[key] = value
-    if fields["email"] and not _EMAIL.match(fields["email"]):
-        return _error(400, _say("Alamat email tidak valid.", "Not a valid email address."))
-    if fields["phone"] and not _PHONE.match(fields["phone"]):
-        return _error(400, _say("Nomor WhatsApp tidak valid.", "Not a valid WhatsApp number."))
-    if fields["name"]:
-        fields["name"] = re.sub(r"[\x00-\x1f\x7f<>]", "", fields["name"]) or None
-    svc = _services()
-    store = svc.bot.store
-    now = svc.now()
-    email = (fields["email"] or "").lower() or None
-    code_sent = False
-    with svc._lock:
-        with store.write(now) as tx:
-            changed = lc.set_contact(tx, g.visitor, fields["name"], email, fields["phone"])
-            conv_id = _current_conversation_id(store)
-            tx.log_event("livechat.contact_given", "customer", conversation_id=conv_id,
-                         data={"fields": sorted(k for k, v in fields.items() if v)})
-            if email and changed and conv_id is not None:
-                code_sent = _send_code(tx, svc, store, conv_id, email, now)
-        visitor = lc.visitor(store.conn, g.visitor)
-    lang = visitor.lang if visitor and visitor.lang else "id"
-    if code_sent:
-        note = (f"We sent a 6-digit code to {email}. Enter it here so our team may also reply by email."
-                if lang == "en" else
-                f"Kami mengirim kode 6 angka ke {email}. Masukkan kode itu di sini agar tim kami juga bisa "
-                "membalas lewat email.")
-    else:
-        note = ("Thank you. If you leave this page, our team can still reach you with these details."
-                if lang == "en" else
-                "Terima kasih, Kak. Kalau Kakak menutup halaman ini, tim kami tetap bisa menghubungi Kakak lewat data ini.")
-    return jsonify(contact=visitor.contact if visitor else None, note=note, code_sent=code_sent,
-                   email_verified=bool(visitor and visitor.email_verified))
-
-
-def _send_code(tx, svc, store, conv_id: int, email: str, now) -> bool:  # type: ignore[no-untyped-def]
-    """Mail a code that proves the visitor reads `email`: at most 3 an hour per visitor and
-    3 a day per address (nobody can use the widget to flood someone's mailbox)."""
-    from bot.outbound import queue_email_copy
-
-    for key, span, limit in ((sha256(f"code|{g.visitor}".encode()).hexdigest()[:24], timedelta(hours=1), 3),
-                             (sha256(f"code|{email}".encode()).hexdigest()[:24], timedelta(days=1), 3)):
-        if lc.over_limit(tx, key, now, span, limit) is not None:
-            return False
-    code = lc.new_code(tx, g.visitor, email, now)
-    conv = store.conversation(conv_id)
-    text = (f"Kode verifikasi live chat Yessindo: {code}\n\nMasukkan kode ini di jendela live chat dalam 30 menit "
-            "agar tim kami juga bisa membalas Kakak lewat email. Jika Kakak tidak meminta kode ini, abaikan email ini.\n\n"
-            f"Your Yessindo live chat code: {code} (valid for 30 minutes). If you did not ask for it, ignore this email.")
-    queue_email_copy(tx, conv, email, text, "Kode verifikasi live chat Yessindo", from_address=svc.settings.email.address)
-    tx.log_event("livechat.code_sent", "bot", conversation_id=conv_id)
-    return True
-
-
-@api.post("/livechat/api/verify")
-def verify():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True) or {}
-    code = data.get("code")
-    if not isinstance(code, str) or not re.fullmatch(r"\s*\d{6}\s*", code):
-        return _error(400, _say("Kode terdiri dari 6 angka.", "The code has 6 digits."))
-    svc = _services()
-    store = svc.bot.store
-    with svc._lock:
-        with store.write(svc.now()) as tx:
-            result = lc.check_code(tx, g.visitor, code.strip(), svc.now())
-            if result == "ok":
-                tx.log_event("livechat.email_verified", "customer", conversation_id=_current_conversation_id(store))
-        visitor = lc.visitor(store.conn, g.visitor)
-    if result == "ok":
-        return jsonify(email_verified=True, contact=visitor.contact if visitor else None)
-    message = {"wrong": _say("Kode salah.", "Wrong code."),
-               "expired": _say("Kode kedaluwarsa, minta kode baru.", "The code has expired: ask for a new one."),
-               "none": _say("Belum ada kode yang dikirim.", "No code was sent.")}[result]
-    return _error(400, message, email_verified=False)

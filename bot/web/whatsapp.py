@@ -17,6 +17,7 @@ from werkzeug.datastructures import MultiDict
 from twilio.request_validator import RequestValidator
 
 from bot.channels.whatsapp import parse_form, stored_answer, twiml
+from bot.models import Reply
 from bot.logsafe import mask_phone
 from bot.errors import StoreError
 from handoff.outbox import record_status
@@ -85,6 +86,20 @@ def _check_signature() -> None:
         abort(Response("invalid signature\n", status=403, mimetype="text/plain"))
 
 
+def _livechat_proof(svc, message):  # type: ignore[no-untyped-def]
+    """"KODE 123456" from a number a live-chat visitor gave: the proof that it is theirs
+    (bot/web/livechat_contact.py), answered with a confirmation instead of the bot."""
+    if not svc.settings.livechat.enabled or "kode" not in (message.text or "").lower() \
+            and "code" not in (message.text or "").lower():
+        return None
+    from bot.web.livechat_contact import claim_whatsapp_proof
+
+    store = svc.bot.store
+    with svc._lock:
+        return claim_whatsapp_proof(store, svc.now(), message.customer, message.text, message.external_id,
+                                    message.display_name)
+
+
 @whatsapp.post("/webhooks/whatsapp")
 def incoming():  # type: ignore[no-untyped-def]
     from bot.web.services import services
@@ -96,6 +111,9 @@ def incoming():  # type: ignore[no-untyped-def]
         log.warning("webhook without From field: ignored")
         return _xml(EMPTY_TWIML)
     message = parse_form(form, svc.now())
+    proof = _livechat_proof(svc, message)
+    if proof is not None:
+        return _xml(twiml([Reply(text=proof, channel="whatsapp", customer=message.customer)]))
     try:
         outcome = svc.handle(message)
     except StoreError as exc:
