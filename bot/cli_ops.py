@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import re
 import json
 import sys
 from datetime import datetime
@@ -67,9 +68,13 @@ def cmd_forget(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
 
     customers = []
     for raw in (c.strip() for c in args.customer):
-        customer = raw.lower() if "@" in raw else (to_e164(raw) or "")
+        if re.fullmatch(r"web:[0-9a-fA-F]{32}", raw):  # a live-chat visitor, as the console shows them
+            customer = raw.lower()
+        else:
+            customer = raw.lower() if "@" in raw else (to_e164(raw) or "")
         if not customer:
-            print(f"yessindo-bot: forget: not a phone number or email address: {raw!r}", file=sys.stderr)
+            print(f"yessindo-bot: forget: not a phone number, email address or live-chat visitor (web:...): {raw!r}",
+                  file=sys.stderr)
             return EXIT_FAIL
         customers.append(customer)
     store = Store(settings.database)

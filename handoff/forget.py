@@ -101,6 +101,14 @@ def forget(store: "Store", customers: list[str], now: datetime, actor: str = "op
     marks = ",".join("?" * len(ids))
     with store.write(now) as tx:
         conn = tx.conn
+        if _has_table(conn, "livechat_visitors"):
+            # the live-chat visitors who gave one of these addresses or numbers are the same person
+            visitors = [r[0] for r in conn.execute(
+                f"SELECT customer FROM livechat_visitors WHERE lower(email) IN ({marks}) OR phone_e164 IN ({marks})",
+                [*ids, *ids])]
+            if visitors:
+                ids = sorted(set(ids) | {v.lower() for v in visitors})
+                marks = ",".join("?" * len(ids))
         conv_ids = [r[0] for r in conn.execute(
             f"SELECT id FROM conversations WHERE lower(customer) IN ({marks})", ids)]
         message_ids = _their_message_ids(conn, conv_ids)

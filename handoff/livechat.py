@@ -13,7 +13,7 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from handoff.records import parse_iso, utc_iso
@@ -161,13 +161,19 @@ def customer_typing(conn: sqlite3.Connection, conversation_id: int, now: datetim
 
 
 # -- rate limits -------------------------------------------------------------------------------
+def real_now() -> datetime:
+    """Rate limits count real time: the simulator's pretend clock must never reset them."""
+    return datetime.now(timezone.utc)
+
+
 def over_limit(tx: Any, key: str, now: datetime, span: timedelta, limit: int) -> timedelta | None:
-    """Count one hit for `key`, or return how long it must wait (nothing counted then)."""
+    """Count one hit for `key` at `now` (pass `real_now()`), or return how long it must
+    wait (nothing counted then)."""
     rows = tx.conn.execute("SELECT at FROM livechat_hits WHERE key = ? AND at >= ? ORDER BY at DESC LIMIT ?",
                            (key, utc_iso(now - span), limit)).fetchall()
     if len(rows) >= limit:
         return max(parse_iso(rows[-1][0]) + span - now, timedelta(seconds=1))
-    tx.conn.execute("INSERT INTO livechat_hits (key, at) VALUES (?, ?)", (key, tx.now))
+    tx.conn.execute("INSERT INTO livechat_hits (key, at) VALUES (?, ?)", (key, utc_iso(now)))
     return None
 
 
@@ -219,10 +225,15 @@ def agent_read_at(conn: sqlite3.Connection, conversation_ids: list[int]) -> str 
 
 def history(conn: sqlite3.Connection, customer: str, after: int = 0, limit: int = 200) -> list[dict[str, Any]]:
     """The visitor's messages (every conversation of theirs) with id > after, oldest first."""
+    # the first load shows the newest `limit`; a reconnect (after > 0) pages forward from
+    # `after`, oldest first, so nothing between is skipped (the stream asks again for the rest)
+    order = "DESC" if after == 0 else "ASC"
     rows = conn.execute(
         f"SELECT {_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
         "WHERE m.channel = 'web' AND m.customer = ? AND m.id > ? AND coalesce(json_extract(m.meta, '$.private'), 0) = 0 "
-        "ORDER BY m.id DESC LIMIT ?", (customer, after, limit)).fetchall()
+        f"ORDER BY m.id {order} LIMIT ?", (customer, after, limit)).fetchall()
+    if order == "ASC":
+        rows = list(reversed(rows))
     conv_ids = [r[0] for r in conn.execute(
         "SELECT id FROM conversations WHERE channel = 'web' AND customer = ?", (customer,))]
     read_at = agent_read_at(conn, conv_ids)

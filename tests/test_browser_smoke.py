@@ -16,7 +16,7 @@ def test_simulator_answers_in_the_browser(live_server, new_page):  # noqa: F811
     page.goto("/try")
     expect(page).to_have_title(re.compile("simulator WhatsApp"))
     customer = page.locator("#who").inner_text()
-    assert re.fullmatch(r"\+62899\d{7}", customer)
+    assert re.fullmatch(r"\+62000\d{7}", customer)
 
     page.fill("#text", "halo kak, paket saya belum sampai")
     page.click("button[type=submit]")

@@ -58,7 +58,7 @@ def env_only_server(tmp_path: Path, host: str, **env: str) -> Iterator[tuple[str
 def test_env_only_serve_on_a_public_address_has_no_simulator_and_no_password(tmp_path):
     with env_only_server(tmp_path, "0.0.0.0") as (url, out, _proc):
         assert requests.get(url + "/try", timeout=5).status_code == 404
-        assert requests.post(url + "/try/send", json={"text": "halo", "customer": "+628991234567"},
+        assert requests.post(url + "/try/send", json={"text": "halo", "customer": "+620001234567"},
                              timeout=5).status_code == 404
         text = out.read_text()
     assert "/try" not in text and "password:" not in text
@@ -69,7 +69,7 @@ def test_env_only_serve_on_a_public_address_has_no_simulator_and_no_password(tmp
 def test_simulator_asked_for_runs_bounded_and_the_password_goes_to_a_private_file(tmp_path):
     with env_only_server(tmp_path, "0.0.0.0", YESSINDO_SIMULATOR="1") as (url, out, _proc):
         assert requests.get(url + "/try", timeout=5).status_code == 200
-        codes = [requests.post(url + "/try/send", json={"text": "halo", "customer": "+628991234567"},
+        codes = [requests.post(url + "/try/send", json={"text": "halo", "customer": "+620001234567"},
                                timeout=30).status_code for _ in range(simulator_limit.PER_MINUTE + 5)]
         assert codes.count(200) == simulator_limit.PER_MINUTE and codes.count(429) == 5, codes
         text = out.read_text()
@@ -122,7 +122,7 @@ def app(tmp_path, clock):
     return create_app(settings_from_mapping({"storage": {"database": str(tmp_path / "sim.db")}}), clock=clock)
 
 
-def send(app, text: str, customer: str = "+628991234567", addr: str = "10.0.0.1"):  # type: ignore[no-untyped-def]
+def send(app, text: str, customer: str = "+620001234567", addr: str = "10.0.0.1"):  # type: ignore[no-untyped-def]
     return app.test_client().post("/try/send", json={"text": text, "customer": customer},
                                   environ_base={"REMOTE_ADDR": addr})
 
@@ -146,11 +146,11 @@ def test_simulated_customers_open_a_bounded_number_of_tickets_a_day(app, clock, 
     monkeypatch.setattr(simulator_limit, "TICKETS_PER_DAY", 3)
     made = []
     for i in range(5):
-        r = send(app, "saya mau komplain, barang yang datang rusak", customer=f"+6289912300{i:02d}", addr=f"10.0.1.{i}")
+        r = send(app, "saya mau komplain, barang yang datang rusak", customer=f"+6200012300{i:02d}", addr=f"10.0.1.{i}")
         if r.status_code == 200:
             made.append(r.json["ticket"])
         else:
             assert r.status_code == 429 and "batas tiket" in r.json["error"]
     assert len([t for t in made if t]) == 3
     clock.at += timedelta(days=1, seconds=1)
-    assert send(app, "saya mau komplain, barang yang datang rusak", customer="+628991239999", addr="10.0.2.1").status_code == 200
+    assert send(app, "saya mau komplain, barang yang datang rusak", customer="+620001239999", addr="10.0.2.1").status_code == 200

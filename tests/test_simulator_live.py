@@ -11,7 +11,7 @@ from bot.config import settings_from_mapping
 from bot.desk import Desk
 from handoff import queue
 
-CUSTOMER = "+628991234567"
+CUSTOMER = "+620001234567"
 
 
 @pytest.fixture

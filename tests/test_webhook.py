@@ -209,7 +209,7 @@ def test_simulator_only_when_enabled(tmp_path, clock):
     assert on.test_client().get("/try").status_code == 200
     assert off.test_client().get("/try").status_code == 404
     c = on.test_client()
-    r = c.post("/try/send", json={"text": "halo", "customer": "+628991234567"})
+    r = c.post("/try/send", json={"text": "halo", "customer": "+620001234567"})
     assert r.status_code == 200 and "1. " in r.get_json()["replies"][0]
     assert c.post("/try/send", json={"text": "halo", "customer": "+6281234567890"}).status_code == 400
 

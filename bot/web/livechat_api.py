@@ -6,6 +6,7 @@ visitor can only ever read their own conversation.
 """
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +14,8 @@ from hashlib import sha256
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
+
+from bot.web.json_body import json_object, json_or_empty
 
 from bot.errors import StoreError
 from bot.models import Attachment, Message
@@ -22,6 +25,7 @@ from handoff import blobs
 from handoff import livechat as lc
 
 api = Blueprint("livechat_api", __name__)
+log = logging.getLogger("yessindo.livechat")
 
 MAX_TEXT = 4000  # characters of one widget message
 UPLOAD_TYPES = {"image/jpeg": b"\xff\xd8\xff", "image/png": b"\x89PNG\r\n\x1a\n", "image/gif": b"GIF8",
@@ -52,6 +56,13 @@ def _say(indonesian: str, english: str) -> str:
     if lang is None:
         lang = "en" if request.accept_languages.best_match(["id", "en"]) == "en" else "id"
     return english if lang == "en" else indonesian
+
+
+def _busy(exc: Exception) -> Response:
+    """The database refused: the visitor hears only that (the detail, which names the
+    database file, goes to the log) and the widget keeps the message and tries again."""
+    log.error("live chat: %s", exc)
+    return _error(503, _say("Server sedang sibuk, pesan akan dikirim ulang.", "The server is busy; we will retry."))
 
 
 def _services():  # type: ignore[no-untyped-def]
@@ -115,7 +126,7 @@ def _admit_message(svc, lang: str) -> Response | None:  # type: ignore[no-untype
     store = svc.bot.store  # built before taking the lock (building takes it too)
     with svc._lock, store.write(now) as tx:
         for key, limit in checks:
-            wait = lc.over_limit(tx, key, now, timedelta(minutes=1), limit)
+            wait = lc.over_limit(tx, key, lc.real_now(), timedelta(minutes=1), limit)
             if wait is not None:
                 seconds = int(wait.total_seconds())
                 return _error(429, _wait_message(wait, lang), retry_after=seconds)
@@ -143,7 +154,7 @@ def _lang(value: Any, fallback: str = "id") -> str:
 # -- session ---------------------------------------------------------------------------------------
 @api.post("/livechat/api/session")
 def session():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True) or {}
+    data = json_or_empty()
     svc = _services()
     key = _key()
     visitor_id = livechat_token.verify(key, data.get("token"))
@@ -154,19 +165,19 @@ def session():  # type: ignore[no-untyped-def]
             with store.write(now) as tx:
                 lc.ensure_schema(tx.conn)
                 if visitor_id is None:
-                    wait = lc.over_limit(tx, _address_key("new"), now, timedelta(hours=1),
+                    wait = lc.over_limit(tx, _address_key("new"), lc.real_now(), timedelta(hours=1),
                                          svc.settings.livechat.new_visitors_per_hour_per_address)
                     if wait is not None:
                         return _error(429, _wait_message(wait, _lang(data.get("lang"))),
                                       retry_after=int(wait.total_seconds()))
                     visitor_id = livechat_token.new_visitor_id()
-                    lc.prune_hits(tx, now)
+                    lc.prune_hits(tx, lc.real_now())
                 customer = lc.PREFIX + visitor_id
                 lc.seen(tx, customer, None)
             visitor = lc.visitor(store.conn, customer)
             messages = lc.history(store.conn, customer)
     except StoreError as exc:
-        return _error(503, str(exc))
+        return _busy(exc)
     lang = messages[-1]["lang"] if messages else (visitor.lang if visitor and visitor.lang else _lang(data.get("lang")))
     return jsonify(token=livechat_token.issue(key, visitor_id), lang=lang, messages=messages, status=_status(lang),
                    contact=visitor.contact if visitor else None,
@@ -177,10 +188,9 @@ def session():  # type: ignore[no-untyped-def]
 # -- messages --------------------------------------------------------------------------------------
 @api.get("/livechat/api/messages")
 def messages():  # type: ignore[no-untyped-def]
-    try:
-        after = max(0, int(request.args.get("after", "0")))
-    except ValueError:
-        return _error(400, "after must be a message id")
+    from bot.web.livechat_hub import message_id_arg
+
+    after = message_id_arg(request.args.get("after"))
     svc = _services()
     store = svc.bot.store
     with svc._lock:
@@ -213,7 +223,7 @@ def _send(text: str, client_id: Any, attachments: tuple[Attachment, ...] = ()) -
     try:
         outcome = svc.handle(message)
     except StoreError as exc:
-        return _error(503, str(exc))
+        return _busy(exc)
     with svc._lock:
         mine, replies = lc.exchange(store.conn, g.visitor, external_id)
     if mine is None:
@@ -226,7 +236,7 @@ def _send(text: str, client_id: Any, attachments: tuple[Attachment, ...] = ()) -
 
 @api.post("/livechat/api/messages")
 def send_message():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True)
+    data = json_object()
     if not isinstance(data, dict) or not isinstance(data.get("text"), str):
         return _error(400, 'send {"text": "...", "client_id": "..."}')
     return _send(data["text"], data.get("client_id"))
@@ -256,6 +266,8 @@ def upload():  # type: ignore[no-untyped-def]
 
 @api.get("/livechat/api/attachment/<int:blob_id>")
 def attachment(blob_id: int):  # type: ignore[no-untyped-def]
+    if blob_id >= 2**63:
+        return _error(404, "no such attachment")
     svc = _services()
     store = svc.bot.store
     with svc._lock:
@@ -284,7 +296,7 @@ def _current_conversation_id(store) -> int | None:  # type: ignore[no-untyped-de
 
 @api.post("/livechat/api/typing")
 def typing():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True) or {}
+    data = json_or_empty()
     svc = _services()
     now = svc.now()
     store = svc.bot.store
@@ -298,9 +310,9 @@ def typing():  # type: ignore[no-untyped-def]
 
 @api.post("/livechat/api/read")
 def read():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True) or {}
+    data = json_or_empty()
     up_to = data.get("up_to")
-    if not isinstance(up_to, int) or isinstance(up_to, bool) or up_to < 0:
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to < 2**63:
         return _error(400, 'send {"up_to": <message id>}')
     svc = _services()
     store = svc.bot.store

@@ -11,6 +11,9 @@ from typing import Any
 
 from flask import g, jsonify, request
 
+from bot.channels.email_address import unmailable_reason
+from bot.web.json_body import json_object, json_or_empty
+
 from bot.web.livechat_api import _current_conversation_id, _error, _say, _services, api
 from handoff import livechat as lc
 from handoff import livechat_proof as proof
@@ -21,13 +24,14 @@ CODES_PER_HOUR = 3  # per visitor, email and WhatsApp codes each
 MAILS_PER_ADDRESS_DAY = 3
 
 
-def _limited(tx: Any, key: str, now: datetime, span: timedelta, limit: int) -> bool:
-    return lc.over_limit(tx, sha256(key.encode()).hexdigest()[:24], now, span, limit) is not None
+def _limited(tx: Any, key: str, span: timedelta, limit: int) -> bool:
+    """Count one hit (real time, never the simulator's pretend clock); True when over the limit."""
+    return lc.over_limit(tx, sha256(key.encode()).hexdigest()[:24], lc.real_now(), span, limit) is not None
 
 
 @api.post("/livechat/api/contact")
 def contact():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True)
+    data = json_object()
     if not isinstance(data, dict):
         return _error(400, 'send {"name": ..., "email": ..., "phone": ...}')
     fields: dict[str, str | None] = {}
@@ -36,7 +40,7 @@ def contact():  # type: ignore[no-untyped-def]
         if value is not None and not isinstance(value, str):
             return _error(400, f"{key} must be text")
         fields[key] = " ".join((value or "").split())[:limit] or None
-    if fields["email"] and not _EMAIL.match(fields["email"]):
+    if fields["email"] and (not _EMAIL.match(fields["email"]) or unmailable_reason(fields["email"].lower())):
         return _error(400, _say("Alamat email tidak valid.", "Not a valid email address."))
     if fields["phone"] and (not _PHONE.match(fields["phone"]) or lc.phone_e164(fields["phone"]) is None):
         return _error(400, _say("Nomor WhatsApp tidak valid.", "Not a valid WhatsApp number."))
@@ -46,17 +50,18 @@ def contact():  # type: ignore[no-untyped-def]
     store = svc.bot.store
     now = svc.now()
     email = (fields["email"] or "").lower() or None
-    code_sent, phone_code = False, None
+    code_sent, code_limited, phone_code = False, False, None
     with svc._lock:
         with store.write(now) as tx:
             email_changed, phone_changed = lc.set_contact(tx, g.visitor, fields["name"], email, fields["phone"])
             conv_id = _current_conversation_id(store)
             tx.log_event("livechat.contact_given", "customer", conversation_id=conv_id,
                          data={"fields": sorted(k for k, v in fields.items() if v)})
-            if email and email_changed and conv_id is not None:
+            if email and conv_id is not None and (email_changed or _may_resend(tx, g.visitor, now)):
                 code_sent = _send_code(tx, svc, store, conv_id, email, now)
+                code_limited = not code_sent
             e164 = lc.phone_e164(fields["phone"])
-            if e164 and phone_changed and not _limited(tx, f"phone-code|{g.visitor}", now, timedelta(hours=1),
+            if e164 and phone_changed and not _limited(tx, f"phone-code|{g.visitor}", timedelta(hours=1),
                                                        CODES_PER_HOUR):
                 phone_code = proof.new_phone_code(tx, g.visitor, e164, now)
         visitor = lc.visitor(store.conn, g.visitor)
@@ -71,6 +76,9 @@ def contact():  # type: ignore[no-untyped-def]
                           f"nomor itu ke WhatsApp kami {wa} dalam 30 menit.",
                           f"So our team may also reply on WhatsApp, send \u201cKODE {phone_code}\u201d from that number "
                           f"to our WhatsApp {wa} within 30 minutes."))
+    if code_limited:
+        notes.append(_say("Kode untuk alamat ini sudah terlalu sering dikirim; coba lagi nanti.",
+                          "A code for this address was sent too often; please try again later."))
     if not notes:
         notes.append(_say("Terima kasih, Kak. Kalau Kakak menutup halaman ini, tim kami tetap bisa menghubungi Kakak "
                           "lewat data ini.",
@@ -80,13 +88,23 @@ def contact():  # type: ignore[no-untyped-def]
                    phone_verified=bool(visitor and visitor.phone_verified))
 
 
+def _may_resend(tx: Any, customer: str, now: datetime) -> bool:
+    """The same address again: a new code when it is not proven and no code is live."""
+    row = tx.conn.execute("SELECT email_verified_at, code_hash, code_expires_at, code_attempts FROM livechat_visitors "
+                          "WHERE customer = ?", (customer,)).fetchone()
+    if row is None or row[0]:
+        return False
+    live = row[1] and row[2] and now < datetime.fromisoformat(row[2]) and row[3] < proof.CODE_ATTEMPTS
+    return not live
+
+
 def _send_code(tx, svc, store, conv_id: int, email: str, now) -> bool:  # type: ignore[no-untyped-def]
     """Mail a code that proves the visitor reads `email`: at most 3 an hour per visitor and
     3 a day per address (nobody can use the widget to flood someone's mailbox)."""
     from bot.outbound import queue_email_copy
 
-    if _limited(tx, f"code|{g.visitor}", now, timedelta(hours=1), CODES_PER_HOUR) or \
-            _limited(tx, f"code|{email}", now, timedelta(days=1), MAILS_PER_ADDRESS_DAY):
+    if _limited(tx, f"code|{g.visitor}", timedelta(hours=1), CODES_PER_HOUR) or \
+            _limited(tx, f"code|{email}", timedelta(days=1), MAILS_PER_ADDRESS_DAY):
         return False
     code = proof.new_code(tx, g.visitor, email, now)
     conv = store.conversation(conv_id)
@@ -100,7 +118,7 @@ def _send_code(tx, svc, store, conv_id: int, email: str, now) -> bool:  # type: 
 
 @api.post("/livechat/api/verify")
 def verify():  # type: ignore[no-untyped-def]
-    data = request.get_json(silent=True) or {}
+    data = json_or_empty()
     code = data.get("code") if isinstance(data, dict) else None
     if not isinstance(code, str) or not re.fullmatch(r"\s*\d{6}\s*", code):
         return _error(400, _say("Kode terdiri dari 6 angka.", "The code has 6 digits."))

@@ -36,11 +36,23 @@ STREAM_SECONDS = 60.0
 STREAM_JITTER = 15.0  # +- seconds: streams opened together (after a restart) do not all reconnect together
 HEARTBEAT_SECONDS = 15.0
 QUEUE_SIZE = 500  # events waiting for one slow stream; past it the stream is ended (it reconnects)
+# Bounds on open streams, so that streams can never take the connections webhooks need
+# (a gevent worker serves at most 1,000 connections, bot/serve.py): per worker, per client
+# address, and per visitor (a visitor's oldest stream is ended when they open one more).
+MAX_STREAMS = 800
+MAX_STREAMS_PER_ADDRESS = 100
+MAX_STREAMS_PER_VISITOR = 3
+
+
+class TooManyStreams(Exception):
+    pass
 
 
 class Subscription:
-    def __init__(self, customer: str) -> None:
+    def __init__(self, customer: str, address: str = "") -> None:
         self.customer = customer
+        self.address = address
+        self.opened = time.monotonic()
         self.events: queue.Queue[tuple[str, dict[str, Any]]] = queue.Queue(maxsize=QUEUE_SIZE)
         self.overflowed = False
 
@@ -70,9 +82,31 @@ class LiveHub:
         with self._lock:
             return sum(len(s) for s in self._subs.values())
 
-    def subscribe(self, customer: str) -> Subscription:
-        sub = Subscription(customer)
+    def end(self, sub: Subscription) -> None:
+        """End a stream from outside (it wakes up and returns)."""
+        sub.overflowed = True
+        try:
+            sub.events.put_nowait(("end", {}))
+        except queue.Full:
+            pass
+
+    def subscribe(self, customer: str, address: str = "", *, limits: bool = False) -> Subscription:
+        """A new stream for `customer`. With `limits` (the widget's streams): TooManyStreams
+        when this worker or this client address holds too many; a visitor's oldest stream
+        ends when they open more than MAX_STREAMS_PER_VISITOR."""
+        sub = Subscription(customer, address)
         with self._lock:
+            if limits:
+                total = sum(len(s) for s in self._subs.values())
+                if total >= MAX_STREAMS:
+                    raise TooManyStreams("this worker holds its most streams")
+                if address and sum(1 for subs in self._subs.values() for x in subs
+                                   if x.address == address) >= MAX_STREAMS_PER_ADDRESS:
+                    raise TooManyStreams("this address holds its most streams")
+                mine = sorted(self._subs.get(customer, ()), key=lambda x: x.opened)
+                for old in mine[: max(0, len(mine) - MAX_STREAMS_PER_VISITOR + 1)]:
+                    self.end(old)
+                    self._subs[customer].discard(old)
             self._subs.setdefault(customer, set()).add(sub)
             if self._thread is None or not self._thread.is_alive():
                 self._thread = threading.Thread(target=self._run, name="livechat-hub", daemon=True)
@@ -118,8 +152,8 @@ class LiveHub:
         """Read what is new since the last round and hand it to the open streams."""
         self.prime(conn)
         with self._lock:
-            wanted = frozenset(self._subs)
-        if CONSOLE in wanted:
+            consoles = CONSOLE in self._subs
+        if consoles:
             # any message or event anywhere (every channel, every worker, the CLI): the consoles poll now
             change = (conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0],
                       conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
@@ -135,6 +169,8 @@ class LiveHub:
             "m.customer FROM messages m JOIN conversations c ON c.id = m.conversation_id "
             "WHERE m.id > ? AND m.id <= ? AND +m.channel = 'web' ORDER BY m.id", (self._last_message, top)).fetchall()
         self._last_message = max(self._last_message, top)
+        with self._lock:  # who listens, read after the rows: a stream opened meanwhile read its history later
+            wanted = frozenset(self._subs)
         for row in rows:
             if row[-1] in wanted and not json.loads(row[6] or "{}").get("private"):
                 self._send(row[-1], "message", lc.widget_message(tuple(row)[:-1]))
@@ -163,6 +199,14 @@ class LiveHub:
             sub.put(kind, data)
 
 
+def message_id_arg(value: str | None) -> int:
+    """A message id from a query string: 0 when absent or not a number, at most SQLite's largest integer."""
+    try:
+        return min(max(0, int(value or "0")), 2**63 - 1)
+    except ValueError:
+        return 0
+
+
 def hub() -> LiveHub:
     found = current_app.extensions.get("yessindo_livechat_hub")
     if found is None:
@@ -184,10 +228,7 @@ def live():  # type: ignore[no-untyped-def]
     refused = _guard()
     if refused is not None:
         return refused
-    try:
-        after = max(0, int(request.args.get("after", "0")))
-    except ValueError:
-        after = 0
+    after = message_id_arg(request.args.get("after"))
     customer = g.visitor
     from bot.web.services import services
 
@@ -198,9 +239,19 @@ def live():  # type: ignore[no-untyped-def]
         live_hub.prime(store.conn)
         with store.write(svc.now()) as tx:
             lc.seen(tx, customer, None)  # an open widget is a visitor who is here (handoff.livechat.away)
-    sub = live_hub.subscribe(customer)  # before reading the history: nothing falls between the two
+    try:  # before reading the history: nothing falls between the two
+        sub = live_hub.subscribe(customer, request.remote_addr or "", limits=True)
+    except TooManyStreams:
+        resp = Response('{"error": "too many open streams"}\n', status=429, mimetype="application/json")
+        resp.headers["Retry-After"] = "10"
+        return resp
     with svc._lock:
         backlog = lc.history(store.conn, customer, after)
+        while after and len(backlog) % 200 == 0 and backlog and len(backlog) < 2000:  # page on: skip nothing
+            more = lc.history(store.conn, customer, backlog[-1]["id"])
+            if not more:
+                break
+            backlog += more
 
     def events() -> Iterator[str]:
         last = after
@@ -219,6 +270,8 @@ def live():  # type: ignore[no-untyped-def]
                 except queue.Empty:
                     yield ": keep-alive\n\n"
                     continue
+                if kind == "end":
+                    break
                 if kind == "message":
                     if data["id"] <= last:
                         continue

@@ -5,35 +5,41 @@ pipeline as the real webhook. Registered only when the simulator is asked for (s
 from __future__ import annotations
 
 import json
+import logging
 import re
 import secrets
 from datetime import datetime, timedelta
 
 from flask import Blueprint, jsonify, render_template, request
 
+from bot.web.json_body import json_or_empty
+
 from bot.errors import StoreError
 from bot.models import Message
 from bot.web.simulator_limit import admit
 from handoff.store import Store
 
+log = logging.getLogger("yessindo.simulator")
 simulator = Blueprint("simulator", __name__, template_folder="templates")
-_CUSTOMER = re.compile(r"^\+62899\d{7}$")  # simulated customers live in a range of their own
+# Simulated customers live in +62000xxxxxxx: no Indonesian number starts with 0 after +62, so a
+# simulated customer can never be (or read the messages of) a real one.
+_CUSTOMER = re.compile(r"^\+62000\d{7}$")
 
 
 @simulator.get("/try")
 def page():  # type: ignore[no-untyped-def]
-    return render_template("try.html", customer="+62899" + "".join(secrets.choice("0123456789") for _ in range(7)))
+    return render_template("try.html", customer="+62000" + "".join(secrets.choice("0123456789") for _ in range(7)))
 
 
 @simulator.post("/try/send")
 def send():  # type: ignore[no-untyped-def]
     from bot.web.services import services
 
-    data = request.get_json(silent=True) or {}
+    data = json_or_empty()
     text = data.get("text")
     customer = data.get("customer", "")
     if not isinstance(text, str) or not isinstance(customer, str) or not _CUSTOMER.match(customer):
-        return jsonify(error="send {\"text\": ..., \"customer\": \"+62899xxxxxxx\"}"), 400
+        return jsonify(error="send {\"text\": ..., \"customer\": \"+62000xxxxxxx\"}"), 400
     svc = services()
     try:
         store = Store(svc.settings.database)
@@ -42,7 +48,8 @@ def send():  # type: ignore[no-untyped-def]
         finally:
             store.close()
     except StoreError as exc:
-        return jsonify(error=str(exc)), 503
+        log.error("simulator: %s", exc)
+        return jsonify(error="Server sedang sibuk, coba lagi sebentar lagi."), 503
     if refusal is not None:
         resp = jsonify(error=refusal.message)
         resp.status_code = 429
@@ -54,7 +61,8 @@ def send():  # type: ignore[no-untyped-def]
     try:
         outcome = svc.handle(message)
     except StoreError as exc:
-        return jsonify(error=str(exc)), 503
+        log.error("simulator: %s", exc)
+        return jsonify(error="Server sedang sibuk, coba lagi sebentar lagi."), 503
     with svc._lock:
         last = svc.bot.store.conn.execute("SELECT coalesce(max(id), 0) FROM messages WHERE customer = ?",
                                           (customer,)).fetchone()[0]
@@ -74,11 +82,10 @@ def updates():  # type: ignore[no-untyped-def]
 
     customer = request.args.get("customer", "")
     if not _CUSTOMER.match(customer):
-        return jsonify(error="customer must be +62899xxxxxxx"), 400
-    try:
-        after = max(0, int(request.args.get("after", "0")))
-    except ValueError:
-        after = 0
+        return jsonify(error="customer must be +62000xxxxxxx"), 400
+    from bot.web.livechat_hub import message_id_arg
+
+    after = message_id_arg(request.args.get("after"))
     svc = services()
     store = svc.bot.store
     with svc._lock:
@@ -109,6 +116,20 @@ def clock_get():  # type: ignore[no-untyped-def]
     return jsonify(now=svc.now().isoformat(timespec="minutes"), pretending=bool(offset))
 
 
+def _only_from_this_machine(svc):  # type: ignore[no-untyped-def]
+    """The pretend clock moves every promise and timer of the server: only someone at this
+    machine may set it (a loopback client, not through a proxy), from a page of this server
+    (a JSON request, which another site's form cannot send; Origin ours when given)."""
+    from bot.config import is_loopback
+
+    if svc.settings.trusted_proxies or not is_loopback(request.remote_addr or ""):
+        return jsonify(error="the clock can be set only from this machine"), 403
+    origin = request.headers.get("Origin")
+    if not request.is_json or (origin is not None and origin != request.host_url.rstrip("/")):
+        return jsonify(error="send JSON from this server's own page"), 403
+    return None
+
+
 @simulator.post("/try/clock")
 def clock_set():  # type: ignore[no-untyped-def]
     """{"at": "2026-11-28T22:00"} (local time of [hours] timezone) or {"at": null} for the real time."""
@@ -116,10 +137,13 @@ def clock_set():  # type: ignore[no-untyped-def]
     from bot.web.simulator_clock import SimulatorClock, set_offset
 
     svc = services()
+    refused = _only_from_this_machine(svc)
+    if refused is not None:
+        return refused
     clock = svc.clock
     if not isinstance(clock, SimulatorClock):
         return jsonify(error="this server's clock is fixed (tests) and cannot pretend"), 409
-    data = request.get_json(silent=True) or {}
+    data = json_or_empty()
     at = data.get("at")
     if at is None:
         offset = None

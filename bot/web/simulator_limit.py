@@ -17,7 +17,7 @@ from handoff.store import Store, utc_iso
 PER_MINUTE = 20
 PER_DAY = 300
 TICKETS_PER_DAY = 50
-CUSTOMER_RANGE = ("+62899", "+6289:")  # simulated customers: +62899xxxxxxx (":" sorts after "9")
+CUSTOMER_RANGE = ("+62000", "+62001")  # simulated customers: +62000xxxxxxx (bot/web/simulator.py)
 DDL = ("CREATE TABLE IF NOT EXISTS simulator_hits (id INTEGER PRIMARY KEY, client TEXT NOT NULL, at TEXT NOT NULL)",
        "CREATE INDEX IF NOT EXISTS idx_simulator_hits_client ON simulator_hits (client, at)")
 
