@@ -151,6 +151,16 @@ def set_typing(tx: Any, conversation_id: int, customer: str, who: str, name: str
         (conversation_id, customer, who, name, int(typing), tx.now))
 
 
+def typing_unchanged(conn: sqlite3.Connection, conversation_id: int, typing: bool, now: datetime) -> bool:
+    """The customer's mark already says this (and, while typing, was renewed under 3 s ago):
+    nothing to write. Keeps a chatty or hostile widget from writing on every key press."""
+    row = conn.execute("SELECT typing, at FROM livechat_typing WHERE conversation_id = ? AND who = 'customer'",
+                       (conversation_id,)).fetchone()
+    if row is None or bool(row[0]) != typing:
+        return False
+    return not typing or now - parse_iso(row[1]) < timedelta(seconds=3)
+
+
 def customer_typing(conn: sqlite3.Connection, conversation_id: int, now: datetime) -> bool:
     """For the console: is the customer typing in this conversation right now?"""
     if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'livechat_typing'").fetchone():

@@ -198,3 +198,39 @@ def test_a_busy_database_is_no_leak_of_its_path(app, tmp_path):
         hold.rollback()
         hold.close()
     assert r.status_code == 503 and "h.db" not in r.text and str(tmp_path) not in r.text
+
+
+def test_bidi_overrides_and_zero_width_characters_never_reach_a_name(app):
+    c = app.test_client()
+    headers, _ = visitor(c)
+    r = c.post("/livechat/api/contact", headers=headers, json={"name": "Rina\u202e\u200b<b>adnI"})
+    assert r.get_json()["contact"]["name"] == "RinabadnI"
+
+
+def test_typing_is_written_only_when_it_changes(app):
+    c = app.test_client()
+    headers, customer = visitor(c)
+    c.post("/livechat/api/messages", headers=headers, json={"text": "halo", "client_id": "typing-001"})
+    st = app.extensions["yessindo"].bot.store
+    seq = "SELECT coalesce(max(seq), 0) FROM livechat_typing"
+    c.post("/livechat/api/typing", headers=headers, json={"typing": True})
+    first = st.conn.execute(seq).fetchone()[0]
+    for _ in range(20):
+        c.post("/livechat/api/typing", headers=headers, json={"typing": True})
+    assert st.conn.execute(seq).fetchone()[0] == first  # the same mark: no writes
+    c.post("/livechat/api/typing", headers=headers, json={"typing": False})
+    assert st.conn.execute(seq).fetchone()[0] > first
+
+
+def test_images_per_visitor_and_day_are_bounded(app, monkeypatch):
+    import io
+
+    from bot.web import livechat_api
+
+    monkeypatch.setattr(livechat_api, "UPLOADS_PER_VISITOR_DAY", 2)
+    c = app.test_client()
+    headers, _ = visitor(c)
+    png = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+    codes = [c.post("/livechat/api/upload", headers=headers, content_type="multipart/form-data",
+                    data={"file": (io.BytesIO(png), "a.png"), "client_id": f"quota-{i:04d}"}).status_code for i in range(3)]
+    assert codes == [200, 200, 429]

@@ -20,7 +20,7 @@ from bot.web.json_body import json_object, json_or_empty
 from bot.errors import StoreError
 from bot.models import Attachment, Message
 from bot.web import livechat_token
-from bot.web.livechat import refuse_foreign_origin
+from bot.web.livechat import origin_allowed, refuse_foreign_origin
 from handoff import blobs
 from handoff import livechat as lc
 
@@ -168,7 +168,8 @@ def session():  # type: ignore[no-untyped-def]
                     wait = lc.over_limit(tx, _address_key("new"), lc.real_now(), timedelta(hours=1),
                                          svc.settings.livechat.new_visitors_per_hour_per_address)
                     if wait is not None:
-                        return _error(429, _wait_message(wait, _lang(data.get("lang"))),
+                        return _error(429, _say("Terlalu banyak percakapan baru dari alamat ini. Coba lagi nanti.",
+                                                "Too many new chats from this address. Please try again later."),
                                       retry_after=int(wait.total_seconds()))
                     visitor_id = livechat_token.new_visitor_id()
                     lc.prune_hits(tx, lc.real_now())
@@ -217,6 +218,8 @@ def _send(text: str, client_id: Any, attachments: tuple[Attachment, ...] = ()) -
     if refused is not None:
         return refused
     host = request.headers.get("X-Yessindo-Host", "")[:200]
+    if host and not origin_allowed(host):
+        host = ""  # only the shop's own pages are worth recording
     message = Message(channel="web", customer=g.visitor, text=text, received_at=svc.now(), external_id=external_id,
                       display_name=visitor.name if visitor else None, attachments=attachments,
                       meta=(("source", "livechat"),) + ((("page", host),) if host else ()))
@@ -242,6 +245,25 @@ def send_message():  # type: ignore[no-untyped-def]
     return _send(data["text"], data.get("client_id"))
 
 
+UPLOADS_PER_VISITOR_DAY = 20  # with 5 MB each: at most 100 MB a visitor a day
+UPLOADS_PER_ADDRESS_DAY = 100
+
+
+def _admit_upload() -> Response | None:
+    svc = _services()
+    store = svc.bot.store
+    now = lc.real_now()
+    with svc._lock, store.write(svc.now()) as tx:
+        for key, limit in ((sha256(f"upload|{g.visitor}".encode()).hexdigest()[:24], UPLOADS_PER_VISITOR_DAY),
+                           (_address_key("upload"), UPLOADS_PER_ADDRESS_DAY)):
+            wait = lc.over_limit(tx, key, now, timedelta(days=1), limit)
+            if wait is not None:
+                return _error(429, _say("Batas kirim gambar hari ini sudah tercapai. Tulis saja pesannya, ya.",
+                                        "You have sent as many images as we take today; please write instead."),
+                              retry_after=int(wait.total_seconds()))
+    return None
+
+
 @api.post("/livechat/api/upload")
 def upload():  # type: ignore[no-untyped-def]
     limit = current_app.config["SETTINGS"].livechat.max_upload_bytes
@@ -249,6 +271,9 @@ def upload():  # type: ignore[no-untyped-def]
     request.max_content_length = upload_body_limit(limit)
     if request.content_length is not None and request.content_length > upload_body_limit(limit):
         return _error(413, _say(f"Gambar terlalu besar (maksimal {limit // (1024 * 1024)} MB).", f"Image too large (at most {limit // (1024 * 1024)} MB)."))
+    refused = _admit_upload()  # before the body is parsed
+    if refused is not None:
+        return refused
     file = request.files.get("file")
     if file is None:
         return _error(400, "send one image as the form field 'file'")
@@ -302,7 +327,7 @@ def typing():  # type: ignore[no-untyped-def]
     store = svc.bot.store
     with svc._lock:
         conv_id = _current_conversation_id(store)
-        if conv_id is not None:
+        if conv_id is not None and not lc.typing_unchanged(store.conn, conv_id, bool(data.get("typing")), now):
             with store.write(now) as tx:
                 lc.set_typing(tx, conv_id, g.visitor, "customer", None, bool(data.get("typing")))
     return Response(status=204)

@@ -5,6 +5,7 @@ webhook, `claim_whatsapp_proof`). Routes of the live-chat API blueprint."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta
 from hashlib import sha256
 from typing import Any
@@ -45,7 +46,9 @@ def contact():  # type: ignore[no-untyped-def]
     if fields["phone"] and (not _PHONE.match(fields["phone"]) or lc.phone_e164(fields["phone"]) is None):
         return _error(400, _say("Nomor WhatsApp tidak valid.", "Not a valid WhatsApp number."))
     if fields["name"]:
-        fields["name"] = re.sub(r"[\x00-\x1f\x7f<>]", "", fields["name"]) or None
+        # no control, format (bidi overrides, zero-width) or angle-bracket characters in a name
+        fields["name"] = "".join(ch for ch in fields["name"] if ch not in "<>" and
+                                 unicodedata.category(ch) not in ("Cc", "Cf")).strip() or None
     svc = _services()
     store = svc.bot.store
     now = svc.now()
