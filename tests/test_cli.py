@@ -172,7 +172,7 @@ def test_forget_deletes_one_customer_only(db_env):
 
 def test_forget_rejects_garbage(db_env):
     p = run(["forget", "not-a-customer"], env=db_env)
-    assert p.returncode == 1 and "not a phone number or email" in p.stderr.decode()
+    assert p.returncode == 1 and "not a phone number, email address or live-chat visitor" in p.stderr.decode()
 
 
 def test_two_processes_share_the_database(db_env):
