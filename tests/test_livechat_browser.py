@@ -224,3 +224,20 @@ def test_a_click_on_the_launcher_before_the_chat_is_ready_opens_it_once_ready(li
     launcher = widget(page).locator('[data-yessindo="launcher"]')
     expect(launcher).to_have_attribute("aria-expanded", "true", timeout=WAIT_MS)
     expect(page.locator("#yessindo-livechat button")).to_have_count(0)  # the stand-in is gone
+
+
+def test_when_the_server_holds_all_the_streams_it_may_the_widget_polls(live_server, new_page):
+    """A 429 on the stream (too many open) makes the widget poll: an agent's reply still arrives."""
+    live_server.add_agent("sari")
+    page = new_page(base_url=live_server.url)
+    page.route("**/livechat/api/stream*", lambda route: route.fulfill(status=429, body='{"error": "too many"}',
+                                                                        content_type="application/json"))
+    page.goto("/livechat/demo")
+    chat = widget(page)
+    chat.locator('[data-yessindo="launcher"]').click()
+    say(chat, "tolong sambungkan ke CS manusia, paket saya hilang")
+    expect(messages(chat, "bot").last).to_contain_text("YS-000001", timeout=WAIT_MS)
+    assert live_server.cli("queue", "claim", "YS-000001", "--agent", "sari").returncode == 0
+    done = live_server.cli("queue", "reply", "YS-000001", "--agent", "sari", "--text", "Halo Kak, saya Sari, lewat polling.")
+    assert done.returncode == 0, done.stderr
+    expect(messages(chat, "agent").last).to_contain_text("lewat polling", timeout=WAIT_MS)

@@ -38,7 +38,9 @@ def test_streams_are_bounded_per_visitor_address_and_worker(tmp_path, monkeypatc
     hub.subscribe("web:c", "10.0.0.1", limits=True)
     with pytest.raises(TooManyStreams):
         hub.subscribe("web:d", "10.0.0.1", limits=True)
-    monkeypatch.setattr(livechat_hub, "MAX_STREAMS", 6)
+    for i in range(3):  # a proxy that does not pass on the client's address: no per-address bound
+        hub.subscribe(f"web:p{i}", "127.0.0.1", limits=True)
+    monkeypatch.setattr(livechat_hub, "MAX_STREAMS", 9)
     hub.subscribe("web:e", "10.0.0.2", limits=True)
     with pytest.raises(TooManyStreams):
         hub.subscribe("web:f", "10.0.0.3", limits=True)

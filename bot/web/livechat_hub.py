@@ -25,6 +25,7 @@ from typing import Any, Iterator
 
 from flask import Blueprint, Response, current_app, g, request
 
+from bot.config import is_loopback
 from handoff import livechat as lc
 
 log = logging.getLogger("yessindo.livechat")
@@ -100,8 +101,10 @@ class LiveHub:
                 total = sum(len(s) for s in self._subs.values())
                 if total >= MAX_STREAMS:
                     raise TooManyStreams("this worker holds its most streams")
-                if address and sum(1 for subs in self._subs.values() for x in subs
-                                   if x.address == address) >= MAX_STREAMS_PER_ADDRESS:
+                # (a loopback address is a reverse proxy that did not say who its client is: no
+                # per-address bound there, or one proxy would cap the whole shop; the per-worker one holds)
+                if address and not is_loopback(address) and sum(
+                        1 for subs in self._subs.values() for x in subs if x.address == address) >= MAX_STREAMS_PER_ADDRESS:
                     raise TooManyStreams("this address holds its most streams")
                 mine = sorted(self._subs.get(customer, ()), key=lambda x: x.opened)
                 for old in mine[: max(0, len(mine) - MAX_STREAMS_PER_VISITOR + 1)]:

@@ -492,6 +492,11 @@
       const r = await fetch(`${API}/stream?after=${lastId}`, { headers: headers(), cache: "no-store", credentials: "omit", signal: c.signal });
       if (r.status === 401) { resession(); throw new Error("401"); }
       if (r.status === 503) { setOffline(true); throw new Error("503"); }
+      if (r.status === 429) { // the server holds all the streams it may: poll for a while, then try again
+        startPolling();
+        setTimeout(() => { clearInterval(pollTimer); pollTimer = 0; ensureStream(); }, 30000);
+        return;
+      }
       if ([404, 405, 406, 501].includes(r.status) || (r.ok && !(r.body && r.body.getReader))) {
         startPolling();
         return;
