@@ -499,8 +499,14 @@ def _queue_raw(db_path, customer: str, body: str = "Halo Kak, ini jawaban kami."
     """An outbox row as an agent's reply would leave it (no conversation needed for sending)."""
     from handoff.store import Store
 
+    from datetime import timedelta
+
+    from handoff.records import utc_iso
+
     store = Store(db_path)
-    now = datetime.now(timezone.utc).isoformat()
+    # in the store's own format (isoformat's microseconds sort after the same second without them,
+    # so a row written in the very second poll-email starts was not yet due: a flaky test)
+    now = utc_iso(datetime.now(timezone.utc) - timedelta(seconds=1))
     with store.write(datetime.now(timezone.utc)) as tx:
         tx.conn.execute("INSERT INTO outbox (channel, customer, kind, body, status, attempts, next_attempt_at, "
                         "created_at, updated_at) VALUES ('email', ?, 'text', ?, 'pending', 0, ?, ?, ?)",
