@@ -22,6 +22,7 @@ from bot.errors import StoreError
 from bot.web import console_auth as auth
 from bot.web import console_format as fmt_
 from bot.web.console_base import _error_page, _knowledge, _page, console, ctx
+from bot.web.request_input import MAX_ID, message_id_arg
 from handoff import views
 from handoff.livechat import customer_typing
 from handoff.livechat import visitor as livechat_visitor
@@ -216,7 +217,7 @@ def file(blob_id: int):  # type: ignore[no-untyped-def]
 
     from handoff import blobs
 
-    blob = blobs.get(ctx().store.conn, blob_id) if blob_id < 2**63 else None
+    blob = blobs.get(ctx().store.conn, blob_id) if blob_id <= MAX_ID else None
     if blob is None:
         return _error_page(404, "Berkas tidak ditemukan", "Berkas ini tidak ada (mungkin sudah dihapus).")
     ctype = (blob.content_type or "application/octet-stream").split(";")[0].strip().lower()
@@ -237,10 +238,7 @@ def api_ticket(ref: str):  # type: ignore[no-untyped-def]
     t = c.store.ticket(ref.strip().upper())
     if t is None:
         return jsonify(error="Tiket tidak ditemukan."), 404
-    try:
-        after = min(max(0, int(request.args.get("after", "0"))), 2**63 - 1)  # SQLite's INTEGER
-    except ValueError:
-        after = 0
+    after = message_id_arg(request.args.get("after"))
     conv = c.store.conversation(t.conversation_id)
     name = conv.display_name if conv else None
     new = [fmt_.message_view(m, t.channel, c.fmt, name) for m in views.transcript(c.store, t.conversation_id, after)]

@@ -15,7 +15,7 @@ from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from bot.web.json_body import json_object, json_or_empty
+from bot.web.request_input import MAX_ID, json_object, json_or_empty, message_id_arg
 
 from bot.errors import StoreError
 from bot.models import Attachment, Message
@@ -189,8 +189,6 @@ def session():  # type: ignore[no-untyped-def]
 # -- messages --------------------------------------------------------------------------------------
 @api.get("/livechat/api/messages")
 def messages():  # type: ignore[no-untyped-def]
-    from bot.web.livechat_hub import message_id_arg
-
     after = message_id_arg(request.args.get("after"))
     svc = _services()
     store = svc.bot.store
@@ -291,7 +289,7 @@ def upload():  # type: ignore[no-untyped-def]
 
 @api.get("/livechat/api/attachment/<int:blob_id>")
 def attachment(blob_id: int):  # type: ignore[no-untyped-def]
-    if blob_id >= 2**63:
+    if blob_id > MAX_ID:
         return _error(404, "no such attachment")
     svc = _services()
     store = svc.bot.store
@@ -337,7 +335,7 @@ def typing():  # type: ignore[no-untyped-def]
 def read():  # type: ignore[no-untyped-def]
     data = json_or_empty()
     up_to = data.get("up_to")
-    if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to < 2**63:
+    if not isinstance(up_to, int) or isinstance(up_to, bool) or not 0 <= up_to <= MAX_ID:
         return _error(400, 'send {"up_to": <message id>}')
     svc = _services()
     store = svc.bot.store

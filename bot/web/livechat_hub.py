@@ -26,6 +26,7 @@ from typing import Any, Iterator
 from flask import Blueprint, Response, current_app, g, request
 
 from bot.config import is_loopback
+from bot.web.request_input import message_id_arg
 from handoff import livechat as lc
 
 log = logging.getLogger("yessindo.livechat")
@@ -200,14 +201,6 @@ class LiveHub:
             subs = list(self._subs.get(customer, ()))
         for sub in subs:
             sub.put(kind, data)
-
-
-def message_id_arg(value: str | None) -> int:
-    """A message id from a query string: 0 when absent or not a number, at most SQLite's largest integer."""
-    try:
-        return min(max(0, int(value or "0")), 2**63 - 1)
-    except ValueError:
-        return 0
 
 
 def hub() -> LiveHub:

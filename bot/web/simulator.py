@@ -12,7 +12,7 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, jsonify, render_template, request
 
-from bot.web.json_body import json_or_empty
+from bot.web.request_input import json_or_empty, message_id_arg
 
 from bot.errors import StoreError
 from bot.models import Message
@@ -83,8 +83,6 @@ def updates():  # type: ignore[no-untyped-def]
     customer = request.args.get("customer", "")
     if not _CUSTOMER.match(customer):
         return jsonify(error="customer must be +62000xxxxxxx"), 400
-    from bot.web.livechat_hub import message_id_arg
-
     after = message_id_arg(request.args.get("after"))
     svc = services()
     store = svc.bot.store
