@@ -255,12 +255,11 @@ def test_the_hub_delivers_agent_messages_typing_and_read_marks_to_the_right_stre
     a, b = Visitor(client), Visitor(client)
     a.say("saya mau bicara dengan CS, pesanan saya salah kirim")
     st = store(app)
-    hub = LiveHub(app.config["SETTINGS"].database)
+    hub = LiveHub(app.config["SETTINGS"].database, loop=False)  # polled by hand below
     hub.prime(st.conn)
     customer_a = "web:" + a.token.split(".")[1]
     customer_b = "web:" + b.token.split(".")[1]
     sub_a, sub_b = hub.subscribe(customer_a), hub.subscribe(customer_b)
-    hub._thread = None  # poll by hand below, not from the loop
     queue.add_agent(st, clock(), "sari", "agent", generate_password_hash("rahasia-sari"))
     desk = Desk.from_settings(app.config["SETTINGS"], st)
     ref = st.conn.execute("SELECT ref FROM tickets").fetchone()[0]

@@ -70,11 +70,10 @@ def test_console_doorbell_rings_on_any_change_and_needs_a_login(console, tmp_pat
     r = sari.get("/console/api/stream", buffered=False)
     assert r.status_code == 200 and r.mimetype == "text/event-stream"
     r.close()
-    hub = LiveHub(console.config["storage"]["database"])
+    hub = LiveHub(console.config["storage"]["database"], loop=False)  # polled by hand below
     st = console.store
     hub.prime(st.conn)
     sub = hub.subscribe(CONSOLE)
-    hub._thread = None
     hub.poll(st.conn)  # the first round only learns where things stand
     assert sub.events.empty()
     console.customer("halo kak, paket saya belum sampai")  # a WhatsApp customer writes

@@ -27,8 +27,7 @@ def visitor(client):
 
 
 def test_streams_are_bounded_per_visitor_address_and_worker(tmp_path, monkeypatch):
-    hub = LiveHub(str(tmp_path / "none.db"))
-    hub._thread = type("T", (), {"is_alive": lambda self: True})()  # no loop in this test
+    hub = LiveHub(str(tmp_path / "none.db"), loop=False)
     first = [hub.subscribe("web:a", "10.0.0.1", limits=True) for _ in range(3)]
     fourth = hub.subscribe("web:a", "10.0.0.1", limits=True)
     assert first[0].overflowed and not fourth.overflowed  # the visitor's oldest stream ends

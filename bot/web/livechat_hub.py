@@ -68,9 +68,11 @@ class Subscription:
 class LiveHub:
     """One per worker process: the streams open here, by visitor, and the loop feeding them."""
 
-    def __init__(self, database: str, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(self, database: str, poll_seconds: float = POLL_SECONDS, *, loop: bool = True) -> None:
+        """`loop=False`: no background loop; the caller polls (tests)."""
         self.database = database
         self.poll_seconds = poll_seconds
+        self.loop = loop
         self._subs: dict[str, set[Subscription]] = {}
         self._lock = threading.Lock()
         self._thread: threading.Thread | None = None
@@ -112,7 +114,7 @@ class LiveHub:
                     self.end(old)
                     self._subs[customer].discard(old)
             self._subs.setdefault(customer, set()).add(sub)
-            if self._thread is None or not self._thread.is_alive():
+            if self.loop and (self._thread is None or not self._thread.is_alive()):
                 self._thread = threading.Thread(target=self._run, name="livechat-hub", daemon=True)
                 self._thread.start()
         return sub
@@ -134,7 +136,6 @@ class LiveHub:
             try:
                 if store is None:
                     store = Store(self.database, create=False)
-                    lc.ensure_schema(store.conn)
                 self.poll(store.conn)
             except Exception as exc:  # a locked or vanished database: try again next round
                 log.warning("live chat hub: %s", exc.__class__.__name__)
