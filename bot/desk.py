@@ -34,10 +34,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CHANNEL_ID = {"email": "email", "web": "live chat"}
 
 
-def _has_livechat(conn: Any) -> bool:
-    return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'livechat_visitors'").fetchone() \
-        is not None
-
 
 @dataclass(frozen=True)
 class ChannelState:
@@ -101,7 +97,7 @@ class Desk:
             # proved it with the code mailed there (handoff/livechat.py).
             from handoff.livechat import visitor
 
-            given = visitor(conn, conv.customer) if _has_livechat(conn) else None
+            given = visitor(conn, conv.customer)
             proven = (given.email.lower(),) if given and given.email and given.email_verified else ()
             typed = ((given.email.lower(),) if given and given.email else ()) + emails
             return ChannelState("web", None, None, False, proven, tuple(a for a in dict.fromkeys(typed) if a not in proven))

@@ -21,13 +21,7 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
         outbox_id = tx.enqueue_outbound(conv, text, ticket_ref=ticket_ref)
         tx.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = ? WHERE id = ?",
                         (tx.now, f"web-{outbox_id}", outbox_id))
-        meta: dict[str, Any] = {"outbox_id": outbox_id}
-        copy = _away_copy(tx, conv, text, ticket_ref, email_address)
-        if copy is not None:
-            meta["email_copy"] = copy
-        wa_copy = _away_whatsapp(tx, conv, text, ticket_ref)
-        if wa_copy is not None:
-            meta["whatsapp_copy"] = wa_copy
+        meta = {"outbox_id": outbox_id} | _copies_while_away(tx, conv, text, ticket_ref, email_address)
         tx.add_message(conv, "out", text, author=author, meta=meta)
         return outbox_id
     if conv.channel != "email":
@@ -53,15 +47,35 @@ def queue_message(tx: Transaction, conv: Conversation, text: str, ticket_ref: st
     return outbox_id
 
 
-def _away_copy(tx: Transaction, conv: Conversation, text: str, ticket_ref: str | None, from_address: str) -> int | None:
-    """A live-chat visitor who has left the page and proved an email address gets the
-    message there too (the widget shows it when they come back)."""
+def _copies_while_away(tx: Transaction, conv: Conversation, text: str, ticket_ref: str | None,
+                       from_address: str) -> dict[str, int]:
+    """A live-chat visitor who has left the page gets the message also where they proved
+    they can be reached (the widget shows it when they come back): by email, threaded,
+    and on WhatsApp as free text while its 24-hour window is open. The outbox ids, by kind."""
     from handoff.livechat import away, visitor
+    from handoff.outbox import _window_open
     from handoff.records import parse_iso
 
+    now = parse_iso(tx.now)
     v = visitor(tx.conn, conv.customer)
-    if v is None or not v.email or not v.email_verified or not away(v, parse_iso(tx.now)):
-        return None
+    if v is None or not away(v, now):
+        return {}
+    copies: dict[str, int] = {}
+    if v.email and v.email_verified:
+        copies["email_copy"] = _email_copy(tx, conv, v.email, text, ticket_ref, from_address)
+    if v.phone_e164 and v.phone_verified and _window_open(tx.conn, v.phone_e164, now):
+        from bot.channels.whatsapp import split_text
+
+        target = replace(conv, channel="whatsapp", customer=v.phone_e164)
+        copies["whatsapp_copy"] = [tx.enqueue_outbound(target, part, ticket_ref=ticket_ref)
+                                   for part in split_text(text)][0]
+    return copies
+
+
+def _email_copy(tx: Transaction, conv: Conversation, address: str, text: str, ticket_ref: str | None,
+                from_address: str) -> int:
+    from handoff.records import _has_table
+
     subject = f"Yessindo: balasan live chat ({ticket_ref})" if ticket_ref else "Yessindo: balasan live chat"
     footer = ("\n\n—\nBalasan untuk percakapan Kakak di live chat Yessindo. Buka kembali live chat di situs kami "
               "untuk melanjutkan, atau balas email ini.")
@@ -69,35 +83,10 @@ def _away_copy(tx: Transaction, conv: Conversation, text: str, ticket_ref: str |
     previous = tx.conn.execute(
         "SELECT e.message_id FROM outbox o JOIN email_outbound e ON e.outbox_id = o.id WHERE o.conversation_id = ? "
         "AND o.channel = 'email' AND o.customer = ? AND e.subject LIKE 'Yessindo: balasan live chat%' "
-        "ORDER BY o.id DESC LIMIT 1", (conv.id, v.email)).fetchone() if _has_email_outbound(tx) else None
-    target = replace(conv, channel="email", customer=v.email)
+        "ORDER BY o.id DESC LIMIT 1", (conv.id, address)).fetchone() if _has_table(tx.conn, "email_outbound") else None
+    target = replace(conv, channel="email", customer=address)
     return _queue_email(tx, target, text + footer, ticket_ref, from_address, previous[0] if previous else None,
                         ("Re: " + subject) if previous else subject)
-
-
-def _away_whatsapp(tx: Transaction, conv: Conversation, text: str, ticket_ref: str | None) -> int | None:
-    """A live-chat visitor who has left and proved a WhatsApp number (by writing to us from
-    it) gets the message there too, as free text while WhatsApp's 24-hour window is open."""
-    from handoff.livechat import away, visitor
-    from handoff.livechat_proof import phone_proven
-    from handoff.outbox import _window_open
-    from handoff.records import parse_iso
-
-    now = parse_iso(tx.now)
-    v = visitor(tx.conn, conv.customer)
-    number = phone_proven(tx.conn, conv.customer) if v is not None and away(v, now) else None
-    if number is None or not _window_open(tx.conn, number, now):
-        return None
-    from bot.channels.whatsapp import split_text
-
-    target = replace(conv, channel="whatsapp", customer=number)
-    ids = [tx.enqueue_outbound(target, part, ticket_ref=ticket_ref) for part in split_text(text)]
-    return ids[0]
-
-
-def _has_email_outbound(tx: Transaction) -> bool:
-    return tx.conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'email_outbound'"
-                           ).fetchone() is not None
 
 
 def queue_email_copy(tx: Transaction, conv: Conversation, address: str, text: str, subject: str, *,

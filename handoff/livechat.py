@@ -60,6 +60,7 @@ class Visitor:
     last_seen_at: datetime
     email_verified: bool = False
     phone_verified: bool = False
+    phone_e164: str | None = None  # `phone` as +62..., the number a WhatsApp proof names
 
     @property
     def contact(self) -> dict[str, str] | None:
@@ -70,15 +71,15 @@ class Visitor:
 def _visitor(row: sqlite3.Row | tuple[Any, ...] | None) -> Visitor | None:
     if row is None:
         return None
-    customer, created, lang, name, email, phone, read_up_to, last_seen, verified, phone_verified = row
+    customer, created, lang, name, email, phone, read_up_to, last_seen, verified, phone_verified, e164 = row
     return Visitor(customer, parse_iso(created), lang, name, email, phone, int(read_up_to or 0), parse_iso(last_seen),
-                   bool(verified), bool(phone_verified))
+                   bool(verified), bool(phone_verified), e164)
 
 
 def visitor(conn: sqlite3.Connection, customer: str) -> Visitor | None:
     return _visitor(conn.execute(
         "SELECT customer, created_at, lang, name, email, phone, read_up_to, last_seen_at, email_verified_at, "
-        "phone_verified_at FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone())
+        "phone_verified_at, phone_e164 FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone())
 
 
 def seen(tx: Any, customer: str, lang: str | None) -> None:
@@ -163,8 +164,6 @@ def typing_unchanged(conn: sqlite3.Connection, conversation_id: int, typing: boo
 
 def customer_typing(conn: sqlite3.Connection, conversation_id: int, now: datetime) -> bool:
     """For the console: is the customer typing in this conversation right now?"""
-    if not conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'livechat_typing'").fetchone():
-        return False
     row = conn.execute("SELECT typing, at FROM livechat_typing WHERE conversation_id = ? AND who = 'customer'",
                        (conversation_id,)).fetchone()
     return bool(row and row[0] and now - parse_iso(row[1]) < TYPING_FOR)

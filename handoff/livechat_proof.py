@@ -14,7 +14,6 @@ import hashlib
 import hmac
 import re
 import secrets
-import sqlite3
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -85,9 +84,3 @@ def prove_phone(tx: Any, e164: str, code: str, now: datetime) -> str | None:
                             "WHERE customer = ?", (tx.now, customer))
             return str(customer)
     return None
-
-
-def phone_proven(conn: sqlite3.Connection, customer: str) -> str | None:
-    row = conn.execute("SELECT phone_e164 FROM livechat_visitors WHERE customer = ? AND phone_verified_at IS NOT NULL",
-                       (customer,)).fetchone()
-    return row[0] if row else None

@@ -116,7 +116,6 @@ def typing(ref: str):  # type: ignore[no-untyped-def]
         return Response(status=204)  # nothing to show: only the holder of a live chat types to it
     try:
         with c.store.write(c.now) as tx:
-            lc.ensure_schema(tx.conn)
             lc.set_typing(tx, t.conversation_id, t.customer, "agent", c.agent.name, request.form.get("typing") == "1")
     except StoreError:
         pass  # a typing mark is not worth an error

@@ -163,7 +163,6 @@ def session():  # type: ignore[no-untyped-def]
     try:
         with svc._lock:
             with store.write(now) as tx:
-                lc.ensure_schema(tx.conn)
                 if visitor_id is None:
                     wait = lc.over_limit(tx, _address_key("new"), lc.real_now(), timedelta(hours=1),
                                          svc.settings.livechat.new_visitors_per_hour_per_address)

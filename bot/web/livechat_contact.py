@@ -151,7 +151,6 @@ def claim_whatsapp_proof(store: Any, now: datetime, number: str, text: str | Non
     if code is None:
         return None
     with store.write(now) as tx:
-        lc.ensure_schema(tx.conn)
         if external_id and tx.message_exists("whatsapp", "in", external_id):
             return None  # Twilio's retry: the pipeline replays the stored answer
         customer = proof.prove_phone(tx, number, code, now)
