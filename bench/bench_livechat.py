@@ -210,7 +210,6 @@ async def main() -> None:
     script_b.write_text(script_a.read_text().replace(str(tmp / "bodies.tsv"), str(tmp / "b" / "bodies.tsv")))
 
     log = log_path.open("wb")
-    # `--config` after `serve`: given before the subcommand it is dropped (bot/cli.py, parents=[common])
     server = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--config", str(config), "--port", str(port)],
                               env=env, stdout=log, stderr=subprocess.STDOUT)
     tasks: list[asyncio.Task] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import socket
 import subprocess
+import time
+import urllib.request
 
 
 def free_port() -> int:
@@ -20,3 +22,19 @@ def stop(proc: subprocess.Popen, timeout: float = 20.0) -> None:  # type: ignore
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+def wait_until_up(proc: subprocess.Popen, base: str, seconds: float = 30.0) -> None:  # type: ignore[type-arg]
+    """Until `base`/healthz answers. A server that exits or stays silent is killed and its
+    output (stdout=PIPE) becomes the AssertionError."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=1)
+            return
+        except OSError:
+            if proc.poll() is not None:
+                break
+            time.sleep(0.2)
+    proc.kill()
+    raise AssertionError(proc.stdout.read().decode() if proc.stdout else "server did not start")

@@ -9,7 +9,6 @@ import os
 import stat
 import subprocess
 import sys
-import time
 import urllib.parse
 import urllib.request
 from pathlib import Path
@@ -22,7 +21,7 @@ from bot.errors import ConfigError
 from handoff import filemodes
 from handoff.store import Store
 from tests.conftest import REPO, Conversation
-from tests.procs import free_port, stop
+from tests.procs import free_port, stop, wait_until_up
 
 TOKEN = "modes-test-token"
 
@@ -119,17 +118,8 @@ def _start_serve(tmp_path: Path, db: Path, config: Path | None) -> tuple[subproc
     proc = subprocess.Popen(args, env=env_for(db), cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
                             umask=0o022)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 60
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            return proc, base
-        except OSError:
-            if proc.poll() is not None:
-                break
-            time.sleep(0.2)
-    proc.kill()
-    raise AssertionError(proc.stdout.read().decode())  # type: ignore[union-attr]
+    wait_until_up(proc, base, 60)
+    return proc, base
 
 
 def _webhook(base: str) -> None:

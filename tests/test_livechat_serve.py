@@ -10,7 +10,6 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from datetime import datetime, timezone
 
 import pytest
@@ -21,7 +20,7 @@ from bot.desk import Desk
 from handoff import queue
 from handoff.store import Store
 from tests.conftest import REPO
-from tests.procs import free_port, stop
+from tests.procs import free_port, stop, wait_until_up
 
 
 @pytest.fixture
@@ -34,16 +33,7 @@ def server(tmp_path):
     env["PYTHONPATH"] = str(REPO)
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "--config", str(cfg), "serve", "--port", str(port),
                              "--workers", "2"], env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError(proc.stdout.read().decode())
+    wait_until_up(proc, f"http://127.0.0.1:{port}")
     yield port, cfg, db
     stop(proc)
 

@@ -16,7 +16,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from tests.conftest import REPO
-from tests.procs import free_port  # noqa: F401  (other tests take it from here too)
+from tests.procs import free_port, wait_until_up  # noqa: F401  (other tests take free_port from here too)
 
 TOKEN = "serve-test-token"
 
@@ -29,16 +29,7 @@ def server(tmp_path):
     proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "2"],
                             env=env, cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     base = f"http://127.0.0.1:{port}"
-    deadline = time.time() + 30
-    while time.time() < deadline:
-        try:
-            urllib.request.urlopen(base + "/healthz", timeout=1)
-            break
-        except OSError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        raise AssertionError(proc.stdout.read().decode())
+    wait_until_up(proc, base)
     yield base, tmp_path / "serve.db"
     proc.terminate()
     try:
