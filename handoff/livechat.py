@@ -23,7 +23,7 @@ SCHEMA = (
     # agents' replies also go there while the visitor is away, and is the visitor linked to
     # that address's history (linked_customer). code_*: the pending code, as a hash.
     "CREATE TABLE IF NOT EXISTS livechat_visitors (customer TEXT PRIMARY KEY, created_at TEXT NOT NULL, "
-    "last_seen_at TEXT NOT NULL, lang TEXT, name TEXT, email TEXT, phone TEXT, read_up_to INTEGER NOT NULL DEFAULT 0, "
+    "last_seen_at TEXT NOT NULL, name TEXT, email TEXT, phone TEXT, read_up_to INTEGER NOT NULL DEFAULT 0, "
     "email_verified_at TEXT, linked_customer TEXT, code_hash TEXT, code_expires_at TEXT, "
     "code_attempts INTEGER NOT NULL DEFAULT 0, phone_e164 TEXT, phone_verified_at TEXT, phone_code_hash TEXT, "
     "phone_code_expires_at TEXT)",
@@ -52,7 +52,6 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
 class Visitor:
     customer: str
     created_at: datetime
-    lang: str | None
     name: str | None
     email: str | None
     phone: str | None
@@ -71,23 +70,23 @@ class Visitor:
 def _visitor(row: sqlite3.Row | tuple[Any, ...] | None) -> Visitor | None:
     if row is None:
         return None
-    customer, created, lang, name, email, phone, read_up_to, last_seen, verified, phone_verified, e164 = row
-    return Visitor(customer, parse_iso(created), lang, name, email, phone, int(read_up_to or 0), parse_iso(last_seen),
+    customer, created, name, email, phone, read_up_to, last_seen, verified, phone_verified, e164 = row
+    return Visitor(customer, parse_iso(created), name, email, phone, int(read_up_to or 0), parse_iso(last_seen),
                    bool(verified), bool(phone_verified), e164)
 
 
 def visitor(conn: sqlite3.Connection, customer: str) -> Visitor | None:
     return _visitor(conn.execute(
-        "SELECT customer, created_at, lang, name, email, phone, read_up_to, last_seen_at, email_verified_at, "
+        "SELECT customer, created_at, name, email, phone, read_up_to, last_seen_at, email_verified_at, "
         "phone_verified_at, phone_e164 FROM livechat_visitors WHERE customer = ?", (customer,)).fetchone())
 
 
-def seen(tx: Any, customer: str, lang: str | None) -> None:
-    """Record a visit (a new visitor's row, or the time and language of a returning one)."""
+def seen(tx: Any, customer: str) -> None:
+    """Record a visit: a new visitor's row, or the time a returning one was last here.
+    (The language is the conversation's, not the visitor's.)"""
     tx.conn.execute(
-        "INSERT INTO livechat_visitors (customer, created_at, last_seen_at, lang) VALUES (?, ?, ?, ?) "
-        "ON CONFLICT(customer) DO UPDATE SET last_seen_at = excluded.last_seen_at, "
-        "lang = coalesce(excluded.lang, livechat_visitors.lang)", (customer, tx.now, tx.now, lang))
+        "INSERT INTO livechat_visitors (customer, created_at, last_seen_at) VALUES (?, ?, ?) "
+        "ON CONFLICT(customer) DO UPDATE SET last_seen_at = excluded.last_seen_at", (customer, tx.now, tx.now))
 
 
 def set_contact(tx: Any, customer: str, name: str | None, email: str | None, phone: str | None) -> tuple[bool, bool]:
@@ -194,8 +193,7 @@ def prune_hits(tx: Any, now: datetime) -> None:
 _COLUMNS = "m.id, m.direction, m.author, m.text, m.created_at, m.attachments, m.meta, m.external_id, c.lang"
 
 
-def widget_message(row: sqlite3.Row | tuple[Any, ...], read_up_to: int = 0, agent_read_at: str | None = None,
-                   ) -> dict[str, Any]:
+def widget_message(row: sqlite3.Row | tuple[Any, ...], agent_read_at: str | None = None) -> dict[str, Any]:
     """One stored message as the widget's MSG object. Private notes and agents' own
     names beyond the display name never leave the server."""
     mid, direction, author, text, created, attachments, meta, external_id, lang = tuple(row)

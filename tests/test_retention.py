@@ -186,7 +186,7 @@ def test_an_old_live_chat_visitor_goes_with_the_contact_details_they_gave(store)
     conversation(store, NOW - timedelta(days=2), recent_visitor, channel="web")
     for customer, at in ((old_visitor, OLD), (recent_visitor, NOW - timedelta(days=2))):
         with store.write(at) as tx:
-            lc.seen(tx, customer, "id")
+            lc.seen(tx, customer)
             lc.set_contact(tx, customer, "Rina", "rina@contoh.test", "081234567890")
     counts = purge_older_than(store, NOW, 365)
     assert counts["livechat_visitors"] == 1

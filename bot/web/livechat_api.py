@@ -8,19 +8,17 @@ from __future__ import annotations
 
 import logging
 import re
-from dataclasses import dataclass
 from datetime import timedelta
 from hashlib import sha256
 from typing import Any
 
 from flask import Blueprint, Response, current_app, g, jsonify, request
 
-from bot.web.request_input import MAX_ID, json_object, json_or_empty, message_id_arg
-
 from bot.errors import StoreError
 from bot.models import Attachment, Message
 from bot.web import livechat_token
 from bot.web.livechat import origin_allowed, refuse_foreign_origin
+from bot.web.request_input import MAX_ID, json_object, json_or_empty, message_id_arg
 from handoff import blobs
 from handoff import livechat as lc
 
@@ -105,12 +103,6 @@ def _guard():  # type: ignore[no-untyped-def]
     return None
 
 
-@dataclass(frozen=True)
-class _Limits:
-    per_minute: int
-    per_address: int
-
-
 def _wait_message(wait: timedelta, lang: str) -> str:
     seconds = int(wait.total_seconds())
     if lang == "en":
@@ -173,12 +165,12 @@ def session():  # type: ignore[no-untyped-def]
                     visitor_id = livechat_token.new_visitor_id()
                     lc.prune_hits(tx, lc.real_now())
                 customer = lc.PREFIX + visitor_id
-                lc.seen(tx, customer, None)
+                lc.seen(tx, customer)
             visitor = lc.visitor(store.conn, customer)
             messages = lc.history(store.conn, customer)
     except StoreError as exc:
         return _busy(exc)
-    lang = messages[-1]["lang"] if messages else (visitor.lang if visitor and visitor.lang else _lang(data.get("lang")))
+    lang = messages[-1]["lang"] if messages else _lang(data.get("lang"))
     return jsonify(token=livechat_token.issue(key, visitor_id), lang=lang, messages=messages, status=_status(lang),
                    contact=visitor.contact if visitor else None,
                    limits={"max_text": MAX_TEXT, "max_upload_bytes": svc.settings.livechat.max_upload_bytes,

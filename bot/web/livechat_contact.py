@@ -13,9 +13,8 @@ from typing import Any
 from flask import g, jsonify, request
 
 from bot.channels.email_address import unmailable_reason
-from bot.web.request_input import json_object, json_or_empty
-
 from bot.web.livechat_api import _current_conversation_id, _error, _say, _services, api
+from bot.web.request_input import json_object, json_or_empty
 from handoff import livechat as lc
 from handoff import livechat_proof as proof
 

@@ -235,7 +235,7 @@ def live():  # type: ignore[no-untyped-def]
     with svc._lock:
         live_hub.prime(store.conn)
         with store.write(svc.now()) as tx:
-            lc.seen(tx, customer, None)  # an open widget is a visitor who is here (handoff.livechat.away)
+            lc.seen(tx, customer)  # an open widget is a visitor who is here (handoff.livechat.away)
     try:  # before reading the history: nothing falls between the two
         sub = live_hub.subscribe(customer, request.remote_addr or "", limits=True)
     except TooManyStreams:

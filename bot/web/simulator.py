@@ -12,10 +12,9 @@ from datetime import datetime, timedelta
 
 from flask import Blueprint, jsonify, render_template, request
 
-from bot.web.request_input import json_or_empty, message_id_arg
-
 from bot.errors import StoreError
 from bot.models import Message
+from bot.web.request_input import json_or_empty, message_id_arg
 from bot.web.simulator_limit import admit
 from handoff.store import Store
 
