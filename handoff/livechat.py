@@ -190,7 +190,8 @@ def prune_hits(tx: Any, now: datetime) -> None:
 
 
 # -- messages as the widget shows them ---------------------------------------------------------------
-_COLUMNS = "m.id, m.direction, m.author, m.text, m.created_at, m.attachments, m.meta, m.external_id, c.lang"
+# a message as widget_message reads it (the live hub selects the same)
+WIDGET_COLUMNS = "m.id, m.direction, m.author, m.text, m.created_at, m.attachments, m.meta, m.external_id, c.lang"
 
 
 def widget_message(row: sqlite3.Row | tuple[Any, ...], agent_read_at: str | None = None) -> dict[str, Any]:
@@ -236,7 +237,7 @@ def history(conn: sqlite3.Connection, customer: str, after: int = 0, limit: int 
     # `after`, oldest first, so nothing between is skipped (the stream asks again for the rest)
     order = "DESC" if after == 0 else "ASC"
     rows = conn.execute(
-        f"SELECT {_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        f"SELECT {WIDGET_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
         "WHERE m.channel = 'web' AND m.customer = ? AND m.id > ? AND coalesce(json_extract(m.meta, '$.private'), 0) = 0 "
         f"ORDER BY m.id {order} LIMIT ?", (customer, after, limit)).fetchall()
     if order == "ASC":
@@ -250,13 +251,13 @@ def history(conn: sqlite3.Connection, customer: str, after: int = 0, limit: int 
 def exchange(conn: sqlite3.Connection, customer: str, external_id: str) -> tuple[dict[str, Any] | None, list[dict[str, Any]]]:
     """The customer's message with this id and the answers the bot gave to it."""
     row = conn.execute(
-        f"SELECT {_COLUMNS}, m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        f"SELECT {WIDGET_COLUMNS}, m.conversation_id FROM messages m JOIN conversations c ON c.id = m.conversation_id "
         "WHERE m.channel = 'web' AND m.direction = 'in' AND m.external_id = ? AND m.customer = ?",
         (external_id, customer)).fetchone()
     if row is None:
         return None, []
     replies = conn.execute(
-        f"SELECT {_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+        f"SELECT {WIDGET_COLUMNS} FROM messages m JOIN conversations c ON c.id = m.conversation_id "
         "WHERE m.conversation_id = ? AND m.id > ? AND m.direction = 'out' AND m.author = 'bot' "
         "AND m.id < coalesce((SELECT min(id) FROM messages WHERE conversation_id = ? AND id > ? AND direction = 'in'), "
         "9223372036854775807) ORDER BY m.id", (row[-1], row[0], row[-1], row[0])).fetchall()

@@ -158,20 +158,19 @@ class LiveHub:
         self.prime(conn)
         with self._lock:
             consoles = CONSOLE in self._subs
+        newest = conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0]
         if consoles:
             # any message or event anywhere (every channel, every worker, the CLI): the consoles poll now
-            change = (conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0],
-                      conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
+            change = (newest, conn.execute("SELECT coalesce(max(id), 0) FROM events").fetchone()[0])
             if change != self._last_change:
                 if self._last_change[0] >= 0:
                     self._send(CONSOLE, "changed", {"message": change[0], "event": change[1]})
                 self._last_change = change
         # What is new is a range of rowids: walk it (`+m.channel` keeps SQLite off the channel
         # index, which would visit every web message ever stored), at most 5,000 rows a round.
-        top = min(conn.execute("SELECT coalesce(max(id), 0) FROM messages").fetchone()[0], self._last_message + 5000)
+        top = min(newest, self._last_message + 5000)
         rows = conn.execute(
-            "SELECT m.id, m.direction, m.author, m.text, m.created_at, m.attachments, m.meta, m.external_id, c.lang, "
-            "m.customer FROM messages m JOIN conversations c ON c.id = m.conversation_id "
+            f"SELECT {lc.WIDGET_COLUMNS}, m.customer FROM messages m JOIN conversations c ON c.id = m.conversation_id "
             "WHERE m.id > ? AND m.id <= ? AND +m.channel = 'web' ORDER BY m.id", (self._last_message, top)).fetchall()
         self._last_message = max(self._last_message, top)
         with self._lock:  # who listens, read after the rows: a stream opened meanwhile read its history later
