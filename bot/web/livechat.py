@@ -15,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 from pathlib import Path
+from typing import Any
 
 from flask import Blueprint, Flask, Response, abort, current_app, jsonify, render_template, request
 
@@ -40,16 +41,24 @@ def refuse_foreign_origin() -> Response | None:
     that send neither (curl, the benches) pass: they carry no visitor's cookies anyway."""
     origin = request.headers.get("Origin")
     if origin is not None and not origin_allowed(origin):
-        return _json_error(403, "origin not allowed")
+        return json_error(403, "origin not allowed")
     if origin is None and request.headers.get("Sec-Fetch-Site") == "cross-site":
-        return _json_error(403, "origin not allowed")
+        return json_error(403, "origin not allowed")
     return None
 
 
-def _json_error(status: int, message: str) -> Response:
-    resp = jsonify(error=message)
+def json_error(status: int, message: str, **extra: Any) -> Response:
+    """{"error": message, ...} with `status`; Retry-After when `retry_after` is given."""
+    resp = jsonify(error=message, **extra)
     resp.status_code = status
+    if "retry_after" in extra:
+        resp.headers["Retry-After"] = str(extra["retry_after"])
     return resp
+
+
+def browser_lang() -> str:
+    """"en" when the browser asks for English before Indonesian, else "id"."""
+    return "en" if request.accept_languages.best_match(["id", "en"]) == "en" else "id"
 
 
 def frame_ancestors() -> str:
@@ -113,9 +122,8 @@ def static_file(name: str):  # type: ignore[no-untyped-def]
 
 @livechat.get("/livechat/frame")
 def frame():  # type: ignore[no-untyped-def]
-    lang = "en" if (request.accept_languages.best_match(["id", "en"]) == "en") else "id"
-    shop = _shop_name()
-    resp = Response(render_template("livechat/frame.html", shop=shop, static_base=STATIC_URL, lang=lang))
+    resp = Response(render_template("livechat/frame.html", shop=_shop_name(), static_base=STATIC_URL,
+                                    lang=browser_lang()))
     resp.headers["Content-Security-Policy"] = _csp()
     resp.headers["Cache-Control"] = "no-store"
     return resp

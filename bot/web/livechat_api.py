@@ -17,7 +17,8 @@ from flask import Blueprint, Response, current_app, g, jsonify, request
 from bot.errors import StoreError
 from bot.models import Attachment, Message
 from bot.web import livechat_token
-from bot.web.livechat import origin_allowed, refuse_foreign_origin
+from bot.web.livechat import browser_lang, origin_allowed, refuse_foreign_origin
+from bot.web.livechat import json_error as _error
 from bot.web.request_input import MAX_ID, json_object, json_or_empty, message_id_arg
 from handoff import blobs
 from handoff import livechat as lc
@@ -39,21 +40,10 @@ def upload_body_limit(max_upload_bytes: int) -> int:
     return max_upload_bytes + 64 * 1024
 
 
-def _error(status: int, message: str, **extra: Any) -> Response:
-    resp = jsonify(error=message, **extra)
-    resp.status_code = status
-    if "retry_after" in extra:
-        resp.headers["Retry-After"] = str(extra["retry_after"])
-    return resp
-
-
 def _say(indonesian: str, english: str) -> str:
     """An error text in the visitor's language: the conversation's once they have written,
     else what their browser asks for (Indonesian first)."""
-    lang = g.get("lang")
-    if lang is None:
-        lang = "en" if request.accept_languages.best_match(["id", "en"]) == "en" else "id"
-    return english if lang == "en" else indonesian
+    return english if (g.get("lang") or browser_lang()) == "en" else indonesian
 
 
 def _busy(exc: Exception) -> Response:
