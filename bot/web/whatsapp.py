@@ -89,9 +89,10 @@ def _check_signature() -> None:
 def _livechat_proof(svc, message):  # type: ignore[no-untyped-def]
     """"KODE 123456" from a number a live-chat visitor gave: the proof that it is theirs
     (bot/web/livechat_contact.py), answered with a confirmation instead of the bot."""
-    if not svc.settings.livechat.enabled or "kode" not in (message.text or "").lower() \
-            and "code" not in (message.text or "").lower():
-        return None
+    from handoff.livechat_proof import phone_code_in
+
+    if not svc.settings.livechat.enabled or phone_code_in(message.text) is None:
+        return None  # (the usual case, decided without the lock)
     from bot.web.livechat_contact import claim_whatsapp_proof
 
     store = svc.bot.store
