@@ -84,27 +84,27 @@ def _email_copy(tx: Transaction, conv: Conversation, address: str, text: str, ti
         "SELECT e.message_id FROM outbox o JOIN email_outbound e ON e.outbox_id = o.id WHERE o.conversation_id = ? "
         "AND o.channel = 'email' AND o.customer = ? AND e.subject LIKE 'Yessindo: balasan live chat%' "
         "ORDER BY o.id DESC LIMIT 1", (conv.id, address)).fetchone() if _has_table(tx.conn, "email_outbound") else None
-    target = replace(conv, channel="email", customer=address)
-    return _queue_email(tx, target, text + footer, ticket_ref, from_address, previous[0] if previous else None,
-                        ("Re: " + subject) if previous else subject)
+    return queue_email_copy(tx, conv, address, text + footer, ("Re: " + subject) if previous else subject,
+                            from_address=from_address, ticket_ref=ticket_ref,
+                            in_reply_to=previous[0] if previous else None)
 
 
 def queue_email_copy(tx: Transaction, conv: Conversation, address: str, text: str, subject: str, *,
-                     from_address: str) -> int:
-    """Email `address` without adding a message to the conversation: a copy of one already
-    recorded, or a verification code."""
+                     from_address: str, ticket_ref: str | None = None, in_reply_to: str | None = None) -> int:
+    """Email `address`, a customer of this conversation reached on another channel, without
+    adding a message to the conversation: a copy of one already recorded, or a code."""
     target = replace(conv, channel="email", customer=address.strip().lower())
-    return _queue_email(tx, target, text, None, from_address, None, subject)
+    return _queue_email(tx, target, text, ticket_ref, from_address, in_reply_to, subject)
 
 
 def queue_email_to(tx: Transaction, conv: Conversation, address: str, text: str, ticket_ref: str | None, *,
                    author: str, email_address: str) -> int:
     """Email a customer of another channel (a WhatsApp customer whose 24-hour window has
     closed) at an address they gave us. The message stays in their conversation."""
-    target = replace(conv, channel="email", customer=address.strip().lower())
     subject = f"Yessindo: tiket {ticket_ref}" if ticket_ref else "Yessindo"
-    outbox_id = _queue_email(tx, target, text, ticket_ref, email_address, None, subject)
-    tx.add_message(conv, "out", text, author=author, meta={"outbox_id": outbox_id, "via": "email", "to": target.customer})
+    outbox_id = queue_email_copy(tx, conv, address, text, subject, from_address=email_address, ticket_ref=ticket_ref)
+    tx.add_message(conv, "out", text, author=author,
+                   meta={"outbox_id": outbox_id, "via": "email", "to": address.strip().lower()})
     return outbox_id
 
 
