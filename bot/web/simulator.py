@@ -118,11 +118,12 @@ def _only_from_this_machine(svc):  # type: ignore[no-untyped-def]
     machine may set it (a loopback client, not through a proxy), from a page of this server
     (a JSON request, which another site's form cannot send; Origin ours when given)."""
     from bot.config import is_loopback
+    from bot.web.livechat import own_origin
 
     if svc.settings.trusted_proxies or not is_loopback(request.remote_addr or ""):
         return jsonify(error="the clock can be set only from this machine"), 403
     origin = request.headers.get("Origin")
-    if not request.is_json or (origin is not None and origin != request.host_url.rstrip("/")):
+    if not request.is_json or (origin is not None and origin != own_origin()):
         return jsonify(error="send JSON from this server's own page"), 403
     return None
 
