@@ -79,24 +79,18 @@ def ctx() -> _Context:
 
 def _calendar():  # type: ignore[no-untyped-def]
     """One calendar per app (it caches holidays and days)."""
-    cal = current_app.extensions.get("yessindo_console_calendar")
-    if cal is None:
-        from bot.business_hours import BusinessCalendar
+    from bot.business_hours import BusinessCalendar
+    from bot.web.services import per_app
 
-        cal = current_app.extensions["yessindo_console_calendar"] = BusinessCalendar(
-            current_app.config["SETTINGS"].hours)
-    return cal
+    return per_app("console_calendar", lambda: BusinessCalendar(current_app.config["SETTINGS"].hours))
 
 
 def _knowledge():  # type: ignore[no-untyped-def]
     """The shop's texts, loaded and validated once per app (the desk's CSAT and notices)."""
-    knowledge = current_app.extensions.get("yessindo_console_knowledge")
-    if knowledge is None:
-        from bot.knowledge import load_knowledge
+    from bot.knowledge import load_knowledge
+    from bot.web.services import per_app
 
-        knowledge = current_app.extensions["yessindo_console_knowledge"] = load_knowledge(
-            current_app.config["SETTINGS"].knowledge_dir)
-    return knowledge
+    return per_app("console_knowledge", lambda: load_knowledge(current_app.config["SETTINGS"].knowledge_dir))
 
 
 def _zone_label(tz) -> str:  # type: ignore[no-untyped-def]

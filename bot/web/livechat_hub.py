@@ -204,10 +204,10 @@ class LiveHub:
 
 
 def hub() -> LiveHub:
-    found = current_app.extensions.get("yessindo_livechat_hub")
-    if found is None:
-        found = current_app.extensions["yessindo_livechat_hub"] = LiveHub(current_app.config["SETTINGS"].database)
-    return found  # type: ignore[no-any-return]
+    """This worker's hub (one per app)."""
+    from bot.web.services import per_app
+
+    return per_app("livechat_hub", lambda: LiveHub(current_app.config["SETTINGS"].database))
 
 
 def _event(kind: str, data: dict[str, Any], event_id: int | None = None) -> str:

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import threading
 from datetime import datetime
-from typing import TYPE_CHECKING, Callable
+from typing import TYPE_CHECKING, Callable, TypeVar
+
+T = TypeVar("T")
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -44,6 +46,17 @@ class Services:
 
     def now(self) -> datetime:
         return self.bot.clock()
+
+
+def per_app(name: str, build: Callable[[], T]) -> T:
+    """One `build()` per app, made on first use and kept in the app's extensions (a calendar
+    with its holiday cache, the validated knowledge, the live-chat hub)."""
+    from flask import current_app
+
+    key = "yessindo_" + name
+    if key not in current_app.extensions:
+        current_app.extensions[key] = build()
+    return current_app.extensions[key]  # type: ignore[no-any-return]
 
 
 def services() -> Services:
