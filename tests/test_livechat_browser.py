@@ -34,11 +34,12 @@ def say(frame: Any, text: str) -> None:
     frame.locator('[data-yessindo="send"]').click()
 
 
-def agent_message_committed(database: str, text: str) -> bool:
-    conn = sqlite3.connect(database)
+def stored(database: Any, text: str, direction: str = "%") -> int:
+    """How many live-chat messages with this text the server's database holds."""
+    conn = sqlite3.connect(str(database))
     try:
-        return conn.execute("SELECT 1 FROM messages WHERE channel = 'web' AND direction = 'out' AND text = ?",
-                            (text,)).fetchone() is not None
+        return int(conn.execute("SELECT count(*) FROM messages WHERE channel = 'web' AND direction LIKE ? AND text = ?",
+                                (direction, text)).fetchone()[0])
     finally:
         conn.close()
 
@@ -72,7 +73,7 @@ def test_customer_and_agent_side_by_side(live_server, new_page):
     reply = "Halo Kak, saya Sari. Paket Kakak kami lacak sekarang. " + XSS
     agent.fill("#reply-text", reply)
     agent.click("#reply-send")
-    wait_for(lambda: agent_message_committed(str(live_server.database), reply), "the reply stored")
+    wait_for(lambda: stored(live_server.database, reply, "out"), "the reply stored")
     stored_at = time.monotonic()
     expect(messages(chat, "agent").last).to_contain_text("saya Sari", timeout=WAIT_MS)
     took = time.monotonic() - stored_at
@@ -199,13 +200,7 @@ def test_an_unreachable_server_keeps_the_message_and_sends_it_when_back(live_ser
     page.context.set_offline(False)
     expect(mine).to_have_attribute("data-state", re.compile("sent|read"), timeout=30_000)
     expect(chat.locator('[data-yessindo="offline"]')).to_be_hidden(timeout=WAIT_MS)
-    conn = sqlite3.connect(str(live_server.database))
-    try:
-        n = conn.execute("SELECT count(*) FROM messages WHERE text = 'paket saya belum sampai, ditulis saat offline'"
-                         ).fetchone()[0]
-    finally:
-        conn.close()
-    assert n == 1  # sent once, when the network came back
+    assert stored(live_server.database, "paket saya belum sampai, ditulis saat offline") == 1  # sent once, when back
 
 
 def test_a_click_on_the_launcher_before_the_chat_is_ready_opens_it_once_ready(live_server, new_page):
