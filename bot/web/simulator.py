@@ -62,9 +62,10 @@ def send():  # type: ignore[no-untyped-def]
     except StoreError as exc:
         log.error("simulator: %s", exc)
         return jsonify(error="Server sedang sibuk, coba lagi sebentar lagi."), 503
-    with svc._lock:
-        last = svc.bot.store.conn.execute("SELECT coalesce(max(id), 0) FROM messages WHERE customer = ?",
-                                          (customer,)).fetchone()[0]
+    with svc._lock:  # past what this answer already shows, never past an agent's reply written meanwhile
+        last = svc.bot.store.conn.execute(
+            "SELECT coalesce(max(id), 0) FROM messages WHERE customer = ? AND (direction = 'in' OR author = 'bot')",
+            (customer,)).fetchone()[0]
     return jsonify(status=outcome.status, replies=[r.text for r in outcome.replies],
                    intent=outcome.intent.intent if outcome.intent else None, ticket=outcome.ticket_ref, last_id=last)
 
@@ -90,17 +91,18 @@ def updates():  # type: ignore[no-untyped-def]
             with store.write(svc.now()) as tx:
                 tx.conn.execute("UPDATE outbox SET status = 'sent', sent_at = ?, provider_id = 'sim-' || id "
                                 "WHERE channel = 'whatsapp' AND customer = ? AND status = 'pending'", (tx.now, customer))
+        # one statement, so `last_id` can never pass a reply another worker wrote between two reads
         rows = store.conn.execute(
-            "SELECT id, author, text, meta FROM messages WHERE channel = 'whatsapp' AND customer = ? AND direction = 'out' "
-            "AND id > ? ORDER BY id LIMIT 100", (customer, after)).fetchall()
-        last = store.conn.execute("SELECT coalesce(max(id), 0) FROM messages WHERE customer = ?",
-                                  (customer,)).fetchone()[0]
+            "SELECT id, direction, author, text, meta FROM messages WHERE channel = 'whatsapp' AND customer = ? "
+            "AND id > ? ORDER BY id LIMIT 200", (customer, after)).fetchall()
     out = []
-    for mid, author, text, meta in rows:
+    for mid, direction, author, text, meta in rows:
+        if direction != "out":
+            continue
         via = json.loads(meta or "{}").get("via")
         out.append({"id": mid, "author": "bot" if author == "bot" else "agent", "name": None if author == "bot" else author,
                     "text": text, "template": via == "template"})
-    return jsonify(messages=out, last_id=max([after, last]))
+    return jsonify(messages=out, last_id=max([after] + [row[0] for row in rows]))
 
 
 # -- pretend it is another time --------------------------------------------------------------------
