@@ -101,7 +101,9 @@ def _parser() -> argparse.ArgumentParser:
     s = qsub.add_parser("reply", parents=[common], help="answer the customer on their channel")
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
-    s.add_argument("--text", required=True)
+    what = s.add_mutually_exclusive_group(required=True)
+    what.add_argument("--text")
+    what.add_argument("--canned", metavar="SHORTCUT", help="a saved reply, its variables filled from the ticket")
     s = qsub.add_parser("release", parents=[common], help="give a ticket back to the queue")
     s.add_argument("ref")
     s.add_argument("--agent", required=True)
@@ -127,7 +129,20 @@ def _parser() -> argparse.ArgumentParser:
     s = qsub.add_parser("list", parents=[common], help="list tickets, most urgent first")
     s.add_argument("--json", action="store_true")
     s.add_argument("--status", choices=["open", "claimed", "resolved"])
+    for module in desk_cli_modules():  # the agent's desk: canned, search, export, queue note/assign ...
+        module.add_parsers(sub, qsub, common)
     return p
+
+
+DESK_CLI = ("bot.cli_canned", "bot.cli_notes", "bot.cli_assign", "bot.cli_search", "bot.cli_export")
+
+
+def desk_cli_modules() -> list:  # type: ignore[type-arg]
+    """The desk's command modules: each has `add_parsers(sub, qsub, common)`, `COMMANDS`
+    (top-level commands) and `QUEUE_ACTIONS` (`queue ACTION` handlers)."""
+    import importlib
+
+    return [importlib.import_module(name) for name in DESK_CLI]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -139,7 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         from bot.config import load_settings
 
         settings = load_settings(args.config)
-        handler = _COMMANDS[args.command]
+        handler = _COMMANDS.get(args.command) or _desk_command(args.command)
         return handler(args, settings)
     except ConfigError as exc:
         print(f"yessindo-bot: config error: {exc}", file=sys.stderr)
@@ -154,6 +169,13 @@ def main(argv: list[str] | None = None) -> int:
 
 
 # -- subcommands -----------------------------------------------------------------------------
+
+def _desk_command(name: str) -> Callable[..., int]:
+    for module in desk_cli_modules():
+        if name in module.COMMANDS:
+            return module.COMMANDS[name]  # type: ignore[no-any-return]
+    raise KeyError(name)
+
 
 def cmd_classify(args: argparse.Namespace, settings) -> int:  # type: ignore[no-untyped-def]
     from bot.assemble import load_matcher

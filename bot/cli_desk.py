@@ -58,6 +58,15 @@ def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type
     now = datetime.now(tz)
     desk = Desk.from_settings(settings, store)
     action = args.queue_command
+    from bot.cli import desk_cli_modules
+
+    for module in desk_cli_modules():  # queue note, queue assign, ... (the desk's own modules)
+        if action in module.QUEUE_ACTIONS:
+            return module.QUEUE_ACTIONS[action](args, settings, store, desk, now, tz)  # type: ignore[no-any-return]
+    if action == "reply" and getattr(args, "canned", None):
+        from bot.cli_canned import reply_canned
+
+        return reply_canned(args, settings, store, desk, now, tz)
     try:
         if action == "claim":
             t = desk.claim(now, args.ref, args.agent, take_over=args.take_over)

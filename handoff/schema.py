@@ -8,10 +8,12 @@ from typing import Any, Callable, Iterator
 
 from handoff.records import _has_table
 
-SCHEMA_VERSION = 6  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence;
+SCHEMA_VERSION = 7  # 2: the outbox table (handoff/outbox.py); 3: SLA/CSAT columns, agents, logins, presence;
 # 4: the next-reply timer (tickets.reply_since, reply_due), console sessions;
 # 5: conversation state (conversations.dialogue, bot/dialogue/state.py) and tickets.topic
 # 6: the website live chat's visitors, typing marks and rate-limit hits (handoff/livechat.py)
+# 7: the agent's desk: saved replies, notes, notifications, labels, links, snooze, status (handoff/schema_desk.py)
+#    and the search index (handoff/search_index.py)
 # Columns added by schema version 3 (a version-2 database gets them on upgrade).
 _V3_TICKET_COLUMNS = {"first_response_due": str, "first_response_at": str, "resolution_due": str, "csat": int,
                       "csat_at": str, "escalated_by": str, "reply_since": str, "reply_due": str}
@@ -94,6 +96,10 @@ def migrate(conn: sqlite3.Connection, path: str, database: Callable[[], Any]) ->
         from handoff.livechat import ensure_schema as create_livechat_schema
 
         create_livechat_schema(conn)
+        from handoff import schema_desk, search_index
+
+        schema_desk.ensure_schema(conn)
+        search_index.ensure_schema(conn)
         db["meta"].upsert({"key": "schema_version", "value": str(SCHEMA_VERSION)}, pk="key")
         if fresh:  # made with secure_delete on from the start: `forget` needs no VACUUM
             db["meta"].upsert({"key": "secure_delete", "value": "1"}, pk="key")

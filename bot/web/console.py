@@ -31,6 +31,8 @@ from handoff.livechat import visitor as livechat_visitor
 def init_console(app: Flask) -> None:
     """Register the console on the app: cookie settings, security headers, the blueprint."""
     from bot.web import console_actions, console_live, console_reports  # noqa: F401  (their routes join the blueprint)
+    from bot.web import (console_canned, console_customer, console_export, console_notes,  # noqa: F401
+                         console_people, console_search, console_triage)
 
     auth.init_app(app)
     app.register_blueprint(console)

@@ -1,0 +1,17 @@
+"""`yessindo-bot` commands of the agent's desk (canned). Filled in by issue 12's work."""
+from __future__ import annotations
+
+import argparse
+from typing import Any, Callable
+
+COMMANDS: dict[str, Callable[..., int]] = {}  # top-level commands: name -> handler(args, settings)
+QUEUE_ACTIONS: dict[str, Callable[..., int]] = {}  # `queue ACTION`: handler(args, settings, store, desk, now, tz)
+
+
+def add_parsers(sub: Any, qsub: Any, common: argparse.ArgumentParser) -> None:
+    """Add this module's subcommands to the top-level `sub` and to `queue`'s `qsub`."""
+
+
+def reply_canned(args: argparse.Namespace, settings: Any, store: Any, desk: Any, now: Any, tz: Any) -> int:
+    """`queue reply REF --agent NAME --canned SHORTCUT`."""
+    raise NotImplementedError
