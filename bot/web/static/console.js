@@ -18,8 +18,14 @@
     const stream = new EventSource("/console/api/stream");
     stream.addEventListener("open", function () { live = true; });
     stream.addEventListener("error", function () { live = false; });
-    stream.addEventListener("changed", function () { bells.forEach(function (ring) { ring(); }); });
+    stream.addEventListener("changed", function () {
+      bells.forEach(function (ring) { ring(); });
+      // other console scripts (notifications, notes) listen for the same doorbell
+      document.dispatchEvent(new CustomEvent("yessindo:changed"));
+    });
   }
+  // whether the doorbell works (other scripts poll slowly while it does)
+  window.yessindoLive = function () { return live; };
 
   // Poll `url()` every `ms` (slower while the tab is hidden or the doorbell works); 401 -> back to the login page.
   function poll(url, ms, handle) {
