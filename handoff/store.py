@@ -33,7 +33,7 @@ _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "m
                                   "display_name", "csat_ticket", "csat_asked_at", "dialogue"})
 _TICKET_FIELDS = frozenset({"intent", "topic", "priority", "status", "agent", "due_at", "details", "resolved_at",
                             "first_response_due", "first_response_at", "resolution_due", "csat", "csat_at",
-                            "escalated_by", "reply_since", "reply_due"})
+                            "escalated_by", "reply_since", "reply_due", "snoozed_until", "snoozed_by", "reopened_at"})
 
 
 class Transaction:
