@@ -45,6 +45,12 @@ COLUMNS = {
     # generated password that must be changed at the first login
     "agents": {"status": "TEXT", "status_at": "TEXT", "max_open": "INTEGER", "must_change_password": "INTEGER"},
 }
+# Assignment (bot/desk_assign.py): when an agent was last given a ticket (round robin,
+# least recently assigned first), and snoozed tickets found by when they wake up.
+COLUMNS["agents"]["last_assigned_at"] = "TEXT"
+AFTER_COLUMNS = (
+    "CREATE INDEX IF NOT EXISTS idx_tickets_snoozed ON tickets (snoozed_until) WHERE snoozed_by IS NOT NULL",
+)
 
 
 def ensure_schema(conn: sqlite3.Connection) -> None:
@@ -57,3 +63,6 @@ def ensure_schema(conn: sqlite3.Connection) -> None:
         for name, kind in columns.items():
             if name not in have:
                 conn.execute(f"ALTER TABLE {table} ADD COLUMN {name} {kind}")
+    for statement in AFTER_COLUMNS:  # on columns added just above
+        if _has_table(conn, "tickets"):
+            conn.execute(statement)
