@@ -75,6 +75,9 @@ EVENT_LABELS = {
     "outbound.status": "Status pengiriman",
     "outbound.sent": "Pesan terkirim",
     "outbound.failed": "Pengiriman gagal",
+    "canned.added": "Balasan tersimpan ditambahkan",
+    "canned.changed": "Balasan tersimpan diubah",
+    "canned.removed": "Balasan tersimpan dihapus",
     "csat.asked": "Pertanyaan kepuasan dikirim",
     "csat.answered": "Pelanggan menilai layanan",
 }
