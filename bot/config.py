@@ -90,6 +90,14 @@ class LivechatSettings:
 
 
 @dataclass(frozen=True)
+class DeskSettings:
+    """[desk]: automatic assignment of new tickets (bot/desk_assign.py)."""
+
+    auto_assign: bool = False  # round robin among online agents under their limit
+    max_open_per_agent: int = 10  # held tickets per agent (agents.max_open overrides)
+
+
+@dataclass(frozen=True)
 class Settings:
     source: str = EMBEDDED
     database: str = "yessindo.db"
@@ -104,6 +112,7 @@ class Settings:
     secret_key: str = ""
     trusted_proxies: int = 0  # reverse proxies in front of serve whose X-Forwarded-For/-Proto we believe
     livechat: LivechatSettings = field(default_factory=LivechatSettings)
+    desk: DeskSettings = field(default_factory=DeskSettings)
 
 
 # Key -> expected type, per table. `hours` is checked by HoursSettings itself.
@@ -124,6 +133,7 @@ _SCHEMA: dict[str, dict[str, type | tuple[type, ...]]] = {
     "livechat": {"enabled": bool, "allowed_origins": list, "max_upload_bytes": int, "messages_per_minute": int,
                  "messages_per_minute_per_address": int, "new_visitors_per_hour_per_address": int},
     "console": {"secret_key": str, "trusted_proxies": int},
+    "desk": {"auto_assign": bool, "max_open_per_agent": int},
 }
 
 
@@ -245,6 +255,9 @@ def settings_from_mapping(
         raise ConfigError(source, "console.trusted_proxies",
                           f"must be the number of reverse proxies in front of the server (0-5), got {trusted_proxies}")
     livechat = _livechat(table("livechat"), source)
+    desk = DeskSettings(**table("desk"))
+    if not 1 <= desk.max_open_per_agent <= 1000:
+        raise ConfigError(source, "desk.max_open_per_agent", f"must be 1-1000, got {desk.max_open_per_agent}")
     return Settings(
         source=source,
         database=str(database),
@@ -259,6 +272,7 @@ def settings_from_mapping(
         secret_key=secret_key,
         trusted_proxies=trusted_proxies,
         livechat=livechat,
+        desk=desk,
     )
 
 

@@ -21,6 +21,7 @@ from typing import Any, Callable
 
 from bot.business_hours import BusinessCalendar
 from bot.config import Settings
+from bot.desk_assign import balance_after
 from bot.knowledge import Knowledge
 from bot.outbound import queue_email_to, queue_message, queue_template
 from bot.responder import Responder
@@ -113,6 +114,7 @@ class Desk:
 
     def release(self, now: datetime, ref: str, agent: str) -> None:
         queue.release(self.store, now, ref, agent)
+        balance_after(self, now)  # [desk] auto_assign: the agent has room again (bot/desk_assign.py)
 
     def reply(self, now: datetime, ref: str, agent: str, text: str) -> int:
         text = _clean(text)
@@ -199,6 +201,7 @@ class Desk:
                 queue_message(tx, conv, question, ticket.ref, author="bot", email_address=self._from())
                 tx.update_conversation(conv.id, csat_ticket=ticket.ref, csat_asked_at=now)
                 tx.log_event("csat.asked", "bot", conversation_id=conv.id, ticket_ref=ticket.ref)
+        balance_after(self, now)  # [desk] auto_assign: the agent has room again (bot/desk_assign.py)
         return self.store.ticket(ticket.ref)  # type: ignore[return-value]
 
     def escalate(self, now: datetime, ref: str, agent: str, reason: str) -> Ticket:

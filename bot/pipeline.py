@@ -17,6 +17,8 @@ from zoneinfo import ZoneInfo
 
 from bot.business_hours import BusinessCalendar
 from bot.csat import CSAT_WINDOW, parse_rating
+from bot.desk_assign import on_ticket_created
+from bot.desk_triage import wake_on_message
 from bot.dialogue import Context, Plan, Snapshot, Turn, decide, find_details, is_detail_only
 from bot.dialogue.case import promise_span, ticket_details
 from bot.dialogue.reply import NEW_REF
@@ -147,6 +149,7 @@ class Bot:
                 return Outcome(status="ignored", intent=match, conversation_id=conv.id, message_id=msg_id,
                                notes=(no_reply,))
             ticket = tx.open_ticket(conv.id)
+            ticket = wake_on_message(tx, ticket, now, self.calendar)  # a snoozed ticket: the customer wrote
             state = from_json(conv.dialogue)
             if conv.state == "human":
                 # A person holds this conversation: record, never answer; the person owes a reply.
@@ -212,6 +215,7 @@ class Bot:
                 details["customer_notes"] = list(plan.notes)
             ticket = tx.create_ticket(conv, intent=n.intent, topic=n.topic, priority=n.priority, due_at=n.due_at,
                                       resolution_due=n.resolution_due, details=details, summary=text[:200])
+            on_ticket_created(tx, turn.now, getattr(self, "assign_policy", None))  # [desk] auto_assign
             return ticket, True
         if ticket is None:
             return None, False
