@@ -105,14 +105,18 @@ def clean_title(raw: str | None) -> str | None:
 
 # -- writes ------------------------------------------------------------------------------
 def save(store: Store, now: datetime, actor: str, shortcut: str, text: str, *, lang: str = "id",
-         title: str | None = None) -> tuple[CannedReply, bool]:
-    """Add the (shortcut, lang) text or replace it (its title kept when `title` is None).
-    Returns the reply and whether it is new."""
+         title: str | None = None, replace: bool = True) -> tuple[CannedReply, bool]:
+    """Add the (shortcut, lang) text or replace it (its title kept when `title` is None);
+    with `replace=False` an existing one is refused (the console's "add" form must not
+    overwrite a colleague's text by accident). Returns the reply and whether it is new."""
     keep_title = title is None
     shortcut, lang, text, title = clean_shortcut(shortcut), clean_lang(lang), clean_text(text), clean_title(title)
     with store.write(now) as tx:
         old = tx.conn.execute("SELECT id FROM canned_replies WHERE shortcut = ? AND lang = ?",
                               (shortcut, lang)).fetchone()
+        if old and not replace:
+            raise QueueError(f"/{shortcut} ({lang}) already exists",
+                             f"/{shortcut} ({lang}) sudah ada: ubah yang itu atau pilih pintasan lain.")
         if old:
             tx.conn.execute("UPDATE canned_replies SET text = ?, title = CASE WHEN ? THEN title ELSE ? END, "
                             "updated_at = ? WHERE id = ?", (text, keep_title, title, tx.now, old[0]))
