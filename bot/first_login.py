@@ -37,8 +37,8 @@ def show_first_password(database: str, url: str, password: str, out: TextIO | No
     """Tell the operator how to log in as `admin` with `password`, without the password
     ever reaching a log."""
     out = out or sys.stdout
-    advice = ("    (a first supervisor for trying things out; change the password with "
-              "`yessindo-bot agent passwd admin --password-stdin`, add agents with "
+    advice = ("    (a first supervisor for trying things out; the console asks for a new password at the "
+              "first login; add agents in the console (Petugas) or with "
               "`yessindo-bot agent add NAME --role agent --password-stdin`)")
     if out.isatty():
         print(f"  Agent console: {url}  name: admin  password: {password}\n" + advice, file=out)

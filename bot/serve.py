@@ -120,7 +120,7 @@ def console_login_hint(settings, host: str, port: int) -> None:  # type: ignore[
         elif settings.simulator:
             password = secrets.token_urlsafe(9)
             queue.add_agent(store, datetime.now(ZoneInfo(settings.hours.timezone)), "admin", "supervisor",
-                            generate_password_hash(password))
+                            generate_password_hash(password), must_change=True)  # replaced at the first login
             from bot.first_login import show_first_password
 
             show_first_password(settings.database, url, password)  # the terminal, else a 0600 file

@@ -31,7 +31,9 @@ class Agent:
     role: str
 
 
-def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: str) -> None:
+def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: str, *,
+              actor: str = "operator", must_change: bool = False) -> None:
+    """`must_change`: a generated password, to be replaced at the first console login."""
     if role not in ROLES:
         raise QueueError(f"role must be one of {', '.join(ROLES)}")
     if not name or not name.replace("-", "").replace("_", "").replace(".", "").isalnum():
@@ -39,9 +41,9 @@ def add_agent(store: Store, now: datetime, name: str, role: str, password_hash: 
     with store.write(now) as tx:
         if tx.conn.execute("SELECT 1 FROM agents WHERE name = ?", (name,)).fetchone():
             raise QueueError(f"agent {name} already exists")
-        tx.conn.execute("INSERT INTO agents (name, role, password_hash, created_at) VALUES (?, ?, ?, ?)",
-                        (name, role, password_hash, tx.now))
-        tx.log_event("agent.added", "operator", data={"agent": name, "role": role})
+        tx.conn.execute("INSERT INTO agents (name, role, password_hash, created_at, must_change_password) "
+                        "VALUES (?, ?, ?, ?, ?)", (name, role, password_hash, tx.now, int(must_change)))
+        tx.log_event("agent.added", actor, data={"agent": name, "role": role})
 
 
 def set_password(store: Store, now: datetime, name: str, password_hash: str) -> None:
@@ -49,7 +51,8 @@ def set_password(store: Store, now: datetime, name: str, password_hash: str) -> 
     from handoff.store import _has_table
 
     with store.write(now) as tx:
-        if not tx.conn.execute("UPDATE agents SET password_hash = ? WHERE name = ?", (password_hash, name)).rowcount:
+        if not tx.conn.execute("UPDATE agents SET password_hash = ?, must_change_password = 0 WHERE name = ?",
+                               (password_hash, name)).rowcount:  # the operator chose it: no change forced
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
         ended = 0
         if _has_table(tx.conn, "console_sessions"):
@@ -57,12 +60,16 @@ def set_password(store: Store, now: datetime, name: str, password_hash: str) -> 
         tx.log_event("agent.password_changed", "operator", data={"agent": name, "sessions_ended": ended})
 
 
-def remove_agent(store: Store, now: datetime, name: str) -> int:
+def remove_agent(store: Store, now: datetime, name: str, *, actor: str = "operator",
+                 keep_a_supervisor: bool = False) -> int:
     """Remove an agent (their console sessions are deleted: they end at the next request);
-    the tickets they held go back to the queue and the bot speaks there again. Returns how many."""
+    the tickets they held go back to the queue and the bot speaks there again. Returns how many.
+    `keep_a_supervisor` (the console): refuse to remove the last supervisor."""
     from handoff.store import _has_table
 
     with store.write(now) as tx:
+        if keep_a_supervisor:
+            _keep_a_supervisor(tx, name)
         if not tx.conn.execute("DELETE FROM agents WHERE name = ?", (name,)).rowcount:
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
         if _has_table(tx.conn, "console_sessions"):
@@ -73,8 +80,78 @@ def remove_agent(store: Store, now: datetime, name: str) -> int:
                             (tx.now, row["id"]))
             tx.conn.execute("UPDATE conversations SET state = 'bot', agent = NULL, updated_at = ? WHERE id = ?",
                             (tx.now, row["conversation_id"]))
-        tx.log_event("agent.removed", "operator", data={"agent": name, "released": len(held)})
+        tx.log_event("agent.removed", actor, data={"agent": name, "released": len(held)})
     return len(held)
+
+
+# -- people in the console (issue 12): generated passwords, resets, roles --------------------------
+def _keep_a_supervisor(tx: Transaction, name: str) -> None:
+    """Refuse what would leave the team without a supervisor (nobody could manage it)."""
+    others = tx.conn.execute("SELECT count(*) FROM agents WHERE role = 'supervisor' AND name != ?",
+                             (name,)).fetchone()[0]
+    if not others:
+        raise QueueError(f"{name} is the last supervisor", f"{name} adalah supervisor terakhir: tambahkan "
+                         "supervisor lain dulu.")
+
+
+def reset_password(store: Store, now: datetime, name: str, password_hash: str, actor: str) -> int:
+    """A supervisor gives `name` a generated password: it must be changed at the next login,
+    and every console session of `name` ends now. Returns how many sessions ended."""
+    from handoff.store import _has_table
+
+    with store.write(now) as tx:
+        if not tx.conn.execute("UPDATE agents SET password_hash = ?, must_change_password = 1 WHERE name = ?",
+                               (password_hash, name)).rowcount:
+            raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
+        ended = 0
+        if _has_table(tx.conn, "console_sessions"):
+            ended = tx.conn.execute("DELETE FROM console_sessions WHERE agent = ?", (name,)).rowcount
+        tx.log_event("agent.password_reset", actor, data={"agent": name, "sessions_ended": ended})
+    return ended
+
+
+def change_own_password(store: Store, now: datetime, name: str, password_hash: str,
+                        keep_session: str | None = None, keep_fp: str | None = None) -> int:
+    """The agent's own new password. Every other console session ends; the one it was changed
+    from (`keep_session`, the stored session key) stays, with the new fingerprint `keep_fp`."""
+    from handoff.store import _has_table
+
+    with store.write(now) as tx:
+        if not tx.conn.execute("UPDATE agents SET password_hash = ?, must_change_password = 0 WHERE name = ?",
+                               (password_hash, name)).rowcount:
+            raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
+        ended = 0
+        if _has_table(tx.conn, "console_sessions"):
+            ended = tx.conn.execute("DELETE FROM console_sessions WHERE agent = ? AND id != ?",
+                                    (name, keep_session or "")).rowcount
+            if keep_session and keep_fp:
+                tx.conn.execute("UPDATE console_sessions SET password_fp = ? WHERE id = ? AND agent = ?",
+                                (keep_fp, keep_session, name))
+        tx.log_event("agent.password_changed", name, data={"agent": name, "sessions_ended": ended})
+    return ended
+
+
+def set_role(store: Store, now: datetime, name: str, role: str, actor: str) -> bool:
+    """A new role; never the last supervisor demoted. True when it changed."""
+    if role not in ROLES:
+        raise QueueError(f"role must be one of {', '.join(ROLES)}", "Peran tidak dikenal.")
+    with store.write(now) as tx:
+        row = tx.conn.execute("SELECT role FROM agents WHERE name = ?", (name,)).fetchone()
+        if row is None:
+            raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
+        if row[0] == role:
+            return False
+        if row[0] == "supervisor":
+            _keep_a_supervisor(tx, name)
+        tx.conn.execute("UPDATE agents SET role = ? WHERE name = ?", (role, name))
+        tx.log_event("agent.role_changed", actor, data={"agent": name, "from": row[0], "to": role})
+    return True
+
+
+def must_change_password(store: Store, name: str) -> bool:
+    """True while the agent still has a generated password (set by `serve` or a supervisor)."""
+    row = store.conn.execute("SELECT must_change_password FROM agents WHERE name = ?", (name,)).fetchone()
+    return bool(row and row[0])
 
 
 def list_agents(store: Store) -> list[Agent]:

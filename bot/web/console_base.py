@@ -26,6 +26,12 @@ def _guard():  # type: ignore[no-untyped-def]
         return None
     if request.endpoint not in _PUBLIC and auth.current_agent() is None:
         return auth.login_required_response()
+    if request.endpoint not in _PUBLIC:
+        from bot.web.console_people import first_login_guard  # a generated password is changed first
+
+        blocked = first_login_guard()
+        if blocked is not None:
+            return blocked
     if request.method == "POST" and not auth.csrf_ok():
         return auth.csrf_failed_response()
     return None
