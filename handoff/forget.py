@@ -81,8 +81,11 @@ def quick_check(customers: Iterable[str], message_ids: Iterable[str] = ()) -> Ca
 
 
 def _tables(conn: sqlite3.Connection) -> list[str]:
+    from handoff.search_index import TABLE_PREFIX  # the index follows its base rows by triggers: never scrubbed itself
+
     return [r[0] for r in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")]
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+        if not r[0].startswith(TABLE_PREFIX)]
 
 
 def _columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str, bool]]:
@@ -113,6 +116,13 @@ def forget(store: "Store", customers: list[str], now: datetime, actor: str = "op
             f"SELECT id FROM conversations WHERE lower(customer) IN ({marks})", ids)]
         message_ids = _their_message_ids(conn, conv_ids)
         counts = delete_conversations(tx, conv_ids)
+        # the agents' private notes on their tickets and the notifications about them (issue 12)
+        for table, key in (("ticket_notes", "notes"), ("notifications", "notifications")):
+            counts[key] = 0
+            for start in range(0, len(conv_ids) if _has_table(conn, table) else 0, 500):
+                part = conv_ids[start:start + 500]
+                counts[key] += conn.execute(
+                    f'DELETE FROM "{table}" WHERE conversation_id IN ({",".join("?" * len(part))})', part).rowcount
         counts.update(email_inbox=0, other_rows=0, scrubbed=0)
         if _has_table(conn, "outbox"):
             stray = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE lower(customer) IN ({marks})", ids)]
@@ -132,7 +142,13 @@ def forget(store: "Store", customers: list[str], now: datetime, actor: str = "op
                 if column in KEY_COLUMNS:
                     n = conn.execute(f'DELETE FROM "{table}" WHERE lower("{column}") IN ({marks})', ids).rowcount
                     counts["email_inbox" if table == "email_inbox" else "other_rows"] += n
+        if _has_table(conn, "customer_links"):  # the same person on another channel: the link goes, not the other id
+            counts["other_rows"] += conn.execute(
+                f"DELETE FROM customer_links WHERE lower(a) IN ({marks}) OR lower(b) IN ({marks})", [*ids, *ids]).rowcount
         counts["scrubbed"] = _scrub(conn, identity_regex(ids, message_ids), quick_check(ids, message_ids))
+        from handoff.search_index import purge as purge_search_index
+
+        purge_search_index(conn)  # no deleted token left in an old segment of the search index
         tx.log_event("customer.forgotten", actor, data=counts)
     vacuumed, truncated = _flush(store)
     counts["vacuumed"], counts["wal_truncated"] = int(vacuumed), int(truncated)

@@ -37,6 +37,10 @@ SCHEMA = (
     "CREATE UNIQUE INDEX IF NOT EXISTS idx_customer_links_pair ON customer_links (a, b)",
     "CREATE INDEX IF NOT EXISTS idx_customer_links_b ON customer_links (b)",
 )
+# Notifications (handoff/notifications.py): up to which ticket id an agent has looked at
+# the new tickets in the queue ("new since I last looked").
+SCHEMA += ("CREATE TABLE IF NOT EXISTS notification_marks (agent TEXT PRIMARY KEY, "
+           "tickets_seen INTEGER NOT NULL DEFAULT 0, seen_at TEXT)",)
 # Columns added by schema version 7.
 COLUMNS = {
     # snooze ("waiting for the customer") until a reply or a time; the last reopen

@@ -70,7 +70,7 @@ EVENT_LABELS = {
     "agent.replied": "Membalas pelanggan",
     "agent.sent_template": "Mengirim template WhatsApp",
     "agent.emailed": "Mengirim email",
-    "escalation.result_sent": "Hasil tertulis dikirim",
+    "escalation.result_queued": "Hasil tertulis masuk antrean kirim",
     "outbound.queued": "Pesan masuk antrean kirim",
     "outbound.status": "Status pengiriman",
     "outbound.sent": "Pesan terkirim",
@@ -79,13 +79,51 @@ EVENT_LABELS = {
     "canned.changed": "Balasan tersimpan diubah",
     "canned.removed": "Balasan tersimpan dihapus",
     "csat.asked": "Pertanyaan kepuasan dikirim",
+    "csat.recorded": "Pelanggan menilai layanan",
+    # every other kind the code logs (tests/test_desk_bugs.py checks none is missing)
+    "outbound.refused": "Pengiriman ditolak",
+    "outbound.retry": "Pengiriman dicoba lagi",
+    "ticket.priority_raised": "Prioritas dinaikkan bot",
+    "case.withdrawn": "Pelanggan membatalkan pertanyaan",
+    "complaint.recorded": "Keluhan dicatat",
+    "feedback.recorded": "Masukan pelanggan dicatat",
+    "secret.masked": "Data rahasia disamarkan",
+    "message.silenced": "Bot diam (ditangani petugas)",
+    "message.no_auto_reply": "Tanpa jawaban otomatis",
+    "agent.added": "Petugas ditambahkan",
+    "agent.password_changed": "Kata sandi petugas diganti",
+    "agent.removed": "Petugas dihapus",
+    "customer.forgotten": "Data pelanggan dihapus",
+    "retention.purged": "Data lama dibersihkan",
+    "email.unparseable": "Email tidak terbaca",
+    "email.not_answered": "Email tidak dijawab otomatis",
+    "email.quarantined": "Email dikarantina",
+    "email.uidvalidity_changed": "Kotak surat diatur ulang server",
+    "livechat.contact_given": "Pengunjung live chat memberi kontak",
+    "livechat.code_sent": "Kode verifikasi dikirim",
+    "livechat.email_verified": "Email pengunjung terverifikasi",
+    "livechat.phone_verified": "WhatsApp pengunjung terverifikasi",
+    "simulator.clock_set": "Jam simulator diubah",
+}
+# Kinds older databases hold but the code no longer logs: labelled, not offered in the filter.
+LEGACY_EVENT_LABELS = {
+    "escalation.result_sent": "Hasil tertulis masuk antrean kirim",  # it was only ever queued
     "csat.answered": "Pelanggan menilai layanan",
 }
+EVENT_LABELS["note.added"] = "Catatan internal ditambahkan"  # handoff/notes.py (issue 12)
+EVENT_LABELS.update({  # bot/desk_triage.py, bot/desk_assign.py (issue 12)
+    "label.created": "Label dibuat", "label.deleted": "Label dihapus", "ticket.labeled": "Label ditambahkan",
+    "ticket.unlabeled": "Label dilepas", "ticket.category_changed": "Kategori diubah",
+    "ticket.priority_changed": "Prioritas diubah", "ticket.reopened": "Tiket dibuka kembali",
+    "ticket.snoozed": "Ditunda (menunggu pelanggan)", "ticket.unsnoozed": "Penundaan berakhir",
+    "ticket.assigned": "Ditugaskan", "agent.status_changed": "Status petugas diubah"})
+STATUS_FILTER_LABELS["snoozed"] = "Ditunda (menunggu pelanggan)"  # bot/desk_triage.py snooze
 # Event data worth showing, with Indonesian names.
 _EVENT_DATA = {"reason": "alasan", "status": "status", "recorded": "tercatat", "error_code": "kode galat",
                "intent": "kategori", "priority": "prioritas", "due_at": "batas", "via": "lewat", "kind": "jenis",
                "within_promise": "tepat waktu", "score": "nilai", "csat": "nilai", "outbox_id": "outbox",
                "internal_note": "catatan internal", "from": "dari"}
+_EVENT_DATA.update({"to": "ke", "label": "label"})  # bot/desk_triage.py, bot/desk_assign.py (issue 12)
 
 _DAYS = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
@@ -129,7 +167,8 @@ def preview(last: LastMessage | None, limit: int = 140) -> tuple[str, str]:
     return who, text
 
 
-def queue_row(ticket: Ticket, last: LastMessage | None, sla: Any, fmt: Fmt, me: str) -> dict[str, Any]:
+def queue_row(ticket: Ticket, last: LastMessage | None, sla: Any, fmt: Fmt, me: str,
+              labels: tuple[str, ...] = ()) -> dict[str, Any]:
     who, text = preview(last)
     classes = [c for c, on in (("late", sla.state == "late"), ("at-risk", sla.state == "at_risk"),
                                ("escalation", ticket.priority == "escalation"),
@@ -157,6 +196,7 @@ def queue_row(ticket: Ticket, last: LastMessage | None, sla: Any, fmt: Fmt, me: 
         "sla_paused": sla.paused,
         "preview_who": who,
         "preview": text,
+        "labels": list(labels),
     }
 
 
@@ -251,5 +291,6 @@ def event_view(e: EventView, fmt: Fmt) -> dict[str, Any]:
             elif isinstance(value, bool):
                 value = "ya" if value else "tidak"
             details.append(f"{name}: {value}")
-    return {"at": fmt.when(e.at), "kind": e.kind, "label": EVENT_LABELS.get(e.kind, e.kind),
+    label = EVENT_LABELS.get(e.kind) or LEGACY_EVENT_LABELS.get(e.kind, e.kind)
+    return {"at": fmt.when(e.at), "kind": e.kind, "label": label,
             "actor": e.actor, "details": "; ".join(str(d) for d in details)[:500]}
