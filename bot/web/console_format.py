@@ -78,6 +78,8 @@ EVENT_LABELS = {
     "canned.added": "Balasan tersimpan ditambahkan",
     "canned.changed": "Balasan tersimpan diubah",
     "canned.removed": "Balasan tersimpan dihapus",
+    "customer.linked": "Identitas pelanggan ditautkan",
+    "customer.unlinked": "Tautan identitas pelanggan dilepas",
     "csat.asked": "Pertanyaan kepuasan dikirim",
     "csat.recorded": "Pelanggan menilai layanan",
     # every other kind the code logs (tests/test_desk_bugs.py checks none is missing)
