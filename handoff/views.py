@@ -19,7 +19,10 @@ from typing import Any
 from handoff.store import Store, Ticket, _ticket, parse_iso, utc_iso
 
 PAGE_SIZE = 50
-STATUS_FILTERS = ("active", "open", "claimed", "resolved")
+STATUS_FILTERS = ("active", "open", "claimed", "resolved", "snoozed")
+# Snoozed ("menunggu pelanggan", bot/desk_triage.py): out of the active queue until the
+# customer writes or the time comes; found by the partial index idx_tickets_snoozed.
+_SNOOZED = "(snoozed_by IS NOT NULL AND (snoozed_until IS NULL OR snoozed_until > ?))"
 CHANNELS = ("whatsapp", "email")
 PRESENCE_WINDOW = timedelta(seconds=15)
 
@@ -31,6 +34,8 @@ class QueueFilter:
     intent: str | None = None
     mine: str | None = None  # an agent name: only the tickets this agent holds
     page: int = 1
+    label: str | None = None  # only tickets with this label (index ticket_labels(label, ticket_id))
+    now: str = ""  # UTC ISO: a snooze that ended before it is over
 
     def where(self) -> tuple[str, list[Any], str]:
         """SQL condition, parameters and ORDER BY for this filter."""
@@ -42,6 +47,9 @@ class QueueFilter:
         elif self.status == "active":
             # Written exactly as the partial index's condition, so SQLite uses it.
             conds.append("status != 'resolved'")
+        elif self.status == "snoozed":
+            conds.append("status != 'resolved' AND " + _SNOOZED)
+            params.append(self.now)
         else:
             conds.append("status = ?")
             params.append(self.status)
@@ -54,6 +62,12 @@ class QueueFilter:
         if self.intent:
             conds.append("intent = ?")
             params.append(self.intent)
+        if self.status == "active":
+            conds.append("NOT " + _SNOOZED)
+            params.append(self.now)
+        if self.label:
+            conds.append("id IN (SELECT ticket_id FROM ticket_labels WHERE label = ?)")
+            params.append(self.label)
         # Unresolved: who must be answered first. Resolved: the most recent first.
         order = "due_at DESC, id DESC" if self.status == "resolved" else "due_at, id"
         return " AND ".join(conds), params, order
@@ -73,6 +87,7 @@ class LastMessage:
 class QueueRow:
     ticket: Ticket
     last: LastMessage | None
+    labels: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -97,8 +112,22 @@ def queue_page(store: Store, f: QueueFilter, page_size: int = PAGE_SIZE) -> Queu
     has_next = len(rows) > page_size
     tickets = [_ticket(r) for r in rows[:page_size]]
     last = last_messages(store, [t.conversation_id for t in tickets])
-    return QueuePage([QueueRow(t, last.get(t.conversation_id)) for t in tickets], page, has_next,
-                     status_counts(store, f.mine))
+    labels = ticket_labels(store, [t.id for t in tickets])
+    return QueuePage([QueueRow(t, last.get(t.conversation_id), tuple(labels.get(t.id, ()))) for t in tickets],
+                     page, has_next, status_counts(store, f.mine))
+
+
+def ticket_labels(store: Store, ticket_ids: list[int]) -> dict[int, list[str]]:
+    """The labels of the rows shown, in one query on the key (ticket_id, label)."""
+    ids = sorted(set(ticket_ids))
+    if not ids:
+        return {}
+    out: dict[int, list[str]] = {}
+    for tid, label in store.conn.execute(
+            f"SELECT ticket_id, label FROM ticket_labels WHERE ticket_id IN ({','.join('?' * len(ids))}) "
+            "ORDER BY ticket_id, label COLLATE NOCASE", ids):
+        out.setdefault(tid, []).append(label)
+    return out
 
 
 def status_counts(store: Store, agent: str | None = None) -> dict[str, int]:

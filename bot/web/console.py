@@ -26,6 +26,7 @@ from bot.web.request_input import MAX_ID, message_id_arg
 from handoff import views
 from handoff.livechat import customer_typing
 from handoff.livechat import visitor as livechat_visitor
+from handoff.store import utc_iso
 
 
 def init_console(app: Flask) -> None:
@@ -53,10 +54,13 @@ def _queue_filter() -> tuple[views.QueueFilter, dict[str, str]]:
         page = min(max(1, int(args.get("page", "1"))), 100_000)
     except ValueError:
         page = 1
+    label = (args.get("label") or "").strip()[:30] or None  # bot/desk_triage.py labels
     c = ctx()
     f = views.QueueFilter(status=status, channel=channel, intent=intent,
-                          mine=c.agent.name if mine and c.agent else None, page=page)
-    shown = {"status": status, "channel": channel or "", "intent": intent or "", "mine": "1" if mine else ""}
+                          mine=c.agent.name if mine and c.agent else None, page=page, label=label,
+                          now=utc_iso(c.now))
+    shown = {"status": status, "channel": channel or "", "intent": intent or "", "mine": "1" if mine else "",
+             "label": label or ""}
     return f, shown
 
 
@@ -65,7 +69,7 @@ def _queue_data() -> dict[str, Any]:
     f, shown = _queue_filter()
     page = views.queue_page(c.store, f)
     me = c.agent.name if c.agent else ""
-    rows = [fmt_.queue_row(r.ticket, r.last, c.sla(r.ticket), c.fmt, me) for r in page.rows]
+    rows = [fmt_.queue_row(r.ticket, r.last, c.sla(r.ticket), c.fmt, me, r.labels) for r in page.rows]
     counts = page.counts
     body = json.dumps([rows, page.has_next, counts], sort_keys=True, ensure_ascii=False)
     return {"rows": rows, "page": page.page, "has_next": page.has_next, "counts": counts, "filters": shown,

@@ -102,7 +102,12 @@
       tr.appendChild(ref);
       tr.appendChild(el("td", "channel", r.channel_label));
       tr.appendChild(el("td", "customer", r.customer));
-      tr.appendChild(el("td", "intent", r.intent_label));
+      const intent = el("td", "intent", r.intent_label);
+      (r.labels || []).forEach(function (l) {  // labels (bot/desk_triage.py)
+        intent.appendChild(document.createTextNode(" "));
+        intent.appendChild(el("span", "tag", l));
+      });
+      tr.appendChild(intent);
 
       const prio = el("td", "priority");
       prio.appendChild(el("span", "badge prio-" + r.priority, r.priority_label));
