@@ -1,0 +1,50 @@
+"""Assignment in a real browser (Chromium, 1366x800) against a real `serve`: sari assigns a
+ticket she holds to budi in the console; budi's queue with "Hanya milik saya" shows it."""
+from __future__ import annotations
+
+from playwright.sync_api import expect
+
+from tests.browser import browser, live_server, new_page  # noqa: F401  (pytest fixtures)
+from tests.test_console_browser import login, tickets
+
+CUSTOMER = "+6281234500077"
+WAIT_MS = 15_000
+DESKTOP = {"width": 1366, "height": 800}
+
+
+def test_sari_assigns_a_ticket_to_budi_whose_mine_view_shows_it(live_server, new_page):
+    sari_pw = live_server.add_agent("sari")
+    budi_pw = live_server.add_agent("budi")
+    answer = live_server.send_whatsapp(CUSTOMER, "kak paket saya belum sampai, pesanan INV-20261120-0077")
+    assert answer.status == 200 and "YS-000001" in " ".join(answer.messages)
+
+    budi = new_page(base_url=live_server.url, viewport=DESKTOP)
+    login(budi, "budi", budi_pw)
+    budi.check("#f-mine")  # the filter form submits itself on change
+    expect(budi.locator("#f-mine")).to_be_checked()
+    expect(budi.locator("#queue-empty")).to_be_visible()
+    expect(budi.locator('#queue tr[data-ref="YS-000001"]')).to_have_count(0)
+
+    sari = new_page(base_url=live_server.url, viewport=DESKTOP)
+    login(sari, "sari", sari_pw)
+    sari.goto("/console/t/YS-000001")
+    sari.click("#claim")
+    expect(sari.locator("#holder")).to_contain_text("sari")
+    expect(sari.locator("#assign-to")).to_be_visible()
+    sari.select_option("#assign-to", "budi")
+    sari.click("#assign")
+    expect(sari.locator(".flash-ok").first).to_contain_text("budi")
+    expect(sari.locator("#holder")).to_contain_text("budi")
+    assert tickets(live_server, "claimed")[0]["agent"] == "budi"
+
+    # budi's "Hanya milik saya" view shows it without a reload (the queue polls)
+    expect(budi.locator('#queue tr[data-ref="YS-000001"]')).to_be_visible(timeout=WAIT_MS)
+    expect(budi.locator('#queue tr[data-ref="YS-000001"] .agent')).to_have_text("budi")
+    budi.reload()
+    expect(budi.locator("#f-mine")).to_be_checked()
+    expect(budi.locator('#queue tr[data-ref="YS-000001"]')).to_be_visible()
+    # and the ticket is his to answer: the reply box is there
+    budi.goto("/console/t/YS-000001")
+    expect(budi.locator("#reply-text")).to_be_visible()
+    # nothing on the page overflows sideways at 1366 px
+    assert budi.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
