@@ -452,6 +452,9 @@ def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
             counts["files"] += conn.execute(
                 f"DELETE FROM attachment_blobs WHERE conversation_id IN ({m})", chunk).rowcount
         counts["messages"] += conn.execute(f"DELETE FROM messages WHERE conversation_id IN ({m})", chunk).rowcount
+        if _has_table(conn, "ticket_labels"):  # their tickets' labels (bot/desk_triage.py): ticket ids are reused
+            conn.execute(f"DELETE FROM ticket_labels WHERE ticket_id IN (SELECT id FROM tickets WHERE conversation_id "
+                         f"IN ({m}))", chunk)
         counts["tickets"] += conn.execute(f"DELETE FROM tickets WHERE conversation_id IN ({m})", chunk).rowcount
         counts["conversations"] += conn.execute(f"DELETE FROM conversations WHERE id IN ({m})", chunk).rowcount
     return counts

@@ -318,3 +318,15 @@ def test_cli_label_reopen_snooze_categorize(console, clock, capsys, monkeypatch)
     assert "priority complex" in capsys.readouterr().out
     assert main(["queue", "reopen", ref, "--agent", "sari", "--config", str(cfg)]) == 1
     assert "not resolved" in capsys.readouterr().err
+
+
+def test_forget_takes_the_labels_of_their_tickets_too(console, clock):
+    ref = console.customer("paket saya belum sampai", customer="+6281299990001")
+    other = console.customer("paket saya belum sampai", customer="+6281299990002")
+    create_label(console.store, clock(), "VIP", "dewi")
+    label_ticket(console.store, clock(), ref, "VIP", "sari")
+    label_ticket(console.store, clock(), other, "VIP", "sari")
+    console.store.forget("+6281299990001", clock())
+    rows = console.db().execute("SELECT t.ref FROM ticket_labels l JOIN tickets t ON t.id = l.ticket_id").fetchall()
+    assert rows == [(other,)]
+    assert console.db().execute("SELECT count(*) FROM ticket_labels").fetchone()[0] == 1
