@@ -50,6 +50,11 @@ def cmd_search(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
     for r in found.results:
         created = r.created_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if r.created_at else "-"
         snippet = " ".join(r.snippet_text.split())
+        if snippet.startswith("Tiket "):
+            snippet = "ticket " + snippet[6:]
+        label, sep, rest = snippet.partition(": ")
+        if sep and label in _LABELS:  # the console's Indonesian label of a matched fact, in English
+            snippet = f"{_LABELS[label]}: {rest}"
         print(f"{r.ref or 'conversation ' + str(r.conversation_id)}  {r.status:<8} {r.channel:<8} {created}  "
               f"{mask_customer(r.customer)}  {snippet}")
     if found.has_next:
@@ -57,4 +62,6 @@ def cmd_search(args: argparse.Namespace, settings) -> int:  # type: ignore[no-un
     return EXIT_OK
 
 
+_LABELS = {"Nomor pesanan": "order number", "Telepon": "phone", "Email": "email", "Nama penerima": "recipient",
+           "Pelanggan": "customer", "Nama": "name"}
 COMMANDS["search"] = cmd_search

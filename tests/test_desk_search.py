@@ -269,6 +269,8 @@ def test_cli_search_json_and_text(tmp_path, store, shop):
     p = run(["search", "parcel", "tracking"], env=env)
     assert p.returncode == 0 and p.stdout.decode().startswith(shop["sari"])
     assert "s***@contoh.example" in p.stdout.decode()  # masked as `queue list` masks it
+    p = run(["search", "INV-20261102-0042"], env=env)
+    assert p.returncode == 0 and "order number: INV-20261102-0042" in p.stdout.decode()
     p = run(["search", "tidak-ada-yang-cocok", "--json"], env=env)
     assert p.returncode == 0 and json.loads(p.stdout) == []
     p = run(["search", "paket", "--page", "0"], env=env)
