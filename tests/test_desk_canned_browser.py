@@ -117,3 +117,29 @@ def test_the_list_button_inserts_at_the_caret_with_a_click(live_server, new_page
     expect(page.locator("#canned-list")).to_be_focused()
     page.keyboard.press("Enter")
     expect(box).to_have_value("Halo Kak Rina, saya Dewi dari Yessindo.")
+
+
+def test_on_a_phone_the_slash_list_fits_and_fills(live_server, new_page):
+    sari_pw = live_server.add_agent("sari")
+    added = live_server.cli("canned", "add", "salam-panjang", "--title", "Sapaan yang cukup panjang untuk layar kecil",
+                            "--text", "Halo Kak {nama}, terima kasih sudah menghubungi Yessindo. Tiket Kakak {tiket} "
+                            "sudah kami terima dan sedang kami periksa dengan teliti. Salam, {agen}.")
+    assert added.returncode == 0, added.stderr
+    live_server.send_whatsapp(CUSTOMER, "kak paket saya belum sampai", ProfileName="Rina")
+    page = new_page(base_url=live_server.url, viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    login(page, "sari", sari_pw)
+    page.goto("/console/t/YS-000001")
+    page.click("#claim")
+    expect(page.locator("#holder")).to_contain_text("sari")
+    page.wait_for_load_state("load")
+    box = page.locator("#reply-text")
+    box.click()
+    box.press_sequentially("/sal")
+    option = page.locator('#canned-list .canned-option[data-shortcut="salam-panjang"]')
+    expect(option).to_be_visible()
+    for hook in ("#canned-tools", "#canned-list", "#canned-pick"):
+        box_ = page.locator(hook).bounding_box()
+        assert box_ is not None and box_["x"] >= 0 and box_["x"] + box_["width"] <= 390, (hook, box_)
+    option.tap()
+    expect(box).to_have_value("Halo Kak Rina, terima kasih sudah menghubungi Yessindo. Tiket Kakak YS-000001 sudah "
+                              "kami terima dan sedang kami periksa dengan teliti. Salam, Sari.")
