@@ -242,3 +242,17 @@ def test_generated_password_never_in_logs_events_or_cookie(console, caplog):
             assert secret not in cookie.value
     kinds = [r[0] for r in db.execute("SELECT kind FROM events WHERE kind LIKE 'agent.%' ORDER BY id")]
     assert kinds[-3:] == ["agent.added", "agent.password_reset", "agent.password_changed"]
+
+
+def test_people_events_have_labels_on_the_events_page(console):
+    dewi = console.client("dewi")
+    add(console, dewi)
+    post(dewi, "/console/people/rina/reset")
+    post(dewi, "/console/people/rina/role", role="supervisor")
+    post(dewi, "/console/people/rina/remove")
+    page = dewi.get("/console/events")
+    for text in ("Petugas ditambahkan", "Kata sandi petugas diatur ulang", "Peran petugas diubah", "Petugas dihapus",
+                 "petugas: rina", "sesi diakhiri: 0"):
+        assert text in page.text
+    for raw in ("agent.password_reset", "agent.role_changed"):
+        assert f"<td>{raw}</td>" not in page.text

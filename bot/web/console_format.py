@@ -120,12 +120,15 @@ EVENT_LABELS.update({  # bot/desk_triage.py, bot/desk_assign.py (issue 12)
     "ticket.snoozed": "Ditunda (menunggu pelanggan)", "ticket.unsnoozed": "Penundaan berakhir",
     "ticket.assigned": "Ditugaskan", "agent.status_changed": "Status petugas diubah"})
 STATUS_FILTER_LABELS["snoozed"] = "Ditunda (menunggu pelanggan)"  # bot/desk_triage.py snooze
+EVENT_LABELS.update({"agent.password_reset": "Kata sandi petugas diatur ulang",  # bot/web/console_people.py (issue 12)
+                     "agent.role_changed": "Peran petugas diubah"})
 # Event data worth showing, with Indonesian names.
 _EVENT_DATA = {"reason": "alasan", "status": "status", "recorded": "tercatat", "error_code": "kode galat",
                "intent": "kategori", "priority": "prioritas", "due_at": "batas", "via": "lewat", "kind": "jenis",
                "within_promise": "tepat waktu", "score": "nilai", "csat": "nilai", "outbox_id": "outbox",
                "internal_note": "catatan internal", "from": "dari"}
 _EVENT_DATA.update({"to": "ke", "label": "label"})  # bot/desk_triage.py, bot/desk_assign.py (issue 12)
+_EVENT_DATA.update({"agent": "petugas", "role": "peran", "sessions_ended": "sesi diakhiri"})  # agent.* (console_people)
 
 _DAYS = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
