@@ -113,6 +113,8 @@ def _parser() -> argparse.ArgumentParser:
     s.add_argument("--note")
     s.add_argument("--email-to", metavar="ADDRESS",
                    help="email the written result to this address the customer gave (only when you choose it)")
+    s.add_argument("--no-reply", action="store_true",
+                   help="confirm closing a ticket nobody replied to (no satisfaction question; first response not met)")
     s = qsub.add_parser("escalate", parents=[common], help="hand a ticket to the supervisors (due in 2 working days)")
     s.add_argument("ref")
     s.add_argument("--agent", required=True)

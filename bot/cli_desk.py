@@ -73,12 +73,17 @@ def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type
             print(f"{t.ref} is now held by {t.agent}; the bot is silent in that conversation")
         elif action == "reply":
             outbox_id = desk.reply(now, args.ref, args.agent, args.text)
-            print(f"reply to {args.ref.upper()} queued (outbox {outbox_id})")
+            if getattr(outbox_id, "repeat", False):
+                print(f"the same reply to {args.ref.upper()} was already sent within the last minute "
+                      f"(outbox {outbox_id}); nothing new was queued")
+            else:
+                print(f"reply to {args.ref.upper()} queued (outbox {outbox_id})")
         elif action == "release":
             desk.release(now, args.ref, args.agent)
             print(f"{args.ref.upper()} is back in the queue")
         elif action == "resolve":
-            t = desk.resolve(now, args.ref, args.agent, args.note, email_to=args.email_to)
+            t = desk.resolve(now, args.ref, args.agent, args.note, email_to=args.email_to,
+                             no_reply=getattr(args, "no_reply", False))
             print(f"{t.ref} resolved")
         elif action == "escalate":
             t = desk.escalate(now, args.ref, args.agent, args.reason)

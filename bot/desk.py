@@ -35,6 +35,18 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _CHANNEL_ID = {"email": "email", "web": "live chat"}
 
 
+class Sent(int):
+    """The outbox id of a message a person sent; `repeat` is True when the same text had
+    just been sent (a double click): nothing new was queued. Still an int for old callers."""
+
+    repeat: bool
+
+    def __new__(cls, outbox_id: int, repeat: bool = False) -> "Sent":
+        sent = super().__new__(cls, outbox_id)
+        sent.repeat = repeat
+        return sent
+
+
 
 @dataclass(frozen=True)
 class ChannelState:
@@ -116,7 +128,7 @@ class Desk:
         queue.release(self.store, now, ref, agent)
         balance_after(self, now)  # [desk] auto_assign: the agent has room again (bot/desk_assign.py)
 
-    def reply(self, now: datetime, ref: str, agent: str, text: str) -> int:
+    def reply(self, now: datetime, ref: str, agent: str, text: str) -> Sent:
         text = _clean(text)
 
         def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
@@ -125,7 +137,7 @@ class Desk:
             return queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
         return self._person_sends(now, ref, agent, "agent.replied", send, text)
 
-    def send_template(self, now: datetime, ref: str, agent: str) -> int:
+    def send_template(self, now: datetime, ref: str, agent: str) -> Sent:
         sid = self.settings.whatsapp.template_content_sid
 
         def send(tx: Transaction, ticket: Ticket, conv: Conversation, state: ChannelState) -> int:
@@ -140,7 +152,7 @@ class Desk:
                                   ticket.ref, author=agent)
         return self._person_sends(now, ref, agent, "agent.sent_template", send)
 
-    def email_customer(self, now: datetime, ref: str, agent: str, text: str, address: str) -> int:
+    def email_customer(self, now: datetime, ref: str, agent: str, text: str, address: str) -> Sent:
         text = _clean(text)
         address = address.strip().lower()
 
@@ -155,7 +167,7 @@ class Desk:
 
     def _person_sends(self, now: datetime, ref: str, agent: str, event: str,
                       send: Callable[[Transaction, Ticket, Conversation, ChannelState], int],
-                      text: str | None = None) -> int:
+                      text: str | None = None) -> Sent:
         """One message from the agent holding the ticket, in one transaction: queued by
         `send`, stopping the first-response timer, logged. The same `text` sent again
         within a minute (a double click, a resubmitted form) reaches the customer once."""
@@ -165,38 +177,50 @@ class Desk:
             if text is not None:
                 repeated = _just_sent(tx, conv.id, agent, text, now)
                 if repeated is not None:
-                    return repeated
+                    return Sent(repeated, repeat=True)
             outbox_id = send(tx, ticket, conv, self._channel_state(tx.conn, conv, ticket, now))
             self._first_response(tx, ticket, now, agent)
             tx.log_event(event, agent, conversation_id=conv.id, ticket_ref=ticket.ref, data={"outbox_id": outbox_id})
-        return outbox_id
+        return Sent(outbox_id)
 
     def resolve(self, now: datetime, ref: str, agent: str, note: str | None = None, *,
-                email_to: str | None = None) -> Ticket:
+                email_to: str | None = None, no_reply: bool = False) -> Ticket:
         """Close the ticket and ask the customer one satisfaction question. An escalation
         needs a written result, which the policy promises the customer: it is sent on a
         channel that reaches them (their own channel while it can take free text, else
         the template), or by email to `email_to`, an address the agent picked explicitly
-        among those the customer gave."""
+        among those the customer gave.
+
+        A ticket no person ever answered is closed only when the agent confirms it
+        (`no_reply`: spam, a customer who said never mind): then no satisfaction question
+        is asked (nobody helped) and the first response stays unanswered, never "met"."""
         self._who(agent)
         note = _clean(note) if note and note.strip() else None
         email_to = (email_to or "").strip().lower() or None
         with self.store.write(now) as tx:
             ticket, conv = queue.holding(tx, ref, agent)
             state = self._channel_state(tx.conn, conv, ticket, now)
+            unanswered = ticket.priority != "escalation" and _unanswered(tx, ticket)
+            if unanswered and not no_reply:
+                raise QueueError(f"nobody has replied to the customer on {ticket.ref}: reply first, or confirm "
+                                 "resolving without a reply (--no-reply)",
+                                 f"Belum ada balasan petugas ke pelanggan di {ticket.ref}. Balas dulu, atau centang "
+                                 "\u201cSelesaikan tanpa membalas pelanggan\u201d.")
             if ticket.priority == "escalation":
                 if not note:
                     raise QueueError(f"{ticket.ref} is an escalation: resolving it needs the written result (--note)",
                                      f"{ticket.ref} adalah eskalasi: isi \u201cHasil tertulis untuk pelanggan\u201d sebelum menyelesaikan.")
-                via = self._deliver_written(tx, conv, ticket, state, note, agent, email_to)
+                via, outbox_id = self._deliver_written(tx, conv, ticket, state, note, agent, email_to)
                 self._first_response(tx, ticket, now, agent)
-                tx.log_event("escalation.result_sent", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                             data={"via": via})
+                # queued, not yet sent: the outbox logs outbound.sent (same outbox id) on delivery
+                tx.log_event("escalation.result_queued", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
+                             data={"via": via, "outbox_id": outbox_id})
             tx.update_ticket(ticket, status="resolved", resolved_at=now)
             tx.update_conversation(conv.id, state="bot", agent=None)
             tx.log_event("ticket.resolved", agent, conversation_id=conv.id, ticket_ref=ticket.ref,
-                         data={"note": bool(note), "internal_note": note if ticket.priority != "escalation" else None})
-            if state.free_text_ok:
+                         data={"note": bool(note), "internal_note": note if ticket.priority != "escalation" else None}
+                         | ({"no_reply": True} if unanswered else {}))
+            if state.free_text_ok and not unanswered:
                 question = self.responder.render(conv.lang or "id", "csat_question", ref=ticket.ref)
                 queue_message(tx, conv, question, ticket.ref, author="bot", email_address=self._from())
                 tx.update_conversation(conv.id, csat_ticket=ticket.ref, csat_asked_at=now)
@@ -224,10 +248,12 @@ class Desk:
                                  f"{ticket.ref} sedang ditangani oleh {ticket.agent}.")
             due = self.calendar.add_working_days(now, self.review_working_days)
             changes: dict[str, Any] = dict(priority="escalation", status="open", agent=None, resolution_due=due,
-                                           escalated_by=who.name, reply_since=None, reply_due=None)
+                                           escalated_by=who.name, reply_since=None, reply_due=None, due_at=due)
             if ticket.first_response_at is None:
-                changes["first_response_due"] = due
-            changes["due_at"] = due
+                # The customer still waits for a first answer: that promise stays as it was
+                # (the review time is the resolution's), and it is the next deadline.
+                first_due = ticket.first_response_due or ticket.due_at
+                changes.update(first_response_due=first_due, due_at=min(first_due, due))
             tx.update_ticket(ticket, **changes)
             tx.update_conversation(conv.id, state="bot", agent=None)
             tx.log_event("ticket.escalated", who.name, conversation_id=conv.id, ticket_ref=ticket.ref,
@@ -265,24 +291,22 @@ class Desk:
                      data={"within_promise": tx.now <= due})
 
     def _deliver_written(self, tx: Transaction, conv: Conversation, ticket: Ticket, state: ChannelState,
-                         text: str, agent: str, email_to: str | None = None) -> str:
+                         text: str, agent: str, email_to: str | None = None) -> tuple[str, int]:
+        """Queue the written result; (how it goes, its outbox id)."""
         if email_to is not None:
             if email_to not in state.any_address:
                 raise QueueError(f"{email_to} is not an email address this customer gave us",
                                  "Alamat email itu tidak pernah diberikan oleh pelanggan ini.")
             if conv.channel == "email" and email_to == conv.customer:
-                queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
-            else:
-                queue_email_to(tx, conv, email_to, text, ticket.ref, author=agent, email_address=self._from())
-            return "email"
+                return "email", queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
+            return "email", queue_email_to(tx, conv, email_to, text, ticket.ref, author=agent,
+                                           email_address=self._from())
         if state.free_text_ok:
-            queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
-            return conv.channel
+            return conv.channel, queue_message(tx, conv, text, ticket.ref, author=agent, email_address=self._from())
         if state.template_available:
             flat = " ".join(text.split())[:900]
-            queue_template(tx, conv, self.settings.whatsapp.template_content_sid, {"1": ticket.ref, "2": flat},
-                           text, ticket.ref, author=agent)
-            return "template"
+            return "template", queue_template(tx, conv, self.settings.whatsapp.template_content_sid,
+                                              {"1": ticket.ref, "2": flat}, text, ticket.ref, author=agent)
         en, id_ = _window_closed(state)
         raise QueueError(en + ". The written result cannot reach the customer yet.",
                          id_ + ". Hasil tertulis belum bisa dikirim ke pelanggan.")
@@ -298,6 +322,12 @@ def _just_sent(tx: Transaction, conversation_id: int, agent: str, text: str, now
         "AND author = ? AND text = ? AND created_at >= ? ORDER BY id DESC LIMIT 1",
         (conversation_id, agent, text, utc_iso(now - RESUBMIT_WINDOW))).fetchone()
     return int(row[0]) if row and row[0] is not None else None
+
+
+def _unanswered(tx: Transaction, ticket: Ticket) -> bool:
+    """No person has answered this ticket's customer yet (read inside the transaction)."""
+    row = tx.conn.execute("SELECT first_response_at FROM tickets WHERE id = ?", (ticket.id,)).fetchone()
+    return row is None or row[0] is None
 
 
 def _clean(text: str) -> str:

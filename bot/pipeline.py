@@ -29,7 +29,7 @@ from bot.knowledge import Knowledge
 from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
 from bot.responder import Responder
 from handoff import blobs
-from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction, _ticket
+from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction, _ticket, parse_iso
 
 # WhatsApp caps a message at 4,096 characters and email bodies are cut by the email
 # channel; this bound only protects the database from a pathological post.
@@ -123,6 +123,8 @@ class Bot:
             no_reply = self._no_auto_reply(tx, message, now)
             changes: dict[str, Any] = {"last_inbound_at": now}
             if conv.csat_ticket and conv.state != "human" and not no_reply:
+                if rating is not None and _MENU_DIGIT.match(text) and not self._question_is_last(tx, conv):
+                    rating = None  # a bare digit after a later bot message (a menu): a menu pick, not a rating
                 rated = self._csat_ticket(tx, conv, now) if rating is not None else None
                 if rated is not None and rating is not None:
                     return self._record_csat(tx, conv, rated, rating, message, stored_text, attachments, lang, now,
@@ -262,6 +264,15 @@ class Bot:
         row = tx.conn.execute("SELECT * FROM tickets WHERE ref = ? AND conversation_id = ?",
                               (conv.csat_ticket, conv.id)).fetchone()
         return _ticket(row) if row is not None else None
+
+    @staticmethod
+    def _question_is_last(tx: Transaction, conv: Conversation) -> bool:
+        """Nothing was sent in this conversation after the satisfaction question, so a bare
+        "2" answers it (the menu uses the same digits: after a menu it is a menu pick)."""
+        row = tx.conn.execute("SELECT max(created_at) FROM messages WHERE conversation_id = ? AND direction = 'out'",
+                              (conv.id,)).fetchone()
+        asked = conv.csat_asked_at
+        return asked is not None and (row is None or row[0] is None or parse_iso(row[0]) <= asked)
 
     def _record_csat(
         self, tx: Transaction, conv: Conversation, ticket: Ticket, score: int, message: Message, text: str,

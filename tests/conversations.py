@@ -139,6 +139,9 @@ class Runner:
             if ticket.agent != agent:
                 self.desk.claim(self.clock(), ref, agent)
             note = step[2] if len(step) > 2 else ("Sudah kami selesaikan." if ticket.priority == "escalation" else None)
+            if ticket.first_response_at is None and ticket.priority != "escalation":
+                # a person answers before resolving (the desk asks to confirm a resolve with no reply)
+                self.desk.reply(self.clock(), ref, agent, "Sudah kami bantu, Kak.")
             self.desk.resolve(self.clock(), ref, agent, note)
         else:
             raise ValueError(kind)

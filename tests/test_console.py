@@ -304,7 +304,7 @@ def test_queue_sorted_by_due_with_filters(console, clock):
     assert re.search(rf'data-ref="{fast}".*?<span class="agent">budi</span>', page, re.S)
     assert '<b id="count-open">1</b>' in page and '<b id="count-claimed">2</b>' in page
     # Resolved tickets are not in the default view.
-    post(c, f"/console/t/{mail}/resolve", note="sudah dicek")
+    post(c, f"/console/t/{mail}/resolve", note="sudah dicek", no_reply="1")
     assert mail not in queue_refs(c.get("/console").text)
     assert queue_refs(c.get("/console?status=resolved").text) == [mail]
     # Unknown filter values are ignored, not errors.
@@ -496,7 +496,7 @@ def test_release_and_resolve(console):
     post(c, f"/console/t/{ref}/release")
     assert ticket_row(console, ref)[:2] == ("open", None)
     post(c, f"/console/t/{ref}/claim")
-    resp = post(c, f"/console/t/{ref}/resolve", note="")
+    resp = post(c, f"/console/t/{ref}/resolve", note="", no_reply="1")
     assert ticket_row(console, ref)[0] == "resolved"
     view = c.get(resp.headers["Location"]).text
     assert f"{ref} selesai." in flashes(view) and "Tiket ini sudah selesai" in view and 'id="claim"' not in view
@@ -745,7 +745,7 @@ def test_polling_survives_absurd_after_and_internal_note_shows_in_history(consol
         resp = sari.get(f"/console/api/t/{ref}?after={after}")
         assert resp.status_code == 200 and "messages" in resp.get_json()
     post(sari, f"/console/t/{ref}/claim")
-    post(sari, f"/console/t/{ref}/resolve", note="pelanggan sudah beli di toko offline")
+    post(sari, f"/console/t/{ref}/resolve", note="pelanggan sudah beli di toko offline", no_reply="1")
     page = sari.get(f"/console/t/{ref}").text
     assert "catatan internal" in page and "pelanggan sudah beli di toko offline" in page
 

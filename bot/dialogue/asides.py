@@ -16,6 +16,9 @@ from .patterns import PHOTO_WORD_RE
 ACTIONS = frozenset({"cancel_order", "return_request", "exchange", "refund_status", "delete_account"})
 MENU_RE = re.compile(r"^\W*(menu|daftar menu|lihat menu|help|bantuan|pilihan|options)\W*$", re.IGNORECASE)
 WORDS_RE = re.compile(r"[^\W\d_]+")
+# "help" / "bantuan" alone is a plea as often as a request for the menu: while a person's
+# case is open it asks how that case stands.
+PLEA_RE = re.compile(r"^\W*(help|bantuan)\W*$", re.IGNORECASE)
 
 
 class Asides:
@@ -33,6 +36,8 @@ class Asides:
         t = self.t
         flags = t.match.flags
         if MENU_RE.match(t.text):
+            if self.open_ticket_case():  # type: ignore[attr-defined]
+                return self.on_menu_with_case()
             return self.on_menu()
         if "negated" in flags and t.match.topic in ACTIONS:
             return self.on_refused_action()
@@ -48,6 +53,17 @@ class Asides:
         self.key = "menu"
         self.out.add("menu_list")
         self.menu_shown = True
+        return True
+
+    def on_menu_with_case(self) -> bool:
+        """A ticket waits for a person (also right after an agent released it): "help" gets
+        where the case stands and its next-reply promise, never the menu alone; an explicit
+        "menu" gets the menu and that same status."""
+        if PLEA_RE.match(self.t.text):
+            self.key = "followup"
+        else:
+            self.on_menu()
+        self.status()  # type: ignore[attr-defined]
         return True
 
     def on_refused_action(self) -> bool:

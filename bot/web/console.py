@@ -129,9 +129,9 @@ def _promises(ticket) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
         state = ("Terpenuhi" if ok else "Terlambat") + f", dijawab {c.fmt.when(ticket.first_response_at)}"
         out.append({"name": "Respons pertama", "due": c.fmt.when(first_due), "label": state,
                     "state": "done" if ok else "late"})
-    elif ticket.status == "resolved":
-        out.append({"name": "Respons pertama", "due": c.fmt.when(first_due), "label": "Selesai tanpa balasan agen",
-                    "state": "done"})
+    elif ticket.status == "resolved":  # closed with nobody answering: not a promise kept
+        out.append({"name": "Respons pertama", "due": c.fmt.when(first_due),
+                    "label": "Tidak dijawab: diselesaikan tanpa balasan petugas", "state": "skipped"})
     else:
         out.append({"name": "Respons pertama", "due": c.fmt.when(first_due), "label": sla.label, "state": sla.state})
     if sla.phase == "next_reply":
@@ -152,6 +152,9 @@ def _promises(ticket) -> list[dict[str, Any]]:  # type: ignore[no-untyped-def]
         else:
             label, state = f"Penyelesaian: sisa {fmt_.duration(c.calendar.opening_time(c.now, res_due))}", "ok"
         out.append({"name": "Penyelesaian", "due": c.fmt.when(res_due), "label": label, "state": state})
+    for p in out:  # stable element ids: console.js updates them on every poll
+        p["id"] = {"Respons pertama": "sla-first", "Balasan berikutnya": "sla-next"}.get(p["name"], "sla-resolution")
+        p["text"] = f"batas {p['due']} — {p['label']}"
     return out
 
 
@@ -251,7 +254,7 @@ def api_ticket(ref: str):  # type: ignore[no-untyped-def]
     deliveries = [{"id": m.id, **fmt_.delivery_view(m, t.channel)} for m in views.deliveries(c.store, t.conversation_id)]
     typing = t.channel == "web" and customer_typing(c.store.conn, t.conversation_id, c.now)
     return jsonify(messages=new, deliveries=deliveries, ticket=_ticket_state(t), viewers=_touch(t.conversation_id),
-                   last_id=new[-1]["id"] if new else after, customer_typing=typing)
+                   last_id=new[-1]["id"] if new else after, customer_typing=typing, promises=_promises(t))
 
 
 # -- actions ------------------------------------------------------------------------------------

@@ -62,7 +62,9 @@ def reply(ref: str):  # type: ignore[no-untyped-def]
     text = _form("text")
 
     def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.reply(now, ref, me, text)
+        sent = desk.reply(now, ref, me, text)
+        if getattr(sent, "repeat", False):  # the same text within a minute: nothing new was queued
+            return "Balasan yang sama sudah dikirim barusan; tidak dikirim dua kali."
         return "Balasan masuk antrean kirim."
     return _act(ref, run)
 
@@ -70,9 +72,10 @@ def reply(ref: str):  # type: ignore[no-untyped-def]
 @console.post("/t/<ref>/resolve")
 def resolve(ref: str):  # type: ignore[no-untyped-def]
     note, email_to = _form("note"), _form("email_to", 320)
+    no_reply = request.form.get("no_reply") == "1"  # the #resolve-confirm checkbox
 
     def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.resolve(now, ref, me, note or None, email_to=email_to or None)
+        desk.resolve(now, ref, me, note or None, email_to=email_to or None, no_reply=no_reply)
         return f"{ref} selesai."
     return _act(ref, run)
 

@@ -11,6 +11,8 @@ from handoff import views
 from handoff.store import parse_iso
 
 
+# A kind offered in the filter, and the names older databases logged it under.
+_OLDER_KINDS = {"csat.recorded": ("csat.answered",), "escalation.result_queued": ("escalation.result_sent",)}
 _FEEDBACK_LABELS = {"complaint": "Keluhan", "praise": "Pujian", "suggestion": "Saran", "feedback": "Masukan"}
 
 
@@ -24,6 +26,8 @@ def events():  # type: ignore[no-untyped-def]
     ref = (request.args.get("ticket") or "").strip().upper()[:20] or None
     kind = (request.args.get("kind") or "").strip()[:64] or None
     rows = c.store.events(kind, actor=actor, ticket_ref=ref, limit=300)
+    for older in _OLDER_KINDS.get(kind or "", ()):  # the same thing, logged under its old name
+        rows = sorted(rows + c.store.events(older, actor=actor, ticket_ref=ref, limit=300), key=lambda r: r["id"])[-300:]
     shown = [fmt_.event_view(views.EventView(r["id"], parse_iso(r["at"]), r["kind"], r["actor"],  # type: ignore[arg-type]
                                              r["ticket_ref"], views._json_dict(r["data"])), c.fmt) | {"ref": r["ticket_ref"]}
              for r in reversed(rows)]

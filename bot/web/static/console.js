@@ -142,6 +142,12 @@
       }
       preview.appendChild(el("span", "text", r.preview));
       tr.appendChild(preview);
+      // on a phone each row is a card that names its cells (the same words as queue.html's data-label)
+      const names = { ref: "Tiket", channel: "Saluran", customer: "Pelanggan", intent: "Kategori", priority: "Prioritas",
+                      status: "Status", due: "Batas waktu", sla: "SLA", preview: "Pesan terakhir" };
+      Array.prototype.forEach.call(tr.cells, function (td) {
+        if (names[td.className] && !td.hasAttribute("data-label")) td.setAttribute("data-label", names[td.className]);
+      });
       return tr;
     }
 
@@ -178,6 +184,12 @@
       node.textContent = d.label + (d.reason ? ": " + d.reason : "");
     }
 
+    // The hrefs the server renders (bot/web/console_format.py safe_href / attachment_view): an
+    // http(s) URL, or a file kept in our database, served by the console (/console/files/<id>).
+    function linkable(href) {
+      return typeof href === "string" && (/^https?:\/\//i.test(href) || /^\/console\/files\/\d+$/.test(href));
+    }
+
     function message(m) {
       const div = el("div", "msg " + m.cls);
       div.setAttribute("data-id", String(m.id));
@@ -197,7 +209,7 @@
         const list = el("ul", "attachments");
         m.attachments.forEach(function (a) {
           const li = el("li", "att-" + a.kind);
-          if (a.href && /^https?:\/\//i.test(a.href)) {
+          if (linkable(a.href)) {
             const link = el("a", null, a.label);
             link.setAttribute("href", a.href);
             link.setAttribute("target", "_blank");
@@ -272,6 +284,13 @@
       if (status) status.textContent = data.ticket.status_label;
       const stale = document.getElementById("stale");
       if (stale) stale.hidden = data.ticket.key === ticket.dataset.state;
+      // the promises (first response, next reply, resolution) move with the clock and the ticket
+      (data.promises || []).forEach(function (p) {
+        const node = document.getElementById(p.id);
+        if (!node) return;
+        node.textContent = p.text;
+        node.className = "sla-" + p.state;
+      });
 
       const viewers = document.getElementById("viewers");
       if (viewers) {
