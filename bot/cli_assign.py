@@ -42,6 +42,16 @@ def add_parsers(sub: Any, qsub: Any, common: argparse.ArgumentParser) -> None:
     s.add_argument("--intent", metavar="CATEGORY")
     s.add_argument("--priority", choices=["normal", "complex"])
     s.add_argument("--agent", required=True)
+    # `agent status NAME online|away`: joins `agent`'s own subcommands; its default command
+    # routes it here (a subcommand's defaults win over its parent's)
+    agent = sub.choices.get("agent")
+    actions = [a for a in getattr(agent, "_actions", []) if isinstance(a, argparse._SubParsersAction)]
+    if actions:
+        s = actions[0].add_parser("status", parents=[common],
+                                  help="online (takes new tickets) or away; online picks up waiting tickets")
+        s.add_argument("name")
+        s.add_argument("status", choices=["online", "away"])
+        s.set_defaults(command="agent-status")
 
 
 def _run(action: str, work: Callable[[], str]) -> int:
@@ -122,7 +132,24 @@ def queue_categorize(args, settings, store, desk, now, tz) -> int:  # type: igno
     return _run("categorize", work)
 
 
-COMMANDS: dict[str, Callable[..., int]] = {}  # top-level commands: name -> handler(args, settings)
+def agent_status(args, settings) -> int:  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    from bot.desk_assign import policy_of, set_status
+    from handoff.store import Store
+
+    store = Store(settings.database)
+    now = datetime.now(ZoneInfo(settings.hours.timezone))
+    try:
+        set_status(store, now, args.name, args.status, policy_of(settings))
+    except QueueError as exc:
+        print(f"yessindo-bot: agent status: {exc}", file=sys.stderr)
+        return EXIT_FAIL
+    print(f"{args.name} is now {args.status}")
+    return EXIT_OK
+
+
+COMMANDS: dict[str, Callable[..., int]] = {"agent-status": agent_status}  # top-level: name -> handler(args, settings)
 QUEUE_ACTIONS: dict[str, Callable[..., int]] = {  # `queue ACTION`: handler(args, settings, store, desk, now, tz)
     "assign": queue_assign, "label": queue_label, "reopen": queue_reopen, "snooze": queue_snooze,
     "unsnooze": queue_unsnooze, "categorize": queue_categorize,

@@ -230,3 +230,15 @@ def test_console_status_toggle_and_team_page(console, clock):
     assert "Sel 24 Nov 10.15 WIB" in sari_row
     budi_row = re.search(r'<tr data-agent="budi">.*?</tr>', page, re.S).group(0)
     assert 'data-status="away"' in budi_row and '<td class="held">0 / 10</td>' in budi_row
+
+
+def test_cli_agent_status(console, clock, capsys):
+    cfg = console.tmp_path / "config.toml"
+    cfg.write_text(f'[storage]\ndatabase = "{console.config["storage"]["database"]}"\n')
+    assert main(["agent", "status", "sari", "online", "--config", str(cfg)]) == 0
+    assert capsys.readouterr().out == "sari is now online\n"
+    assert {h.name: h.status for h in team(console.store)}["sari"] == "online"
+    assert main(["agent", "status", "nobody", "away", "--config", str(cfg)]) == 1
+    assert capsys.readouterr().err.startswith("yessindo-bot: agent status: no agent nobody")
+    assert main(["agent", "list", "--config", str(cfg)]) == 0  # the others still work
+    assert "sari  agent" in capsys.readouterr().out
