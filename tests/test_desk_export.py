@@ -208,3 +208,18 @@ def test_period_helper_until_is_inclusive():
     day = datetime(2026, 11, 24).date()
     assert export.period(day, None, WIB, day) == ("2026-11-23T17:00:00+00:00", "2026-11-24T17:00:00+00:00")
     assert export.period(day, day + timedelta(days=6), WIB, day)[1] == "2026-11-30T17:00:00+00:00"
+
+
+# -- the dashboard's complaint and feedback texts ----------------------------------------------------------
+def test_dashboard_lists_complaints_escalation_requests_and_suggestions(console):
+    complaint = console.customer("adminnya tidak sopan, saya mau komplain", customer="+6281200000031")
+    escalation = console.customer("I want to speak to your supervisor, this is unacceptable <b>now</b>",
+                                  customer="+6281200000032")
+    console.customer("saran: tolong tambah metode pembayaran qris", customer="+6281200000033")
+    page = console.client("dewi").get("/console/dashboard").text
+    rows = re.findall(r'<tr class="feedback-item" data-kind="([^"]+)">(.*?)</tr>', page, re.S)
+    texts = {re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", body)).strip(): kind for kind, body in rows}
+    by_ref = {ref: kind for ref in (complaint, escalation) for text, kind in texts.items() if ref in text}
+    assert by_ref == {complaint: "Keluhan", escalation: "Keluhan"}  # asking for a supervisor is a complaint
+    assert any("tambah metode pembayaran" in t and k == "Saran" for t, k in texts.items())
+    assert "unacceptable &lt;b&gt;now&lt;/b&gt;" in page  # the customer's words, as text

@@ -163,6 +163,8 @@ class Handlers:
             self.status()
             return
         self.open_or_raise("escalation", None, "escalation", review, review)
+        # a customer asking for a supervisor is complaining: the dashboard lists their words
+        self.events.append(("complaint.recorded", {"topic": "escalation"}))
         if ticket is not None:  # the open case goes to the supervisors
             self.out.add("escalated_to_supervisor", ref=ticket.ref, when=review)
             self.mark("ticket_open")
