@@ -106,13 +106,15 @@ def _waiting_messages(store: Store, conversation_id: int) -> tuple[int, int, dat
 
 def _at_risk(store: Store, now: datetime, calendar: Calendar, agent: str, role: str) -> list[tuple[Any, tuple[str, str]]]:
     """Tickets held by the agent (or unassigned) whose running promise is at risk now."""
-    escalations = "" if role == "supervisor" else " AND (agent = ? OR priority != 'escalation')"
+    # `+agent`: walk the unresolved tickets by due time (idx_tickets_active_due), not every
+    # unassigned ticket through the agent index
+    escalations = "" if role == "supervisor" else " AND (+agent = ? OR priority != 'escalation')"
     params: list[Any] = [utc_iso(now), utc_iso(now + SLA_HORIZON), agent]
     if escalations:
         params.append(agent)
     rows = store.conn.execute(
         "SELECT * FROM tickets WHERE status != 'resolved' AND due_at > ? AND due_at <= ? "
-        f"AND (agent IS NULL OR agent = ?){escalations} ORDER BY due_at, id LIMIT ?", [*params, LIMIT]).fetchall()
+        f"AND (+agent IS NULL OR +agent = ?){escalations} ORDER BY due_at, id LIMIT ?", [*params, LIMIT]).fetchall()
     found = []
     for row in rows:
         ticket = _ticket(row)
