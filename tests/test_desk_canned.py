@@ -335,3 +335,11 @@ def test_ticket_page_has_the_reply_tools_only_in_the_reply_form(console):
     assert page.index('id="canned-pick"') < page.index('id="reply-text"')
     assert f'data-api="/console/api/t/{ref}/canned"' in page
     assert csrf_of(sari)
+
+
+def test_the_history_names_saved_reply_events_in_indonesian(console):
+    dewi = console.client("dewi")
+    post(dewi, "/console/canned", shortcut="salam", lang="id", text="Halo Kak {nama}")
+    page = dewi.get("/console/events").text
+    row = re.search(r'<tr data-kind="canned.added">(.*?)</tr>', page, re.S)
+    assert row and re.findall(r"<td>(.*?)</td>", row.group(1))[1:3] == ["dewi", "Balasan tersimpan ditambahkan"]
