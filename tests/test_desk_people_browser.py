@@ -45,3 +45,24 @@ def test_supervisor_adds_rina_who_must_set_her_own_password(live_server, new_pag
     no_sideways = page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
     assert no_sideways
     assert generated not in live_server.log()
+
+
+def test_people_page_and_export_form_fit_a_phone(live_server, new_page):
+    password = live_server.add_agent("dewi", role="supervisor")
+    live_server.add_agent("sari-dengan-nama-panjang")
+    page: Any = new_page(base_url=live_server.url, viewport={"width": 1366, "height": 800})
+    login(page, "dewi", password)
+    page.set_viewport_size({"width": 390, "height": 844})
+    for path, hook in (("/console/people", "#people-add"), ("/console/dashboard", "#export-csv"),
+                       ("/console/password", "#password-form")):
+        page.goto(path)
+        expect(page.locator(hook)).to_be_visible()
+        width = page.evaluate("[document.documentElement.scrollWidth, window.innerWidth]")
+        assert width[0] <= width[1], (path, width)
+    page.goto("/console/dashboard")
+    with page.expect_download() as info:
+        page.click("#export-csv")
+    download = info.value
+    assert download.suggested_filename.startswith("yessindo-tiket-") and download.suggested_filename.endswith(".csv")
+    with open(download.path(), encoding="utf-8") as f:
+        assert f.readline().startswith("ref,channel,category,topic,labels,agent,created")
