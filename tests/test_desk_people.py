@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import re
+from datetime import timedelta
 
 import pytest
 from werkzeug.security import generate_password_hash
@@ -256,3 +257,13 @@ def test_people_events_have_labels_on_the_events_page(console):
         assert text in page.text
     for raw in ("agent.password_reset", "agent.role_changed"):
         assert f"<td>{raw}</td>" not in page.text
+
+
+def test_guessing_the_current_password_is_slowed_like_login(console):
+    sari = console.client("sari")
+    for i in range(5):
+        assert change(sari, f"tebakan-{i}", "sandi-baru-sari-1").status_code == 400
+    slowed = change(sari, PASSWORDS["sari"], "sandi-baru-sari-1")  # even the right one must wait now
+    assert slowed.status_code == 429 and "Terlalu banyak percobaan" in slowed.text and slowed.headers["Retry-After"]
+    console.clock.at = console.clock.at + timedelta(minutes=2)
+    assert change(sari, PASSWORDS["sari"], "sandi-baru-sari-1").status_code == 303

@@ -14,7 +14,7 @@ import re
 import secrets
 from typing import Any
 
-from flask import flash, g, jsonify, redirect, request, session, url_for
+from flask import current_app, flash, g, jsonify, redirect, request, session, url_for
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from bot.errors import StoreError
@@ -178,9 +178,7 @@ def people_role(name: str):  # type: ignore[no-untyped-def]
 
 # -- every agent: their own password -------------------------------------------------------------
 def password_problem(record: AgentRecord, current: str, new: str, confirm: str) -> str | None:
-    """Why this change is refused (Indonesian), or None."""
-    if not current or not check_password_hash(record.password_hash, current):
-        return "Kata sandi saat ini salah."
+    """Why this change is refused (Indonesian), or None. `current` is already checked."""
     if len(new) < MIN_LENGTH:
         return f"Kata sandi baru minimal {MIN_LENGTH} karakter."
     if len(new) > MAX_LENGTH:
@@ -194,25 +192,54 @@ def password_problem(record: AgentRecord, current: str, new: str, confirm: str) 
     return None
 
 
+def _check_current(record: AgentRecord, current: str):  # type: ignore[no-untyped-def]
+    """The current password, under the login's brute-force limit (a stolen session must not
+    become a way to guess the password itself): None when right, else the page to answer."""
+    from bot.web import login_limit
+
+    c = ctx()
+    attempt = login_limit.attempt_keys(request.remote_addr or "-", record.name, known=True, device=None)
+    try:
+        wait, ids = login_limit.reserve(c.store, c.now, attempt)
+        if wait is not None:
+            minutes = max(1, -(-int(wait.total_seconds()) // 60))
+            resp = current_app.make_response(_password_page(429, f"Terlalu banyak percobaan. Coba lagi dalam "
+                                                                 f"{minutes} menit."))
+            resp.headers["Retry-After"] = str(int(wait.total_seconds()) or 1)
+            return resp
+        if not current or not check_password_hash(record.password_hash, current):
+            return _password_page(400, "Kata sandi saat ini salah.")  # the attempt stays counted
+        with c.store.write(c.now) as tx:
+            login_limit.forget_failures(tx.conn, attempt, ids)
+    except StoreError:
+        return _password_page(503, BUSY)
+    return None
+
+
+def _password_page(status: int = 200, error: str | None = None):  # type: ignore[no-untyped-def]
+    return _page("console/password.html", status, forced=must_change_now(), error=error, min_length=MIN_LENGTH)
+
+
 @console.route("/password", methods=["GET", "POST"])
 def password():  # type: ignore[no-untyped-def]
-    c = ctx()
-    forced = must_change_now()
     if request.method == "GET":
-        return _page("console/password.html", forced=forced, error=None, min_length=MIN_LENGTH)
+        return _password_page()
+    c = ctx()
     record = c.agent
-    new = request.form.get("new_password") or ""
-    problem = password_problem(record, request.form.get("current_password") or "", new,
-                               request.form.get("confirm_password") or "")
+    current, new = request.form.get("current_password") or "", request.form.get("new_password") or ""
+    refused = _check_current(record, current)
+    if refused is not None:
+        return refused
+    problem = password_problem(record, current, new, request.form.get("confirm_password") or "")
     if problem:
-        return _page("console/password.html", 400, forced=forced, error=problem, min_length=MIN_LENGTH)
+        return _password_page(400, problem)
     new_hash = generate_password_hash(new)
     sid = str(session.get("sid") or "")
     try:
         queue.change_own_password(c.store, c.now, record.name, new_hash, keep_session=auth.session_key(sid),
                                   keep_fp=auth._fingerprint(AgentRecord(record.name, record.role, new_hash)))
     except (queue.QueueError, StoreError):
-        return _page("console/password.html", 503, forced=forced, error=BUSY, min_length=MIN_LENGTH)
+        return _password_page(503, BUSY)
     g.pop("_console_agent", None)
     g.pop("_must_change_pw", None)
     flash("Kata sandi Anda sudah diganti. Sesi lain atas nama Anda telah diakhiri.", "ok")
