@@ -48,3 +48,45 @@ def test_sari_assigns_a_ticket_to_budi_whose_mine_view_shows_it(live_server, new
     expect(budi.locator("#reply-text")).to_be_visible()
     # nothing on the page overflows sideways at 1366 px
     assert budi.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+
+PHONE = {"width": 390, "height": 844}
+
+
+def test_triage_on_a_phone_labels_snooze_and_team_without_sideways_scroll(live_server, new_page):
+    dewi_pw = live_server.add_agent("dewi", "supervisor")
+    live_server.send_whatsapp(CUSTOMER, "kak paket saya belum sampai, pesanan INV-20261120-0078")
+    page = new_page(base_url=live_server.url, viewport=PHONE)
+    login(page, "dewi", dewi_pw)
+    page.goto("/console/labels")
+    page.fill("#label-new", "Pelanggan prioritas tinggi")
+    page.click("#label-create")
+    expect(page.locator('#labels-table tr[data-label="Pelanggan prioritas tinggi"]')).to_be_visible()
+
+    page.goto("/console/t/YS-000001")
+    page.select_option("#label-add", "Pelanggan prioritas tinggi")
+    page.click("#label-add-btn")
+    expect(page.locator('#labels .label[data-label="Pelanggan prioritas tinggi"]')).to_be_visible()
+    for selector in ("#set-intent", "#set-priority", "#assign-to"):
+        expect(page.locator(selector)).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    # the queue row carries the label, also after the poll rebuilds the rows (console.js)
+    page.goto("/console")
+    row = page.locator('#queue tr[data-ref="YS-000001"]')
+    expect(row.locator(".tag")).to_have_text("Pelanggan prioritas tinggi")
+    live_server.send_whatsapp("+6281234500079", "pembayaran saya belum terkonfirmasi")  # the poll rebuilds the rows
+    expect(page.locator('#queue tr[data-ref="YS-000002"]')).to_be_visible(timeout=WAIT_MS)
+    expect(row.locator(".tag")).to_have_text("Pelanggan prioritas tinggi")
+    expect(page.locator('#queue tr[data-ref="YS-000002"] .tag')).to_have_count(0)
+    page.select_option("#f-label", "Pelanggan prioritas tinggi")
+    expect(page.locator("#f-label")).to_have_value("Pelanggan prioritas tinggi")
+    expect(page.locator('#queue tr[data-ref="YS-000002"]')).to_have_count(0)
+    expect(row).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+    page.click("#my-status")
+    expect(page.locator("#my-status")).to_have_attribute("data-status", "online")
+    page.goto("/console/team")
+    expect(page.locator('#team tr[data-agent="dewi"] .status')).to_have_attribute("data-status", "online")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
