@@ -19,8 +19,7 @@ def queue_note(args: argparse.Namespace, settings, store, desk, now, tz) -> int:
     except QueueError as exc:
         print(f"yessindo-bot: queue note: {exc}", file=sys.stderr)
         return EXIT_FAIL
-    mentioned = f" (mentioned: {', '.join(note.mentions)})" if note.mentions else ""
-    print(f"note added to {note.ticket_ref}{mentioned}")
+    print(f"note added to {note.ticket_ref}")
     return EXIT_OK
 
 

@@ -104,7 +104,7 @@ def test_cli_queue_note_adds_a_note_and_sends_nothing(console):
     before = counts(console, "messages", "outbox")
     p = run(["queue", "note", ref.lower(), "--agent", "sari", "--text", "@budi cek resi ya"], env=env)
     assert p.returncode == 0, p.stderr
-    assert p.stdout.decode().startswith(f"note added to {ref}")
+    assert p.stdout.decode() == f"note added to {ref}\n"
     assert counts(console, "messages", "outbox") == before
     assert [n.text for n in notes.list_notes(console.store, ref)] == ["@budi cek resi ya"]
     p = run(["queue", "note", ref, "--agent", "sari", "--text", "  "], env=env)

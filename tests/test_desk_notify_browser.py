@@ -93,3 +93,29 @@ def test_a_mention_reaches_the_other_agents_open_console(live_server, new_page):
         "sudah saya telepon kurirnya <b>besok</b>")
     # nothing of it went to the customer
     assert not any("tolong cek" in b or "kurirnya" in b for b in sent_bodies(live_server))
+
+
+def test_notes_and_the_bell_fit_a_phone(live_server, new_page):
+    """At 390x844: a long unbroken note and the open bell list stay on screen, no sideways scroll."""
+    sari_pw = live_server.add_agent("sari")
+    budi_pw = live_server.add_agent("budi")
+    live_server.send_whatsapp(CUSTOMER, "mau retur, barang yang datang rusak")
+    done = live_server.cli("queue", "note", "YS-000001", "--agent", "budi", "--text", "@sari " + "x" * 300)
+    assert done.returncode == 0 and done.stdout == "note added to YS-000001\n", done.stderr
+    budi = new_page(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    login(budi, "budi", budi_pw)
+    sari = new_page(base_url=live_server.url, viewport={"width": 390, "height": 844})
+    login(sari, "sari", sari_pw)
+    expect(sari.locator("#notify-count")).to_have_text("2", timeout=WAIT_MS)  # the new ticket and the mention
+    sari.click("#notify-button")
+    panel = sari.locator("#notify-panel")
+    expect(panel.locator(".notify-item")).to_have_count(2)
+    box = panel.bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 390, box
+    sari.goto("/console/t/YS-000001")
+    expect(sari.locator("#notes .note")).to_have_count(1)
+    budi.click("#notify-button")  # his bell, open on the queue
+    expect(budi.locator("#notify-panel")).to_be_visible()
+    for page in (sari, budi):
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{page.url}: {width}px wide at 390px"
