@@ -294,8 +294,9 @@ def wake(tx: Transaction, ticket: Ticket, now: datetime, calendar: Any, actor: s
         return False
     until = parse_iso(row["snoozed_until"])
     woke = min(now, until) if until else now
-    since = tx.conn.execute("SELECT at FROM events WHERE ticket_ref = ? AND kind = 'ticket.snoozed' "
-                            "ORDER BY id DESC LIMIT 1", (ticket.ref,)).fetchone()
+    since = tx.conn.execute("SELECT at FROM events WHERE conversation_id = ? AND ticket_ref = ? "  # indexed
+                            "AND kind = 'ticket.snoozed' ORDER BY id DESC LIMIT 1",
+                            (ticket.conversation_id, ticket.ref)).fetchone()
     changes: dict[str, Any] = {"snoozed_until": None, "snoozed_by": None}
     slept = calendar.opening_time(parse_iso(since[0]), woke) if since else timedelta(0)
     fresh = _ticket(tx.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket.id,)).fetchone())
