@@ -190,6 +190,8 @@ def test_notifications_count_mentions_new_tickets_and_waiting_messages(console, 
     assert sari.get("/console/api/notifications").json["counts"]["mention"] == 0
     assert console.client("budi").get("/console/api/notifications").json["counts"]["mention"] == 0
     assert sari.post("/console/api/notifications/read", data={"csrf_token": csrf_of(sari)}).status_code == 400
+    r = sari.post("/console/api/notifications/read", data={"ids": "9" * 40 + ",abc", "csrf_token": csrf_of(sari)})
+    assert r.status_code == 200 and r.json["read"] == 0
     assert sari.post("/console/api/notifications/read", data={"all": "1"}).status_code == 400  # no CSRF
 
 

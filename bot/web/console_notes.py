@@ -121,7 +121,7 @@ def api_notifications_read():  # type: ignore[no-untyped-def]
     c = ctx()
     ids: list[int] | None = None
     if request.form.get("ids"):
-        ids = [int(x) for x in request.form["ids"].split(",")[:500] if x.strip().isdigit()]
+        ids = [int(x) for x in request.form["ids"].split(",")[:500] if x.strip().isdigit() and len(x.strip()) < 16]
     ref = (request.form.get("ref") or "").strip().upper()[:20] or None
     if ids is None and ref is None and request.form.get("all") != "1":
         return jsonify(error="Pilih pemberitahuan yang dibaca."), 400
