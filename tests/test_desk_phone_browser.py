@@ -88,6 +88,12 @@ def claim_if_free(page: Any) -> None:
         page.wait_for_load_state()
 
 
+# the other desk pages (search, customer panel, saved replies, team, labels, people, password)
+DESK_PAGES = {"search": "/console/search?q=pembayaran", "customer": f"/console/customer?id={LONG_ADDRESS}",
+              "canned": "/console/canned", "team": "/console/team", "labels": "/console/labels",
+              "people": "/console/people", "password": "/console/password"}
+
+
 # -- a phone: no sideways scroll, the header wraps -------------------------------------------------
 @pytest.mark.parametrize("name", list(PAGES))
 def test_phone_pages_never_scroll_sideways_and_logout_is_on_screen(server, new_page, name):
@@ -103,6 +109,18 @@ def test_phone_pages_never_scroll_sideways_and_logout_is_on_screen(server, new_p
     for link in page.locator("#nav a").all():  # every nav link reachable, none off to the right
         box = link.bounding_box()
         assert box and 0 <= box["x"] and box["x"] + box["width"] <= PHONE["width"], link.inner_text()
+
+
+@pytest.mark.parametrize("name", list(DESK_PAGES))
+def test_desk_pages_fit_a_phone_and_keep_the_contrast(server, new_page, name):
+    for viewport in (PHONE, DESKTOP):
+        page = open_as(new_page, server, SUPERVISOR, viewport)
+        goto(page, DESK_PAGES[name])
+        expect(page.locator("main h1").first).to_be_visible()
+        scroll_width, client_width = sideways(page)
+        assert scroll_width <= client_width, f"{name} is {scroll_width} px wide: {wider_than_viewport(page)}"
+        expect(page.locator("#logout")).to_be_in_viewport(ratio=1)
+        assert_contrast(page, f"{name} at {viewport['width']} px")
 
 
 def test_phone_login_page_fits(server, new_page):
@@ -351,6 +369,41 @@ def test_contrast_at_least_4_5_on_every_text(server, new_page, name):
         if name == "queue":
             page.keyboard.press("j")  # the selected row's colours too
         assert_contrast(page, f"{name} at {viewport['width']} px")
+
+
+# Every state colour the console uses, shown at once on a real page (the live data rarely has them
+# all at the same moment): flash and notices, SLA marks in plain/late/at-risk/escalation rows,
+# badges, delivery marks on an outgoing bubble, the holder and viewers warnings, the shortcuts dialog.
+STATES_HTML = """
+<div class="flash flash-ok">Balasan terkirim.</div><div class="flash flash-error">Gagal mengirim.</div>
+<p class="notice notice-warn">Jendela 24 jam tertutup.</p><p class="notice notice-error">Tiket diubah orang lain.</p>
+<table class="queue"><tbody>
+ <tr class="late"><td class="sla"><span class="sla-late">Terlambat 2 j</span></td><td class="preview"><span class="who">Pelanggan:</span> <span class="text">halo</span></td></tr>
+ <tr class="at-risk escalation"><td class="sla"><span class="sla-at_risk">sisa 5 mnt</span></td><td class="priority"><span class="badge prio-escalation">Eskalasi</span> <span class="badge supervisor">Supervisor</span></td><td class="muted">WIB</td></tr>
+ <tr class="mine selected"><td class="ref"><a href="#">YS-000042</a></td><td><span class="badge prio-complex">Kompleks</span> <span class="badge prio-normal">Normal</span></td><td class="sla"><span class="sla-done">Selesai</span></td></tr>
+</tbody></table>
+<div class="transcript"><div class="msg msg-out msg-agent"><div class="meta"><span class="author">sari</span> · <time>10.00</time></div>
+ <div class="text">Halo Kak</div><div class="delivery delivery-read">Dibaca</div></div>
+ <div class="msg msg-out"><div class="delivery delivery-failed">Gagal: nomor tidak aktif</div><div class="delivery delivery-queued">Antre</div></div>
+ <div class="msg msg-in msg-bot"><div class="meta"><span class="author">Bot</span></div><div class="delivery">Jawaban langsung</div><ul class="attachments"><li><a href="#">foto.jpg</a> <span class="ctype">(image/jpeg)</span></li></ul></div></div>
+<dl class="facts"><dt>Penanggung jawab</dt><dd id="holder-sample" class="held-other">budi</dd></dl>
+<p class="viewers">Juga melihat: budi</p><p class="actions"><span class="note">Eskalasi: hanya supervisor.</span></p>
+<p class="periods"><a class="current" href="#">7 hari</a> · <a href="#">14 hari</a></p>
+<div class="tile bad"><span class="big">3</span><span>terlambat sekarang</span></div><p class="hint">Petunjuk</p><code>yessindo-bot</code>
+"""
+
+
+def test_contrast_of_every_state_colour(server, new_page):
+    for viewport in (DESKTOP, PHONE):
+        page = open_as(new_page, server, SUPERVISOR, viewport)
+        page.evaluate("html => { const s = document.createElement('section'); s.id = 'states'; s.innerHTML = html;"
+                      " document.querySelector('main').prepend(s); }", STATES_HTML)
+        assert page.locator("#states .sla-at_risk").is_visible()
+        assert_contrast(page, f"state colours at {viewport['width']} px")
+        page.evaluate("document.activeElement.blur()")
+        page.keyboard.press("?")
+        expect(page.locator("#shortcuts")).to_be_visible()
+        assert_contrast(page, f"shortcuts dialog at {viewport['width']} px")
 
 
 def test_contrast_on_the_login_page_with_its_error(server, new_page):
