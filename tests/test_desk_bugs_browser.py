@@ -70,3 +70,16 @@ def test_email_attachment_arriving_while_the_ticket_is_open_gets_a_working_link(
                    (past, past, (datetime.now(timezone.utc) - timedelta(hours=3)).isoformat(timespec="seconds"), ref))
     expect(page.locator("#sla-first")).to_have_class("sla-late", timeout=WAIT_MS)
     expect(page.locator("#sla-first")).to_contain_text("terlambat")
+
+    # Answered, then the customer writes again: the next-reply line comes without a reload.
+    expect(page.locator("#sla-next")).to_have_count(0)
+    page.click("#claim")
+    page.fill("#reply-text", "Halo Kak Rina, bukti transfernya sudah kami terima dan kami cek.")
+    page.click("#reply-send")
+    expect(page.locator("#sla-first")).to_contain_text("dijawab", timeout=WAIT_MS)
+    email_in(live_server, matcher, "Baik, kapan dananya kembali?", 3, f"Re: Paket belum sampai [{ref}]")
+    expect(page.locator("#sla-next")).to_contain_text("pelanggan menunggu sejak", timeout=WAIT_MS)
+    expect(page.locator("dt", has_text="Balasan berikutnya")).to_have_count(1)
+    # the order stays: first response, next reply, resolution
+    ids = page.eval_on_selector_all("dl.facts dd[id^=sla-]", "nodes => nodes.map(n => n.id)")
+    assert ids == ["sla-first", "sla-next", "sla-resolution"]

@@ -240,6 +240,38 @@
       return ticket.dataset.api + "?after=" + encodeURIComponent(String(lastId));
     }
 
+    // The promises (first response, next reply, resolution: `#sla-first`, `#sla-next`,
+    // `#sla-resolution`, each a <dd> after its <dt>) move with the clock and the ticket: the
+    // next-reply line comes when the customer writes again and goes when someone answers.
+    const PROMISE_IDS = ["sla-first", "sla-next", "sla-resolution"];
+    function updatePromises(promises) {
+      const wanted = {};
+      promises.forEach(function (p) { wanted[p.id] = p; });
+      PROMISE_IDS.forEach(function (id) {
+        const node = document.getElementById(id);
+        if (!node || wanted[id]) return;
+        const label = node.previousElementSibling;
+        if (label && label.tagName === "DT") label.remove();
+        node.remove();
+      });
+      promises.forEach(function (p) {
+        let node = document.getElementById(p.id);
+        if (!node) {
+          const later = PROMISE_IDS.slice(PROMISE_IDS.indexOf(p.id) + 1)
+            .map(function (id) { return document.getElementById(id); }).filter(Boolean)[0];
+          const facts = later ? later.parentNode : ticket.querySelector("dl.facts");
+          if (!facts) return;
+          const before = later ? later.previousElementSibling : null;  // its <dt>
+          node = el("dd");
+          node.id = p.id;
+          facts.insertBefore(el("dt", null, p.name), before);
+          facts.insertBefore(node, before);
+        }
+        node.textContent = p.text;
+        node.className = "sla-" + p.state;
+      });
+    }
+
     // live chat: the customer's widget shows "... is typing" while the agent types here
     const replyBox = document.getElementById("reply-text");
     const typingMark = document.getElementById("customer-typing");
@@ -284,13 +316,7 @@
       if (status) status.textContent = data.ticket.status_label;
       const stale = document.getElementById("stale");
       if (stale) stale.hidden = data.ticket.key === ticket.dataset.state;
-      // the promises (first response, next reply, resolution) move with the clock and the ticket
-      (data.promises || []).forEach(function (p) {
-        const node = document.getElementById(p.id);
-        if (!node) return;
-        node.textContent = p.text;
-        node.className = "sla-" + p.state;
-      });
+      if (data.promises) updatePromises(data.promises);
 
       const viewers = document.getElementById("viewers");
       if (viewers) {
