@@ -93,7 +93,11 @@ def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type
             print(f"template to {args.ref.upper()} queued (outbox {outbox_id})")
         elif action == "email":
             outbox_id = desk.email_customer(now, args.ref, args.agent, args.text, args.to)
-            print(f"email for {args.ref.upper()} queued (outbox {outbox_id})")
+            if getattr(outbox_id, "repeat", False):
+                print(f"the same email for {args.ref.upper()} was already sent within the last minute "
+                      f"(outbox {outbox_id}); nothing new was queued")
+            else:
+                print(f"email for {args.ref.upper()} queued (outbox {outbox_id})")
     except QueueError as exc:
         print(f"yessindo-bot: queue {action}: {exc}", file=sys.stderr)
         return EXIT_FAIL

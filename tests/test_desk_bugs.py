@@ -338,3 +338,13 @@ def test_bare_digit_after_a_later_bot_message_is_no_rating(bot, desk, convo, clo
     convo.say("2")
     assert bot.store.ticket(ref).csat is None and convo.last.intent.intent == "order_status"
     assert bot.store.conversation(conv.id).csat_ticket is None  # the question lapsed
+
+
+def test_same_email_twice_is_a_repeat_too(bot, desk, email_convo, clock):
+    email_convo.say("Paket saya belum sampai, pesanan INV-20261101-0001", subject="Paket")
+    ref = email_convo.last.ticket_ref
+    desk.claim(clock(), ref, "sari")
+    first = desk.email_customer(clock(), ref, "sari", "Halo Kak Budi, kami cek.", "budi@example.com")
+    again = desk.email_customer(later(clock, seconds=30), ref, "sari", "Halo Kak Budi, kami cek.", "budi@example.com")
+    assert (first.repeat, again.repeat) == (False, True) and int(first) == int(again)
+    assert [r["body"] for r in outbox(bot)].count("Halo Kak Budi, kami cek.") == 1

@@ -103,7 +103,9 @@ def email(ref: str):  # type: ignore[no-untyped-def]
     text, address = _form("text"), _form("address", 320)
 
     def run(desk, now, ref, me):  # type: ignore[no-untyped-def]
-        desk.email_customer(now, ref, me, text, address)
+        sent = desk.email_customer(now, ref, me, text, address)
+        if getattr(sent, "repeat", False):
+            return f"Email yang sama ke {address.strip().lower()} sudah dikirim barusan; tidak dikirim dua kali."
         return f"Email ke {address.strip().lower()} masuk antrean kirim."
     return _act(ref, run)
 
