@@ -137,6 +137,7 @@ def test_console_resolve_asks_to_tick_the_confirmation_when_nobody_replied(conso
     post(sari, f"/console/t/{ref}/resolve", note="spam", no_reply="1")
     assert ticket_row(console, ref)[0] == "resolved"
     page = sari.get(f"/console/t/{ref}").text
+    assert "tanpa balasan ke pelanggan: ya" in page  # the history says how it was closed
     assert re.search(r'id="sla-first" class="sla-skipped">[^<]*Tidak dijawab', page)
     # once someone has replied, no confirmation is asked
     other = console.customer("status pesanan INV-20261101-0002", customer="+6281299999999")

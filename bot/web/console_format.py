@@ -126,7 +126,7 @@ EVENT_LABELS.update({"agent.password_reset": "Kata sandi petugas diatur ulang", 
 _EVENT_DATA = {"reason": "alasan", "status": "status", "recorded": "tercatat", "error_code": "kode galat",
                "intent": "kategori", "priority": "prioritas", "due_at": "batas", "via": "lewat", "kind": "jenis",
                "within_promise": "tepat waktu", "score": "nilai", "csat": "nilai", "outbox_id": "outbox",
-               "internal_note": "catatan internal", "from": "dari"}
+               "internal_note": "catatan internal", "from": "dari", "no_reply": "tanpa balasan ke pelanggan"}
 _EVENT_DATA.update({"to": "ke", "label": "label"})  # bot/desk_triage.py, bot/desk_assign.py (issue 12)
 _EVENT_DATA.update({"agent": "petugas", "role": "peran", "sessions_ended": "sesi diakhiri"})  # agent.* (console_people)
 
