@@ -83,3 +83,29 @@ def test_email_attachment_arriving_while_the_ticket_is_open_gets_a_working_link(
     # the order stays: first response, next reply, resolution
     ids = page.eval_on_selector_all("dl.facts dd[id^=sla-]", "nodes => nodes.map(n => n.id)")
     assert ids == ["sla-first", "sla-next", "sla-resolution"]
+
+
+def test_resolving_a_ticket_nobody_answered_needs_the_tick_and_asks_no_rating(live_server, new_page):
+    from tests.test_console_browser import sent_bodies, tickets, wait_for
+
+    password = live_server.add_agent("sari")
+    answer = live_server.send_whatsapp("+6281234500009", "kak paket saya belum sampai")
+    assert answer.status == 200
+    page = new_page(base_url=live_server.url)
+    login(page, "sari", password)
+    page.goto("/console/t/YS-000001")
+    page.click("#claim")
+    expect(page.locator("#resolve-confirm")).to_be_visible()
+    page.click("#resolve")  # not ticked: the browser does not submit
+    expect(page.locator("#resolve-confirm")).to_be_visible()
+    assert tickets(live_server, "claimed")[0]["ref"] == "YS-000001"
+    page.check("#resolve-confirm")
+    page.click("#resolve")
+    expect(page.locator(".flash").first).to_contain_text("YS-000001 selesai")
+    [t] = wait_for(lambda: tickets(live_server, "resolved"), "the ticket resolved")
+    assert t["first_response_at"] is None
+    expect(page.locator("#sla-first")).to_contain_text("Tidak dijawab")
+    with sqlite3.connect(live_server.database) as db:  # no rating question queued, none pending
+        assert db.execute("SELECT count(*) FROM outbox WHERE body LIKE '%Balas 1-5%'").fetchone()[0] == 0
+        assert db.execute("SELECT csat_ticket FROM conversations").fetchall() == [(None,)]
+    assert not any("Balas 1-5" in b for b in sent_bodies(live_server))
