@@ -186,7 +186,7 @@ def test_the_index_follows_changes(store, shop):
         conn.execute("UPDATE messages SET text = 'diganti' WHERE conversation_id = ?", (t.conversation_id,))
     assert refs_of(store, "parcel") == []
     assert refs_of(store, "diganti") == [shop["sari"]]
-    assert conn.execute("INSERT INTO search_messages (search_messages, rank) VALUES ('integrity-check', 1)")
+    assert conn.execute("INSERT INTO search_messages (search_messages) VALUES ('integrity-check')")
 
 
 def test_live_chat_contact_is_searchable(store, shop):
@@ -210,8 +210,8 @@ def test_forget_removes_the_customer_from_the_index(store, shop, tmp_path):
     assert shop["budi"] not in refs_of(store, "paket")
     assert other in refs_of(store, "paket")  # the other customer's case stays, without the number
     conn = store.conn
-    conn.execute("INSERT INTO search_messages (search_messages, rank) VALUES ('integrity-check', 1)")
-    conn.execute("INSERT INTO search_facts (search_facts, rank) VALUES ('integrity-check', 1)")
+    conn.execute("INSERT INTO search_messages (search_messages) VALUES ('integrity-check')")
+    conn.execute("INSERT INTO search_facts (search_facts) VALUES ('integrity-check')")
     # no token of the number is left in the index: not as a term, nor in an old segment
     conn.execute("CREATE VIRTUAL TABLE temp.facts_vocab USING fts5vocab(main, search_facts, instance)")
     assert not conn.execute("SELECT 1 FROM temp.facts_vocab WHERE term LIKE '81234567890%'").fetchall()
@@ -233,6 +233,7 @@ def test_upgrade_fills_the_index_of_a_version_6_database(tmp_path):
             old.execute(f"DROP TRIGGER {name}")
     old.execute("DROP TABLE search_messages")
     old.execute("DROP TABLE search_facts")
+    old.execute("DROP TABLE search_pending")
     old.execute("UPDATE meta SET value = '6' WHERE key = 'schema_version'")
     assert not old.execute("SELECT 1 FROM sqlite_master WHERE name LIKE 'search_%'").fetchall()
     old.close()
@@ -310,3 +311,56 @@ def test_console_search_escapes_what_it_shows(console):
     assert "<script>alert" not in page.text and "<img src=x" not in page.text
     page = c.get("/console/search", query_string={"q": "rusak"})
     assert 'class="result"' in page.text and "<script>alert" not in page.text and "&lt;script&gt;" in page.text
+
+
+def test_the_bots_answers_are_not_indexed(store):
+    """The same few texts thousands of times: they would drown what people wrote (and cost
+    every webhook a second index write)."""
+    make(store, PHONE, "halo kak", extra=("Terima kasih sudah menghubungi Yessindo, ketik MENU",))
+    assert refs_of(store, "menghubungi") == []
+    assert len(refs_of(store, "halo")) == 1
+    with store.write(NOW) as tx:  # deleting and scrubbing both kinds keeps the index sound
+        tx.conn.execute("UPDATE messages SET text = text || ' diperbarui'")
+    assert len(refs_of(store, "halo diperbarui")) == 1 and refs_of(store, "menghubungi diperbarui") == []
+    with store.write(NOW) as tx:
+        tx.conn.execute("DELETE FROM messages")
+    assert refs_of(store, "halo") == []
+    store.conn.execute("INSERT INTO search_messages (search_messages) VALUES ('integrity-check')")
+    assert store.conn.execute("SELECT count(*) FROM search_messages").fetchone()[0] == 0
+
+
+def test_a_write_only_notes_what_to_index_and_a_search_catches_up(store):
+    from handoff.search import bring_up_to_date
+
+    conn = store.conn
+    conn.execute("CREATE VIRTUAL TABLE temp.msg_vocab USING fts5vocab(main, search_messages, row)")
+    a = make(store, PHONE, "sepatu lari merah")
+    b = make(store, "+6281100007777", "sepatu lari biru")
+    assert {r[0] for r in conn.execute("SELECT kind FROM search_pending")} == {"m", "t"}
+    assert not conn.execute("SELECT 1 FROM temp.msg_vocab WHERE term = 'sepatu'").fetchall()  # not yet indexed
+    with store.write(NOW) as tx:  # a pending message deleted and another changed before any search
+        tx.conn.execute("DELETE FROM messages WHERE text = 'sepatu lari biru'")
+        tx.conn.execute("UPDATE messages SET text = 'sepatu lari hijau' WHERE text = 'sepatu lari merah'")
+    bring_up_to_date(store, batch=1)  # in several short transactions
+    assert not conn.execute("SELECT 1 FROM search_pending").fetchall()
+    assert refs_of(store, "sepatu") == [a] and refs_of(store, "hijau") == [a] and refs_of(store, "merah") == []
+    assert b not in refs_of(store, "sepatu")
+    assert conn.execute("SELECT doc FROM temp.msg_vocab WHERE term = 'sepatu'").fetchone()[0] == 1
+    conn.execute("INSERT INTO search_messages (search_messages) VALUES ('integrity-check')")
+    # a change to an indexed message reaches the index at once
+    with store.write(NOW) as tx:
+        tx.conn.execute("UPDATE messages SET text = 'sandal' WHERE text = 'sepatu lari hijau'")
+    assert not conn.execute("SELECT 1 FROM search_pending WHERE kind = 'm'").fetchall()
+    assert refs_of(store, "sepatu") == [] and refs_of(store, "sandal") == [a]
+
+
+def test_forget_while_rows_are_pending(store, tmp_path):
+    make(store, PHONE, "tas kulit coklat", name="Budi Santoso", details={"order_numbers": ["INV-20261102-0042"]})
+    other = make(store, "+6281100008888", "tas kulit hitam punya teman saya 0812-3456-7890", details={"phones": [PHONE]})
+    store.forget(PHONE, NOW)
+    assert not store.conn.execute("SELECT 1 FROM search_pending").fetchall()
+    assert refs_of(store, "tas kulit") == [other]
+    assert refs_of(store, "0812 3456 7890") == [] and refs_of(store, "Budi") == []
+    store.close()
+    raw = (tmp_path / "search.db").read_bytes()
+    assert b"81234567890" not in raw and b"santoso" not in raw.lower()
