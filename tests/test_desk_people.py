@@ -267,3 +267,14 @@ def test_guessing_the_current_password_is_slowed_like_login(console):
     assert slowed.status_code == 429 and "Terlalu banyak percobaan" in slowed.text and slowed.headers["Retry-After"]
     console.clock.at = console.clock.at + timedelta(minutes=2)
     assert change(sari, PASSWORDS["sari"], "sandi-baru-sari-1").status_code == 303
+
+
+def test_operator_passwd_clears_the_forced_change(console):
+    dewi = console.client("dewi")
+    post(dewi, "/console/people/sari/reset")
+    assert agent_row(console, "sari")[1] == 1
+    queue.set_password(console.store, console.clock(), "sari",
+                       generate_password_hash("dipilih-operator", method="pbkdf2:sha256:1000"))
+    assert agent_row(console, "sari")[1] == 0  # `agent passwd --password-stdin`: the operator chose it
+    sari = console.app.test_client()
+    assert login(sari, "sari", "dipilih-operator").status_code == 303 and sari.get("/console").status_code == 200
