@@ -5,7 +5,8 @@ spreadsheets. Used by `yessindo-bot export tickets --csv` and the dashboard's do
   each batch's labels come from one `ticket_labels` query; each batch is written as one
   CSV chunk. Memory stays flat however many tickets the period holds; nothing is sorted
   in Python. One read transaction, so the rows and their labels are one snapshot.
-- Times in the shop's zone, ISO 8601 with the offset (2026-11-30T09:15:00+07:00).
+- Times in the shop's zone, ISO 8601 with the offset (2026-11-30T09:15:00+07:00); for a zone with one
+  fixed offset (Asia/Jakarta) SQLite shifts them itself, else Python (zones with summer time).
 - "promise_met": the first response within its promise: `yes`, `no` (answered late, or
   still unanswered with the promise past), empty while none is due yet, and for a ticket
   resolved without any human reply (nobody answered: not counted either way).
@@ -72,16 +73,44 @@ def _labels(conn: sqlite3.Connection, ids: list[int]) -> dict[int, str]:
     return {k: ";".join(v) for k, v in out.items()}
 
 
-_QUERY = ("SELECT id, ref, channel, intent, topic, agent, created_at, first_response_at, resolved_at, "
+_QUERY = ("SELECT id, ref, channel, intent, topic, agent, {created}, {first}, {resolved}, first_response_at, "
           "coalesce(first_response_due, due_at), csat, status FROM tickets "
           "WHERE created_at >= ? AND created_at < ? ORDER BY created_at, id")
+
+
+def fixed_offset(tz: tzinfo) -> timedelta | None:
+    """The zone's one UTC offset when it has had a single one since 2000 (Asia/Jakarta:
+    +07:00), so SQLite can shift the times itself (three times faster); None with DST."""
+    probes = [datetime(year, month, 1, tzinfo=tz).utcoffset() for year in (2000, 2013, 2026, 2040)
+              for month in (1, 4, 7, 10)]
+    first = probes[0]
+    return first if first is not None and all(p == first for p in probes) else None
+
+
+def _shifted(column: str, offset: timedelta) -> str:
+    """SQL for the column's UTC ISO time as local ISO 8601 with the (fixed) offset."""
+    seconds = int(offset.total_seconds())
+    hours, minutes = divmod(abs(seconds) // 60, 60)
+    suffix = f"{'+' if seconds >= 0 else '-'}{hours:02d}:{minutes:02d}"
+    return (f"CASE WHEN {column} IS NULL OR {column} = '' THEN '' ELSE "
+            f"strftime('%Y-%m-%dT%H:%M:%S', {column}, '{seconds:+d} seconds') || '{suffix}' END")
 
 
 def rows(conn: sqlite3.Connection, start: str, end: str, tz: tzinfo, now: datetime,
          batch: int = BATCH) -> Iterator[list[list[str]]]:
     """Batches of CSV rows (lists of cells) for tickets created in [start, end) (UTC ISO)."""
     now_iso = utc_iso(now)
-    cursor = conn.execute(_QUERY, (start, end))
+    offset = fixed_offset(tz)
+    if offset is not None:
+        query = _QUERY.format(created=_shifted("created_at", offset), first=_shifted("first_response_at", offset),
+                              resolved=_shifted("resolved_at", offset))
+        local = str
+    else:
+        query = _QUERY.format(created="created_at", first="first_response_at", resolved="resolved_at")
+
+        def local(value: str | None) -> str:
+            return _local(value, tz)
+    cursor = conn.execute(query, (start, end))
     try:
         while True:
             chunk = cursor.fetchmany(batch)
@@ -90,9 +119,10 @@ def rows(conn: sqlite3.Connection, start: str, end: str, tz: tzinfo, now: dateti
             labels = _labels(conn, [r[0] for r in chunk])
             # Only the text cells can start like a formula: times start with a digit, csat is 1-5.
             yield [[safe_cell(ref), safe_cell(channel), safe_cell(intent), safe_cell(topic),
-                    safe_cell(labels.get(tid)), safe_cell(agent), _local(created, tz), _local(first, tz),
-                    _local(resolved, tz), _promise_met(first, due, status, now_iso), "" if csat is None else str(csat)]
-                   for tid, ref, channel, intent, topic, agent, created, first, resolved, due, csat, status in chunk]
+                    safe_cell(labels.get(tid)), safe_cell(agent), local(created), local(first_local),
+                    local(resolved), _promise_met(first, due, status, now_iso), "" if csat is None else str(csat)]
+                   for tid, ref, channel, intent, topic, agent, created, first_local, resolved, first, due, csat, status
+                   in chunk]
     finally:
         cursor.close()
 

@@ -223,3 +223,25 @@ def test_dashboard_lists_complaints_escalation_requests_and_suggestions(console)
     assert by_ref == {complaint: "Keluhan", escalation: "Keluhan"}  # asking for a supervisor is a complaint
     assert any("tambah metode pembayaran" in t and k == "Saran" for t, k in texts.items())
     assert "unacceptable &lt;b&gt;now&lt;/b&gt;" in page  # the customer's words, as text
+
+
+def test_fixed_offset_shift_in_sql_equals_python_and_dst_zones_work(console):
+    from unittest import mock
+    from zoneinfo import ZoneInfo
+
+    late_resolved_ticket(console)
+    console.customer("status pesanan nomor 31313", customer="+6281200000041")
+    path = console.config["storage"]["database"]
+    day = datetime(2026, 11, 24).date()
+    now = datetime(2026, 11, 24, 12, 0, tzinfo=WIB)
+    assert export.fixed_offset(WIB) == timedelta(hours=7)
+    start, end = export.period(day, None, WIB, day)
+    fast = "".join(export.export_csv(path, start, end, WIB, now))
+    with mock.patch.object(export, "fixed_offset", lambda tz: None):
+        slow = "".join(export.export_csv(path, start, end, WIB, now))
+    assert fast == slow and len(parse(fast)) == 2
+    berlin = ZoneInfo("Europe/Berlin")  # summer time: the Python path
+    assert export.fixed_offset(berlin) is None
+    start, end = export.period(datetime(2026, 11, 23).date(), day, berlin, day)
+    rows = parse("".join(export.export_csv(path, start, end, berlin, now)))
+    assert rows[0]["created"] == "2026-11-24T04:00:00+01:00" and rows[0]["first_response"] == "2026-11-24T05:00:00+01:00"
