@@ -175,6 +175,20 @@ def test_desktop_queue_refs_stay_on_one_line_and_the_page_fits(server, new_page)
     assert scroll_width <= client_width, wider_than_viewport(page)
 
 
+@pytest.mark.parametrize("width", [768, 901, 1024, 1280])
+def test_queue_and_ticket_fit_tablets_and_small_laptops(server, new_page, width):
+    page = open_as(new_page, server, SUPERVISOR, {"width": width, "height": 800})
+    for url in ("/console", "/console/t/YS-000003"):
+        goto(page, url)
+        scroll_width, client_width = sideways(page)
+        assert scroll_width <= client_width, f"{url} at {width} px is {scroll_width} px wide: {wider_than_viewport(page)}"
+        expect(page.locator("#logout")).to_be_in_viewport(ratio=1)
+    goto(page, "/console")
+    for text, height, line in page.evaluate("""() => [...document.querySelectorAll('#queue td.ref a')].map(a =>
+        [a.textContent, a.getBoundingClientRect().height, parseFloat(getComputedStyle(a).lineHeight)])"""):
+        assert height <= line * 1.2, f"{text} wraps at {width} px"
+
+
 # -- the keyboard ----------------------------------------------------------------------------------
 def test_ctrl_enter_sends_the_reply_once_and_cmd_enter_too(server, new_page):
     answer = server.send_whatsapp("+6281234500077", "kak, pesanan saya kapan dikirim?")
