@@ -243,6 +243,12 @@ def test_j_k_walk_the_queue_and_enter_opens_the_ticket(server, new_page):
     outline = page.locator("#queue tr.selected").evaluate("el => getComputedStyle(el).outlineStyle")
     assert outline == "solid"  # the selection is visible
 
+    # a new ticket arrives and console.js rebuilds the rows: the chosen ticket stays chosen and focused
+    answer = server.send_whatsapp("+6281234500055", "kak, saya mau tanya stok barang")
+    fresh = re.search(r"YS-\d{6}", " ".join(answer.messages)).group(0)
+    expect(page.locator(f'#queue tr[data-ref="{fresh}"]')).to_be_visible(timeout=WAIT_MS)
+    assert selected() == [refs[1]] and focused_ref() == refs[1]
+
     # typing in a field is never taken as a shortcut
     page.evaluate("""() => { const i = document.createElement('input'); i.id = 'typing-here';
                              document.querySelector('main').prepend(i); }""")
