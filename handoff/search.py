@@ -133,7 +133,8 @@ def parse(text: str) -> Query:
         last = i == len(chunks) - 1
         # the last word may be unfinished (a name being typed): a prefix in the facts
         facts.append(_quote(chunk) + ("*" if last and len(chunk) >= 3 and not chunk.isdigit() else ""))
-        messages.append(_quote(chunk))
+        # a word also matches its suffixed forms: kurir -> kurirnya, kirim -> kiriman, bayar -> bayarkan
+        messages.append(_quote(chunk) + ("*" if len(chunk) >= 4 and chunk.isalpha() else ""))
         words += [w.lower() for w in re.findall(r"\w+", chunk)]
     return Query(ref, tuple(dict.fromkeys(customers)), " ".join(facts) or None, " ".join(messages) or None,
                  tuple(w for w in dict.fromkeys(words) if w), text)

@@ -364,3 +364,10 @@ def test_forget_while_rows_are_pending(store, tmp_path):
     store.close()
     raw = (tmp_path / "search.db").read_bytes()
     assert b"81234567890" not in raw and b"santoso" not in raw.lower()
+
+
+def test_indonesian_suffixes_match_the_word(store):
+    a = make(store, PHONE, "kurirnya bilang alamatnya tidak ditemukan")
+    assert refs_of(store, "kurir alamat") == [a]
+    assert refs_of(store, "kurirnya") == [a]
+    assert refs_of(store, "kur") == []  # short words stay whole words
