@@ -81,6 +81,7 @@ class Query:
     messages: str | None
     words: tuple[str, ...]  # lower-case words and digit strings, to mark matches in snippets
     text: str = ""  # the whole text, tidied
+    messages_wide: str | None = None  # the same with suffixed forms of longer words (kurir*), when different
 
 
 def _quote(text: str) -> str:
@@ -105,6 +106,7 @@ def parse(text: str) -> Query:
     customers: list[str] = []
     facts: list[str] = []
     messages: list[str] = []
+    wide: list[str] = []
     words: list[str] = []
     rest = text
     for em in _EMAIL.finditer(text):  # an address: a phrase of its parts, and the customer itself
@@ -112,6 +114,7 @@ def parse(text: str) -> Query:
         customers.append(address)
         facts.append(_quote(address))
         messages.append(_quote(address))
+        wide.append(_quote(address))
         words.append(address)
         rest = rest.replace(em.group(0), " ")
     for pm in _PHONE_RUN.finditer(rest):
@@ -127,17 +130,20 @@ def parse(text: str) -> Query:
         facts.append(f"(phones : {_quote(nat)}* OR {_quote(digits)})")
         spellings = dict.fromkeys([raw, digits, *(["0" + nat, "62" + nat] if len(digits) >= 9 else [])])
         messages.append("(" + " OR ".join(_quote(s) for s in spellings) + ")")
+        wide.append(messages[-1])
         words += [digits, nat]
     chunks = [c for c in rest.split() if _WORD.search(c)]
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
         # the last word may be unfinished (a name being typed): a prefix in the facts
         facts.append(_quote(chunk) + ("*" if last and len(chunk) >= 3 and not chunk.isdigit() else ""))
-        # a word also matches its suffixed forms: kurir -> kurirnya, kirim -> kiriman, bayar -> bayarkan
-        messages.append(_quote(chunk) + ("*" if len(chunk) >= 4 and chunk.isalpha() else ""))
+        messages.append(_quote(chunk))
+        # wider: a word also matches its suffixed forms (kurir -> kurirnya, kirim -> kiriman)
+        wide.append(_quote(chunk) + ("*" if len(chunk) >= 4 and chunk.isalpha() else ""))
         words += [w.lower() for w in re.findall(r"\w+", chunk)]
-    return Query(ref, tuple(dict.fromkeys(customers)), " ".join(facts) or None, " ".join(messages) or None,
-                 tuple(w for w in dict.fromkeys(words) if w), text)
+    exact, wider = " ".join(messages) or None, " ".join(wide) or None
+    return Query(ref, tuple(dict.fromkeys(customers)), " ".join(facts) or None, exact,
+                 tuple(w for w in dict.fromkeys(words) if w), text, wider if wider != exact else None)
 
 
 def search(store: Any, text: str, page: int = 1, page_size: int = PAGE_SIZE) -> SearchPage:
@@ -147,11 +153,12 @@ def search(store: Any, text: str, page: int = 1, page_size: int = PAGE_SIZE) -> 
     q = parse(text)
     page = min(max(1, page), MAX_PAGE)
     need = page * page_size + 1
-    keys: dict[tuple[str, int], tuple[str, int | None]] = {}  # ('t', ticket id) | ('c', conv id) -> (match, message)
+    # ('t', ticket id) | ('c', conv id) -> (match, message id, the expression that matched it)
+    keys: dict[tuple[str, int], tuple[str, int | None, str | None]] = {}
 
-    def add(key: tuple[str, int], match: str, message: int | None = None) -> None:
+    def add(key: tuple[str, int], match: str, message: int | None = None, expr: str | None = None) -> None:
         if key not in keys:
-            keys[key] = (match, message)
+            keys[key] = (match, message, expr)
 
     if q.ref:
         row = conn.execute("SELECT id FROM tickets WHERE ref = ?", (q.ref,)).fetchone()
@@ -175,12 +182,15 @@ def search(store: Any, text: str, page: int = 1, page_size: int = PAGE_SIZE) -> 
             rows = []  # nothing the index can match (our quoting leaves no syntax error to make)
         for (tid,) in rows:
             add(("t", tid), "facts")
-    if q.messages and len(keys) < need:
-        for key, mid in _message_hits(conn, q.messages, need, page * MESSAGE_WINDOW):
-            add(key, "message", mid)
+    # messages: the words as typed; only when that finds too little, their suffixed forms too
+    # (a prefix query reads every form's whole list: costly for common words, so not first)
+    for expr in (q.messages, q.messages_wide):
+        if expr and len(keys) < need:
+            for key, mid in _message_hits(conn, expr, need, page * MESSAGE_WINDOW):
+                add(key, "message", mid, expr)
     ordered = list(keys.items())
     shown = ordered[(page - 1) * page_size: page * page_size]
-    results = [_result(conn, q, key, match, mid) for key, (match, mid) in shown]
+    results = [_result(conn, q, key, match, mid, expr) for key, (match, mid, expr) in shown]
     return SearchPage(" ".join((text or "").split())[:MAX_QUERY], [r for r in results if r], page,
                       len(ordered) > page * page_size)
 
@@ -226,7 +236,8 @@ def _message_hits(conn: sqlite3.Connection, expr: str, need: int, window: int) -
     return out
 
 
-def _result(conn: sqlite3.Connection, q: Query, key: tuple[str, int], match: str, mid: int | None) -> Result | None:
+def _result(conn: sqlite3.Connection, q: Query, key: tuple[str, int], match: str, mid: int | None,
+            expr: str | None) -> Result | None:
     kind, ident = key
     if kind == "t":
         row = conn.execute(
@@ -241,7 +252,7 @@ def _result(conn: sqlite3.Connection, q: Query, key: tuple[str, int], match: str
         return None
     tid, ref, conv, channel, customer, name, status, intent, created, details = tuple(row)
     if match == "message" and mid is not None:
-        snippet = _message_snippet(conn, q, mid)
+        snippet = _message_snippet(conn, expr or q.messages or "", mid)
     else:
         snippet = _facts_snippet(q, match, ref, customer, name, details)
     return Result(ref, tid, conv, channel, customer, name, status, intent, parse_iso(created) if created else None,
@@ -257,11 +268,12 @@ def _segments(text: str) -> list[tuple[str, bool]]:
     return out
 
 
-def _message_snippet(conn: sqlite3.Connection, q: Query, mid: int) -> list[tuple[str, bool]]:
+def _message_snippet(conn: sqlite3.Connection, expr: str, mid: int) -> list[tuple[str, bool]]:
+    """The message around the match, from the expression that found it (a cheap seek by rowid)."""
     try:
         row = conn.execute(
             "SELECT snippet(search_messages, 0, ?, ?, '…', 16) FROM search_messages "
-            "WHERE search_messages MATCH ? AND rowid = ?", (HIT_START, HIT_END, q.messages, mid)).fetchone()
+            "WHERE search_messages MATCH ? AND rowid = ?", (HIT_START, HIT_END, expr, mid)).fetchone()
     except sqlite3.OperationalError:
         row = None
     if row and row[0]:
