@@ -240,7 +240,8 @@ def link(store: Any, now: datetime, customer: str, other_text: str, agent: str,
     return Identity(other, kind_of(other), "agent", lid, agent, now)
 
 
-def unlink(store: Any, now: datetime, link_id: int, agent: str, supervisor: bool) -> None:
+def unlink(store: Any, now: datetime, link_id: int, agent: str, supervisor: bool,
+           ticket_ref: str | None = None) -> None:
     """Undo an agent's link: the agent who made it or a supervisor (PermissionError otherwise)."""
     with store.write(now) as tx:
         row = tx.conn.execute("SELECT a, b, linked_by FROM customer_links WHERE id = ?", (link_id,)).fetchone()
@@ -249,4 +250,8 @@ def unlink(store: Any, now: datetime, link_id: int, agent: str, supervisor: bool
         if not supervisor and row[2] != agent:
             raise PermissionError("only the agent who linked them or a supervisor may unlink")
         tx.conn.execute("DELETE FROM customer_links WHERE id = ?", (link_id,))
-        tx.log_event("customer.unlinked", agent, data={"link": link_id, "kinds": f"{kind_of(row[0])}+{kind_of(row[1])}"})
+        conv = tx.conn.execute("SELECT conversation_id FROM tickets WHERE ref = ? AND customer IN (?, ?)",
+                               (ticket_ref, row[0], row[1])).fetchone() if ticket_ref else None
+        tx.log_event("customer.unlinked", agent, conversation_id=conv[0] if conv else None,
+                     ticket_ref=ticket_ref if conv else None,
+                     data={"link": link_id, "kinds": f"{kind_of(row[0])}+{kind_of(row[1])}"})

@@ -63,7 +63,7 @@ def test_link_by_an_agent_joins_both_histories_and_is_logged(console):
     em = console.customer("Pesanan saya belum sampai juga lewat email", customer=EMAIL, channel="email")
     c = console.client("sari")
     resp = link(c, PHONE, " Budi.Santoso@Contoh.example ", ref=wa)
-    assert resp.status_code == 303 and resp.headers["Location"] == f"/console/t/{wa}"
+    assert resp.status_code == 303 and resp.headers["Location"] == panel_url(PHONE) + f"&ref={wa}"
     page = c.get(panel_url(PHONE))
     assert identities(page.text) == {PHONE: "self", EMAIL: "agent"}
     assert set(tickets(page.text)) == {wa, em}
@@ -93,7 +93,7 @@ def test_a_phone_number_in_any_spelling_links(console):
 
 
 def test_unlink_by_the_agent_who_linked_or_a_supervisor_only(console):
-    console.customer("paket saya belum sampai", customer=PHONE)
+    ref = console.customer("paket saya belum sampai", customer=PHONE)
     sari, budi, dewi = console.client("sari"), console.client("budi"), console.client("dewi")
     link(sari, PHONE, EMAIL)
     [lid] = [r[0] for r in console.store.conn.execute("SELECT id FROM customer_links")]
@@ -105,11 +105,12 @@ def test_unlink_by_the_agent_who_linked_or_a_supervisor_only(console):
     assert console.store.conn.execute("SELECT count(*) FROM customer_links").fetchone()[0] == 1
     # a supervisor may
     assert 'class="unlink"' in dewi.get(panel_url(PHONE)).text
-    done = post(dewi, "/console/customer/unlink", customer=PHONE, link=str(lid))
+    done = post(dewi, "/console/customer/unlink", customer=PHONE, link=str(lid), ref=ref)
     assert done.status_code == 303
     assert identities(dewi.get(panel_url(PHONE)).text) == {PHONE: "self"}
     [event] = console.store.events("customer.unlinked")
-    assert event["actor"] == "dewi"
+    assert event["actor"] == "dewi" and event["ticket_ref"] == ref
+    assert "Tautan identitas pelanggan dilepas" in dewi.get(f"/console/t/{ref}").text
     again = post(dewi, "/console/customer/unlink", customer=PHONE, link=str(lid))
     assert "Tautan ini sudah tidak ada." in flashes(dewi.get(again.headers["Location"]).text)
     # and without the CSRF token nothing happens

@@ -91,7 +91,7 @@ def customer_unlink():  # type: ignore[no-untyped-def]
     except ValueError:
         abort(400)
     try:
-        customers.unlink(c.store, c.now, link_id, c.agent.name, c.agent.role == "supervisor")
+        customers.unlink(c.store, c.now, link_id, c.agent.name, c.agent.role == "supervisor", ref)
         flash("Tautan dilepas: riwayat kedua pelanggan kembali terpisah.", "ok")
     except PermissionError:
         return _error_page(403, "Tidak diizinkan",
@@ -104,9 +104,10 @@ def customer_unlink():  # type: ignore[no-untyped-def]
 
 
 def _back(who: str, ref: str | None) -> str:
-    if ref and ctx().store.ticket(ref) is not None:
-        return url_for("console.ticket", ref=ref)
-    return _panel_url(who) if who else url_for("console.queue")
+    """Back to the panel (still knowing the ticket it was opened from)."""
+    if not who:
+        return url_for("console.queue")
+    return _panel_url(who) + (("&" + urlencode({"ref": ref})) if ref else "")
 
 
 @console.app_template_global()
