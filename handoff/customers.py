@@ -14,6 +14,7 @@ conversations, the pair and `b` on customer_links, phone/email on livechat_visit
 """
 from __future__ import annotations
 
+import json
 import re
 import sqlite3
 from dataclasses import dataclass
@@ -176,8 +177,6 @@ def panel(store: Any, customer: str, limit: int = MAX_ROWS) -> Panel:
     names = list(dict.fromkeys(r[5] for r in crows if r[5]))
     emails = [k for k in keys if kind_of(k) == "email"]
     phones = [k for k in keys if kind_of(k) == "phone"]
-    import json
-
     for r in trows:  # what they wrote in a message about themselves (not proven)
         try:
             details = json.loads(r[9] or "{}")

@@ -14,7 +14,7 @@ from handoff import search_index
 from handoff.search import parse, search
 from handoff.store import Store
 from tests.test_cli import run
-from tests.test_console import Console, csrf_of  # noqa: F401
+from tests.test_console import Console
 
 NOW = datetime(2026, 11, 24, 3, 0, tzinfo=timezone.utc)
 PHONE = "+6281234567890"
