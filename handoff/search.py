@@ -136,7 +136,8 @@ def parse(text: str) -> Query:
     for i, chunk in enumerate(chunks):
         last = i == len(chunks) - 1
         # the last word may be unfinished (a name being typed): a prefix in the facts
-        facts.append(_quote(chunk) + ("*" if last and len(chunk) >= 3 and not chunk.isdigit() else ""))
+        tail = (re.findall(r"\w+", chunk) or [""])[-1]  # the token a prefix would apply to (YS-0 -> 0)
+        facts.append(_quote(chunk) + ("*" if last and len(tail) >= 3 and not chunk.isdigit() else ""))
         messages.append(_quote(chunk))
         # wider: a word also matches its suffixed forms (kurir -> kurirnya, kirim -> kiriman)
         wide.append(_quote(chunk) + ("*" if len(chunk) >= 4 and chunk.isalpha() else ""))
