@@ -115,14 +115,7 @@ def forget(store: "Store", customers: list[str], now: datetime, actor: str = "op
         conv_ids = [r[0] for r in conn.execute(
             f"SELECT id FROM conversations WHERE lower(customer) IN ({marks})", ids)]
         message_ids = _their_message_ids(conn, conv_ids)
-        counts = delete_conversations(tx, conv_ids)
-        # the agents' private notes on their tickets and the notifications about them (issue 12)
-        for table, key in (("ticket_notes", "notes"), ("notifications", "notifications")):
-            counts[key] = 0
-            for start in range(0, len(conv_ids) if _has_table(conn, table) else 0, 500):
-                part = conv_ids[start:start + 500]
-                counts[key] += conn.execute(
-                    f'DELETE FROM "{table}" WHERE conversation_id IN ({",".join("?" * len(part))})', part).rowcount
+        counts = delete_conversations(tx, conv_ids)  # with the agents' notes and notifications about them
         counts.update(email_inbox=0, other_rows=0, scrubbed=0)
         if _has_table(conn, "outbox"):
             stray = [r[0] for r in conn.execute(f"SELECT id FROM outbox WHERE lower(customer) IN ({marks})", ids)]

@@ -74,6 +74,9 @@ def remove_agent(store: Store, now: datetime, name: str, *, actor: str = "operat
             raise QueueError(f"no agent {name}", f"Petugas {name} tidak terdaftar")
         if _has_table(tx.conn, "console_sessions"):
             tx.conn.execute("DELETE FROM console_sessions WHERE agent = ?", (name,))
+        for table in ("notifications", "notification_marks"):  # what waited for them (issue 12)
+            if _has_table(tx.conn, table):
+                tx.conn.execute(f"DELETE FROM {table} WHERE agent = ?", (name,))
         held = tx.conn.execute("SELECT * FROM tickets WHERE agent = ? AND status = 'claimed'", (name,)).fetchall()
         for row in held:
             tx.conn.execute("UPDATE tickets SET status = 'open', agent = NULL, updated_at = ? WHERE id = ?",

@@ -28,7 +28,7 @@ from handoff.store import Store, Transaction, delete_conversations, utc_iso
 BATCH = 500
 SHORT_LIVED = timedelta(days=1)  # login_attempts, presence
 COUNT_KEYS = ("conversations", "messages", "tickets", "outbox", "events", "presence", "files", "login_attempts",
-              "email_senders", "livechat_visitors")
+              "email_senders", "livechat_visitors", "notes", "notifications")
 
 # Conversations idle since before :cutoff with nothing still to do. Times are UTC ISO
 # strings, which compare as text.
@@ -62,7 +62,7 @@ def _delete_batch(tx: Transaction, cutoff: str, counts: dict[str, int]) -> int:
     if not ids:
         return 0
     for kind, n in delete_conversations(tx, ids).items():
-        counts[kind] += n
+        counts[kind] = counts.get(kind, 0) + n
     return len(ids)
 
 
@@ -109,6 +109,10 @@ def purge_older_than(store: Store, now: datetime, days: int, actor: str = "reten
             counts["events"] += conn.execute(
                 "DELETE FROM events WHERE at < ? AND conversation_id IS NULL AND ticket_ref IS NOT NULL "
                 "AND ticket_ref NOT IN (SELECT ref FROM tickets WHERE ref IS NOT NULL)", (cutoff,)).rowcount
+        if counts["messages"] or counts["tickets"]:
+            from handoff import search_index
+
+            search_index.purge(conn)  # no deleted word survives in an old segment of the search index
         if any(counts.values()):
             tx.log_event("retention.purged", actor, data={"days": days, **counts})
     return counts

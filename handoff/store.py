@@ -430,10 +430,12 @@ def _delete_outbox(conn: sqlite3.Connection, ids: list[int]) -> int:
 
 def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
     """Delete these conversations with everything that belongs to them: messages,
-    tickets, events, outbox rows with their mail headers, console presence. The one
+    tickets, events, outbox rows with their mail headers, console presence, agents' notes
+    and notifications about them, their tickets' labels. The one
     deletion path of `forget` and of retention; returns the counts per kind."""
     conn = tx.conn
-    counts = {"conversations": 0, "messages": 0, "tickets": 0, "events": 0, "outbox": 0, "presence": 0, "files": 0}
+    counts = {"conversations": 0, "messages": 0, "tickets": 0, "events": 0, "outbox": 0, "presence": 0, "files": 0,
+              "notes": 0, "notifications": 0}
     for start in range(0, len(ids), 500):
         chunk = ids[start:start + 500]
         m = ",".join("?" * len(chunk))
@@ -452,6 +454,10 @@ def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
             counts["files"] += conn.execute(
                 f"DELETE FROM attachment_blobs WHERE conversation_id IN ({m})", chunk).rowcount
         counts["messages"] += conn.execute(f"DELETE FROM messages WHERE conversation_id IN ({m})", chunk).rowcount
+        # the agents' private notes on these tickets and the notifications about them (issue 12)
+        for table, key in (("ticket_notes", "notes"), ("notifications", "notifications")):
+            if _has_table(conn, table):
+                counts[key] += conn.execute(f"DELETE FROM {table} WHERE conversation_id IN ({m})", chunk).rowcount
         if _has_table(conn, "ticket_labels"):  # their tickets' labels (bot/desk_triage.py): ticket ids are reused
             conn.execute(f"DELETE FROM ticket_labels WHERE ticket_id IN (SELECT id FROM tickets WHERE conversation_id "
                          f"IN ({m}))", chunk)

@@ -192,3 +192,21 @@ def test_an_old_live_chat_visitor_goes_with_the_contact_details_they_gave(store)
     assert counts["livechat_visitors"] == 1
     left = [r[0] for r in store.conn.execute("SELECT customer FROM livechat_visitors")]
     assert left == [recent_visitor]
+
+
+def test_old_conversation_goes_with_agents_notes_and_notifications_about_it(store):
+    """Notes and notifications may quote the customer: retention takes them with the conversation."""
+    old, t = conversation(store, OLD, "+6281000000007")
+    kept, k = conversation(store, NOW, "+6281000000008")
+    with store.write(OLD) as tx:
+        for conv, ticket in ((old, t), (kept, k)):
+            tx.conn.execute("INSERT INTO ticket_notes (ticket_id, ticket_ref, conversation_id, author, text, created_at) "
+                            "VALUES (?, ?, ?, 'sari', '@budi nomor 0810000000 ini', ?)",
+                            (ticket.id, ticket.ref, conv.id, tx.now))
+            tx.conn.execute("INSERT INTO notifications (agent, kind, ticket_ref, conversation_id, actor, text, created_at) "
+                            "VALUES ('budi', 'mention', ?, ?, 'sari', 'nomor 0810000000', ?)", (ticket.ref, conv.id, tx.now))
+    counts = purge_older_than(store, NOW, 365)
+    assert counts["notes"] == 1 and counts["notifications"] == 1
+    for table in ("ticket_notes", "notifications"):
+        assert rows(store, table, old.id) == 0
+        assert rows(store, table, kept.id) == 1
