@@ -9,9 +9,11 @@ response is computed in SQL with a per-day table of cumulative opening time, so 
 clock pauses outside opening hours exactly as `BusinessCalendar.opening_time` counts it.
 
 Definitions (tickets created in the last `days` local days, today included):
-- met: answered (first response, or resolved without one: the clock stops either way)
-  no later than the first-response promise; missed: answered late, or unanswered with
-  the promise past; pending: unanswered, promise not yet due. `within_promise_share` =
+- met: a person's first response no later than the first-response promise; missed:
+  answered late, or unanswered with the promise past; pending: unanswered, promise not
+  yet due. A ticket resolved with no reply to the customer (confirmed as such by the
+  agent, bot/desk.py) is none of these: nobody answered, so there is nothing to time,
+  as in the CSV export (handoff/export.py). `within_promise_share` =
   met / (met + missed), None when nothing has come due.
 - median_first_response: opening time from creation to the first response, over the
   tickets that have one.
@@ -82,8 +84,8 @@ def dashboard(store: Store, calendar: BusinessCalendar, now: datetime, days: int
     rows = conn.execute(
         """
         SELECT substr(created_at, 1, 13) AS hour, intent, count(*),
-               sum(coalesce(first_response_at, resolved_at) <= coalesce(first_response_due, due_at)),
-               sum(coalesce(first_response_at, resolved_at) > coalesce(first_response_due, due_at)),
+               sum(first_response_at <= coalesce(first_response_due, due_at)),
+               sum(first_response_at > coalesce(first_response_due, due_at)),
                sum(CASE WHEN first_response_at IS NULL AND resolved_at IS NULL
                         THEN coalesce(first_response_due, due_at) < :now END),
                sum(CASE WHEN first_response_at IS NULL AND resolved_at IS NULL

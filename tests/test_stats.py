@@ -79,11 +79,12 @@ def test_met_missed_pending(store, calendar):
     ticket(store, ten, first_response=ten + timedelta(minutes=15))  # met: exactly on time
     ticket(store, ten, first_response=ten + timedelta(minutes=30))  # missed: late answer
     ticket(store, ten)  # missed: unanswered, due 10.15, now 12.00
-    ticket(store, ten, resolved=ten + timedelta(minutes=5))  # met: resolved in time, the clock stopped
+    ticket(store, ten, resolved=ten + timedelta(minutes=5))  # none: resolved with no reply, nothing to time
+    ticket(store, ten, resolved=ten + timedelta(minutes=50))  # none, however late: nobody answered
     ticket(store, at("2026-11-24T11:55:00+07:00"))  # pending: due 12.10
     d = dashboard(store, calendar, NOW)
-    assert (d.met, d.missed, d.pending) == (3, 2, 1)
-    assert d.within_promise_share == pytest.approx(3 / 5)
+    assert (d.met, d.missed, d.pending) == (2, 2, 1)
+    assert d.within_promise_share == pytest.approx(2 / 4)
 
 
 def test_no_tickets(store, calendar):

@@ -129,6 +129,7 @@ _EVENT_DATA = {"reason": "alasan", "status": "status", "recorded": "tercatat", "
                "internal_note": "catatan internal", "from": "dari", "no_reply": "tanpa balasan ke pelanggan"}
 _EVENT_DATA.update({"to": "ke", "label": "label"})  # bot/desk_triage.py, bot/desk_assign.py (issue 12)
 _EVENT_DATA.update({"agent": "petugas", "role": "peran", "sessions_ended": "sesi diakhiri"})  # agent.* (console_people)
+_EVENT_DATA.update({"shortcut": "pintasan", "lang": "bahasa"})  # canned.* (handoff/canned.py)
 
 _DAYS = ("Sen", "Sel", "Rab", "Kam", "Jum", "Sab", "Min")
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "Mei", "Jun", "Jul", "Agu", "Sep", "Okt", "Nov", "Des")
