@@ -88,6 +88,10 @@ def _give(tx: Transaction, ticket: Ticket, conversation_id: int, to: str, by: st
     if auto:
         data["auto"] = True
     tx.log_event("ticket.assigned", by, conversation_id=conversation_id, ticket_ref=ticket.ref, data=data)
+    if to != by:  # the bell of the person who now holds it (handoff/notifications.py)
+        tx.conn.execute("INSERT INTO notifications (agent, kind, ticket_ref, conversation_id, actor, text, created_at) "
+                        "VALUES (?, 'assigned', ?, ?, ?, '', ?)",
+                        (to, ticket.ref, conversation_id, "otomatis" if auto else by, tx.now))
 
 
 def set_status(store: Store, now: datetime, name: str, status: str, policy: Policy = Policy()) -> None:

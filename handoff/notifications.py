@@ -2,14 +2,15 @@
 browser notifications are built from `pending()`.
 
 Four kinds, each found through an index, so a poll every few seconds stays cheap:
-- `mention`: unread rows in `notifications` (written by handoff/notes.py), (agent, id);
+- `mention` / `assigned`: unread rows in `notifications` (written by handoff/notes.py and
+  bot/desk_assign.py: a colleague or the round robin gave the agent a ticket), (agent, id);
 - `ticket`: tickets new in the queue (open, unassigned or given to this agent) since the
   agent last looked (`notification_marks.tickets_seen`, a ticket id), tickets(status, due_at);
 - `message`: customer messages not yet answered in tickets the agent holds,
   tickets(agent, status) then messages(conversation_id, id) walked backwards;
 - `sla`: tickets held by the agent or unassigned whose running promise is at risk
   (handoff/sla.py), found among the unresolved tickets due soon (idx_tickets_active_due).
-The count (bell and tab title) is unread mentions + new tickets + waiting messages;
+The count (bell and tab title) is unread mentions and assignments + new tickets + waiting messages;
 at-risk promises are listed and ring, but are not "unread". Texts are short previews:
 a mention's note excerpt; never a customer's message.
 """
@@ -29,7 +30,7 @@ SLA_HORIZON = timedelta(days=14)  # at risk = little opening time left; a long h
 @dataclass(frozen=True)
 class Item:
     key: str  # stable per thing that waits: the browser rings once per new key
-    kind: str  # mention | ticket | message | sla
+    kind: str  # mention | assigned | ticket | message | sla
     ref: str
     at: datetime
     actor: str | None = None
@@ -47,7 +48,7 @@ class Pending:
 
     @property
     def count(self) -> int:
-        return self.counts["mention"] + self.counts["ticket"] + self.counts["message"]
+        return self.counts["mention"] + self.counts.get("assigned", 0) + self.counts["ticket"] + self.counts["message"]
 
 
 def pending(store: Store, now: datetime, calendar: Calendar, agent: str, role: str = "agent") -> Pending:
@@ -56,11 +57,12 @@ def pending(store: Store, now: datetime, calendar: Calendar, agent: str, role: s
     items: list[Item] = []
     counts = {"mention": 0, "ticket": 0, "message": 0, "sla": 0}
 
-    rows = conn.execute("SELECT id, ticket_ref, actor, text, created_at FROM notifications "
-                        "WHERE agent = ? AND kind = 'mention' AND read_at IS NULL ORDER BY id DESC LIMIT ?",
+    rows = conn.execute("SELECT id, kind, ticket_ref, actor, text, created_at FROM notifications "
+                        "WHERE agent = ? AND kind IN ('mention', 'assigned') AND read_at IS NULL ORDER BY id DESC LIMIT ?",
                         (agent, LIMIT)).fetchall()
-    counts["mention"] = len(rows)
-    items += [Item(f"m{r['id']}", "mention", r["ticket_ref"] or "", parse_iso(r["created_at"]),  # type: ignore[arg-type]
+    counts["mention"] = sum(1 for r in rows if r["kind"] == "mention")
+    counts["assigned"] = len(rows) - counts["mention"]
+    items += [Item(f"m{r['id']}", r["kind"], r["ticket_ref"] or "", parse_iso(r["created_at"]),  # type: ignore[arg-type]
                    actor=r["actor"], text=r["text"] or "", id=r["id"]) for r in rows]
 
     seen = seen_ticket(store, agent)

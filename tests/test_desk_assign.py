@@ -61,6 +61,13 @@ def test_holder_assigns_to_a_colleague_who_then_holds_it(console, clock):
     desk.reply(clock(), ref, "budi", "Saya bantu cek, Kak.")
     with pytest.raises(QueueError):
         desk.reply(clock(), ref, "sari", "Halo")
+    # budi's bell says so; sari's does not
+    budi = console.client("budi").get("/console/api/notifications").json
+    assigned = [i for i in budi["items"] if i["kind"] == "assigned"]
+    assert [i["ref"] for i in assigned] == [ref] and "sari" in assigned[0]["title"]
+    assert budi["counts"]["assigned"] == 1 and budi["count"] >= 1
+    sari = console.client("sari").get("/console/api/notifications").json
+    assert not [i for i in sari["items"] if i["kind"] == "assigned"]
 
 
 def test_only_the_holder_or_a_supervisor_reassigns_a_held_ticket(console, clock):

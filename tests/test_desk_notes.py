@@ -174,7 +174,7 @@ def test_notifications_count_mentions_new_tickets_and_waiting_messages(console, 
     # sari takes the second ticket: it is no longer new, the customer's message waits for her
     post(sari, f"/console/t/{second}/claim")
     data = sari.get("/console/api/notifications").json
-    assert data["counts"] == {"mention": 1, "ticket": 0, "message": 1, "sla": data["counts"]["sla"]}
+    assert data["counts"] == {"mention": 1, "assigned": 0, "ticket": 0, "message": 1, "sla": data["counts"]["sla"]}
     console.customer("halo? masih ada orang?", customer="+6281200000002")
     data = sari.get("/console/api/notifications").json
     [waiting] = [i for i in data["items"] if i["kind"] == "message"]

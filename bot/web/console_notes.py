@@ -84,6 +84,8 @@ def api_notes(ref: str):  # type: ignore[no-untyped-def]
 
 _TITLES = {
     "mention": lambda i: f"{i.actor} menyebut Anda di {i.ref}",
+    "assigned": lambda i: (f"{i.ref} diberikan kepada Anda oleh {i.actor}" if i.actor != "otomatis"
+                           else f"{i.ref} diberikan kepada Anda (pembagian otomatis)"),
     "ticket": lambda i: f"Tiket baru di antrean: {i.ref}",
     "message": lambda i: (f"Pelanggan menulis di {i.ref}" if i.extra.get("messages", 1) == 1
                           else f"{i.extra['messages']} pesan pelanggan menunggu di {i.ref}"),
@@ -108,7 +110,7 @@ def api_notifications():  # type: ignore[no-untyped-def]
 
     c = ctx()
     found = pending(c.store, c.now, c.calendar, c.agent.name, c.agent.role)
-    order = {"mention": 0, "message": 1, "sla": 2, "ticket": 3}
+    order = {"mention": 0, "assigned": 0, "message": 1, "sla": 2, "ticket": 3}
     items = sorted(found.items, key=lambda i: (order[i.kind], -i.at.timestamp()))
     return jsonify(count=found.count, counts=found.counts, latest_message=found.latest_message,
                    items=[_item_view(i) for i in items[:30]])

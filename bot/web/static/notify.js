@@ -125,7 +125,7 @@
       link.appendChild(el("span", "notify-title", item.title));
       if (item.text) link.appendChild(el("span", "notify-text", item.text));
       link.appendChild(el("span", "notify-time", item.time));
-      if (item.kind === "mention") {
+      if (item.kind === "mention" || item.kind === "assigned") {
         link.addEventListener("click", function () {
           post(root.getAttribute("data-read"), { ids: String(item.id) }, true).catch(function () {});
         });
@@ -150,7 +150,7 @@
     // a mention on the ticket open in this tab is read by being here
     if (notesSection) {
       const ref = notesSection.getAttribute("data-ref");
-      if (data.items.some(function (i) { return i.kind === "mention" && i.unread && i.ref === ref; })) {
+      if (data.items.some(function (i) { return (i.kind === "mention" || i.kind === "assigned") && i.unread && i.ref === ref; })) {
         post(root.getAttribute("data-read"), { ref: ref }).then(function () { ring(); }).catch(function () {});
       }
     }
