@@ -114,7 +114,7 @@ def queue_page(store: Store, f: QueueFilter, page_size: int = PAGE_SIZE) -> Queu
     last = last_messages(store, [t.conversation_id for t in tickets])
     labels = ticket_labels(store, [t.id for t in tickets])
     return QueuePage([QueueRow(t, last.get(t.conversation_id), tuple(labels.get(t.id, ()))) for t in tickets],
-                     page, has_next, status_counts(store, f.mine))
+                     page, has_next, status_counts(store, f.mine, f.now))
 
 
 def ticket_labels(store: Store, ticket_ids: list[int]) -> dict[int, list[str]]:
@@ -130,15 +130,29 @@ def ticket_labels(store: Store, ticket_ids: list[int]) -> dict[int, list[str]]:
     return out
 
 
-def status_counts(store: Store, agent: str | None = None) -> dict[str, int]:
-    """Open and claimed tickets (and how many this agent holds): index-only counts."""
+def status_counts(store: Store, agent: str | None = None, now: str = "") -> dict[str, int]:
+    """Open and claimed tickets (and how many this agent holds), snoozed ones apart as the
+    queue shows them (`now`: UTC ISO; without it nothing counts as snoozed): index-only counts."""
     conn = store.conn
     counts = {s: conn.execute("SELECT count(*) FROM tickets WHERE status = ?", (s,)).fetchone()[0]
               for s in ("open", "claimed")}
+    snoozed = {s: 0 for s in ("open", "claimed")}
+    if now:  # few rows, through the partial index idx_tickets_snoozed
+        for status, agent_, n in conn.execute(
+                f"SELECT status, agent, count(*) FROM tickets WHERE {_SNOOZED} AND status != 'resolved' "
+                "GROUP BY status, agent", (now,)):
+            if status in snoozed:
+                snoozed[status] += n
+                if agent and agent_ == agent:
+                    snoozed.setdefault("mine", 0)
+                    snoozed["mine"] += n
+    for s in ("open", "claimed"):
+        counts[s] -= snoozed[s]
     counts["active"] = counts["open"] + counts["claimed"]
+    counts["snoozed"] = snoozed["open"] + snoozed["claimed"]
     if agent:
         counts["mine"] = conn.execute("SELECT count(*) FROM tickets WHERE agent = ? AND status = 'claimed'",
-                                      (agent,)).fetchone()[0]
+                                      (agent,)).fetchone()[0] - snoozed.get("mine", 0)
     return counts
 
 

@@ -256,6 +256,9 @@ def test_snoozed_ticket_leaves_the_active_queue_and_wakes_when_the_customer_writ
     assert queue_refs(c.get("/console").text) == [other]
     assert queue_refs(c.get("/console?status=snoozed").text) == [ref]
     assert "Ditunda" in c.get("/console").text  # the status filter names it
+    counts = c.get("/console/api/queue").json["counts"]  # the counts leave it out too
+    assert (counts["active"], counts["claimed"], counts["snoozed"]) == (1, 0, 1)
+    assert c.get("/console/api/queue?mine=1").json["counts"]["mine"] == 0
     page = c.get(f"/console/t/{ref}").text
     assert 'id="snoozed-note"' in page and 'id="unsnooze"' in page
     # two hours (of opening time) later the customer writes: awake, the clock paused meanwhile
