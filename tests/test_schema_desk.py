@@ -2,9 +2,10 @@
 upgraded in place, keeps its rows, and gets the desk's tables and columns."""
 from __future__ import annotations
 
+import re
 import sqlite3
 
-from handoff.schema_desk import COLUMNS, SCHEMA
+from handoff.schema_desk import AFTER_COLUMNS, COLUMNS, SCHEMA
 from handoff.store import SCHEMA_VERSION, Store
 
 DESK_TABLES = {"canned_replies", "ticket_notes", "notifications", "labels", "ticket_labels", "customer_links"}
@@ -13,6 +14,13 @@ DESK_TABLES = {"canned_replies", "ticket_notes", "notifications", "labels", "tic
 def _as_version_6(path) -> None:  # type: ignore[no-untyped-def]
     """Undo what version 7 added, as if the file had been made by the previous release."""
     conn = sqlite3.connect(path)
+    for statement in (*SCHEMA, *AFTER_COLUMNS):  # the desk's indexes (some are on its new columns)
+        found = re.match(r"CREATE (?:UNIQUE )?INDEX IF NOT EXISTS (\w+)", statement)
+        if found:
+            conn.execute(f"DROP INDEX IF EXISTS {found.group(1)}")
+    for kind, name in conn.execute("SELECT type, name FROM sqlite_master WHERE name LIKE 'search%' "
+                                   "AND type IN ('trigger', 'table') ORDER BY type = 'table'").fetchall():
+        conn.execute(f"DROP {kind.upper()} IF EXISTS {name}")  # the search index (version 7 too)
     for table in DESK_TABLES:
         conn.execute(f"DROP TABLE IF EXISTS {table}")
     for table, columns in COLUMNS.items():
@@ -42,6 +50,7 @@ def test_a_version_6_database_is_upgraded_and_keeps_its_rows(tmp_path):
         have = {r[1] for r in store.conn.execute(f"PRAGMA table_info({table})")}
         assert set(columns) <= have, table
     assert store.conn.execute("SELECT name FROM agents").fetchall()[0][0] == "sari"
+    assert {"search_messages", "search_facts"} <= tables  # the search index is made (and filled) on upgrade
     assert store.conn.execute("SELECT value FROM meta WHERE key = 'schema_version'").fetchone()[0] == str(SCHEMA_VERSION)
     store.close()
     Store(path).close()  # idempotent: a second start changes nothing
