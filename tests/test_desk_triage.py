@@ -112,7 +112,9 @@ def test_console_label_chips_add_remove_and_csrf(console, clock):
 
 def test_labels_page_for_supervisors_only(console, clock):
     sari, dewi = console.client("sari"), console.client("dewi")
-    assert sari.get("/console/labels").status_code == 403
+    refused = sari.get("/console/labels")
+    assert refused.status_code == 403  # the console's own page: its header and logout stay
+    assert 'id="logout"' in refused.text and "Tidak diizinkan" in refused.text
     assert post(sari, "/console/labels", name="VIP").status_code == 403
     assert 'id="nav-labels"' not in sari.get("/console").text
     assert 'id="nav-labels"' in dewi.get("/console").text

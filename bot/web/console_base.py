@@ -124,6 +124,16 @@ def _not_found(err):  # type: ignore[no-untyped-def]
     return err
 
 
+@console.app_errorhandler(403)
+def _forbidden(err):  # type: ignore[no-untyped-def]
+    """`abort(403)` anywhere in the console: its own page, with the header and logout."""
+    if request.path.startswith("/console/api/"):
+        return jsonify(error="Tindakan ini tidak diizinkan untuk akun Anda."), 403
+    if request.path == "/console" or request.path.startswith("/console/"):
+        return _error_page(403, "Tidak diizinkan", "Halaman atau tindakan ini hanya untuk supervisor.")
+    return err
+
+
 @console.app_errorhandler(500)
 def _server_error(err):  # type: ignore[no-untyped-def]
     if request.path.startswith("/console/api/"):
