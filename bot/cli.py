@@ -16,6 +16,7 @@ from typing import Callable, TextIO
 from bot.cli_desk import cmd_agent, cmd_queue, fixed_offset, mask_customer  # noqa: F401  (re-exported)
 from bot.cli_ops import cmd_backup, cmd_doctor, cmd_events, cmd_forget, cmd_poll_email, cmd_purge
 from bot.cli_ops import parse_at as _parse_at
+from bot.cli_plugins import desk_cli_modules
 from bot.errors import EXIT_CONFIG, EXIT_FAIL, EXIT_OK, ConfigError, StoreError
 
 
@@ -70,6 +71,11 @@ def _parser() -> argparse.ArgumentParser:
     s = asub.add_parser("remove", parents=[common], help="remove an agent; their tickets go back to the queue")
     s.add_argument("name")
     asub.add_parser("list", parents=[common], help="list agents and their roles")
+    s = asub.add_parser("status", parents=[common],
+                        help="online (takes new tickets) or away; online picks up waiting tickets")
+    s.add_argument("name")
+    s.add_argument("status", choices=["online", "away"])
+    s.set_defaults(command="agent-status")  # handled in bot/cli_assign.py (a subcommand's default wins)
 
     s = sub.add_parser("forget", parents=[common], help="delete all data of one customer (on their request)")
     s.add_argument("customer", metavar="CUSTOMER", nargs="+",
@@ -136,15 +142,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-DESK_CLI = ("bot.cli_canned", "bot.cli_notes", "bot.cli_assign", "bot.cli_search", "bot.cli_export")
-
-
-def desk_cli_modules() -> list:  # type: ignore[type-arg]
-    """The desk's command modules: each has `add_parsers(sub, qsub, common)`, `COMMANDS`
-    (top-level commands) and `QUEUE_ACTIONS` (`queue ACTION` handlers)."""
-    import importlib
-
-    return [importlib.import_module(name) for name in DESK_CLI]
 
 
 def main(argv: list[str] | None = None) -> int:

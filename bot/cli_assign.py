@@ -42,16 +42,6 @@ def add_parsers(sub: Any, qsub: Any, common: argparse.ArgumentParser) -> None:
     s.add_argument("--intent", metavar="CATEGORY")
     s.add_argument("--priority", choices=["normal", "complex"])
     s.add_argument("--agent", required=True)
-    # `agent status NAME online|away`: joins `agent`'s own subcommands; its default command
-    # routes it here (a subcommand's defaults win over its parent's)
-    agent = sub.choices.get("agent")
-    actions = [a for a in getattr(agent, "_actions", []) if isinstance(a, argparse._SubParsersAction)]
-    if actions:
-        s = actions[0].add_parser("status", parents=[common],
-                                  help="online (takes new tickets) or away; online picks up waiting tickets")
-        s.add_argument("name")
-        s.add_argument("status", choices=["online", "away"])
-        s.set_defaults(command="agent-status")
 
 
 def _run(action: str, work: Callable[[], str]) -> int:

@@ -58,7 +58,7 @@ def _queue_action(args: argparse.Namespace, settings, store, tz) -> int:  # type
     now = datetime.now(tz)
     desk = Desk.from_settings(settings, store)
     action = args.queue_command
-    from bot.cli import desk_cli_modules
+    from bot.cli_plugins import desk_cli_modules
 
     for module in desk_cli_modules():  # queue note, queue assign, ... (the desk's own modules)
         if action in module.QUEUE_ACTIONS:
