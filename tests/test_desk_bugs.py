@@ -349,3 +349,17 @@ def test_same_email_twice_is_a_repeat_too(bot, desk, email_convo, clock):
     again = desk.email_customer(later(clock, seconds=30), ref, "sari", "Halo Kak Budi, kami cek.", "budi@example.com")
     assert (first.repeat, again.repeat) == (False, True) and int(first) == int(again)
     assert [r["body"] for r in outbox(bot)].count("Halo Kak Budi, kami cek.") == 1
+
+
+def test_event_details_name_categories_and_priorities_as_the_console_does():
+    from datetime import datetime, timezone
+
+    from bot.web.console_format import Fmt, event_view
+    from handoff.views import EventView
+    from tests.conftest import WIB
+
+    e = EventView(id=1, at=datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc), kind="ticket.created", actor="bot",
+                  ticket_ref="YS-000001", data={"intent": "order_status", "priority": "complex"})
+    details = event_view(e, Fmt(WIB, "WIB"))["details"]
+    assert "kategori: Status pesanan" in details and "prioritas: Kompleks" in details
+    assert "order_status" not in details

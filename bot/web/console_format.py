@@ -284,6 +284,10 @@ def message_view(m: MessageView, channel: str, fmt: Fmt, display_name: str | Non
     }
 
 
+# Values in event details shown by their console names, as everywhere else in the console.
+_EVENT_VALUE_LABELS: dict[str, dict[str, str]] = {"intent": INTENT_LABELS, "priority": PRIORITY_LABELS}
+
+
 def event_view(e: EventView, fmt: Fmt) -> dict[str, Any]:
     details = []
     for key, name in _EVENT_DATA.items():
@@ -296,6 +300,8 @@ def event_view(e: EventView, fmt: Fmt) -> dict[str, Any]:
                     pass
             elif isinstance(value, bool):
                 value = "ya" if value else "tidak"
+            elif isinstance(value, str) and key in _EVENT_VALUE_LABELS:  # order_status -> Status pesanan
+                value = _EVENT_VALUE_LABELS[key].get(value, value)
             details.append(f"{name}: {value}")
     label = EVENT_LABELS.get(e.kind) or LEGACY_EVENT_LABELS.get(e.kind, e.kind)
     return {"at": fmt.when(e.at), "kind": e.kind, "label": label,

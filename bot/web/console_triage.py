@@ -52,7 +52,7 @@ def triage_data(t: Any) -> dict[str, Any]:
         "priorities": [(p, fmt_.PRIORITY_LABELS.get(p, p)) for p in desk_triage.PRIORITY_CHOICES],
         "may_change": not held_by_other or me.role == "supervisor",
         "may_assign": t.status != "resolved" and (not held_by_other or me.role == "supervisor"),
-        "colleagues": [(a.name, f"{a.name} ({'online' if a.status == 'online' else 'away'})") for a in colleagues],
+        "colleagues": [(a.name, f"{a.name} ({'aktif' if a.status == 'online' else 'istirahat'})") for a in colleagues],
         "to_supervisors": t.priority != "escalation" and not held_by_other,
         "snoozed": snoozed,
         "snooze_until": c.fmt.when(until) if snoozed and until else None,
@@ -181,7 +181,7 @@ def team():  # type: ignore[no-untyped-def]
     rows = []
     for a in desk_assign.team(c.store, _policy().max_open):
         rows.append({"name": a.name, "role": fmt_.ROLE_LABELS.get(a.role, a.role), "status": a.status,
-                     "status_label": "Online" if a.status == "online" else "Away",
+                     "status_label": "Aktif" if a.status == "online" else "Istirahat",
                      "since": c.fmt.when(a.status_at) if a.status_at else "", "held": a.held, "limit": a.limit,
                      "oldest_due": c.fmt.when(a.oldest_due) if a.oldest_due else "",
                      "late": bool(a.oldest_due and a.oldest_due <= c.now)})
