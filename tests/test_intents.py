@@ -306,3 +306,13 @@ def _name(model, index: int) -> str:
     if names is None:
         names = model._names = {i: n for n, i in model.vocab.items()}
     return names[index]
+
+
+@pytest.mark.parametrize("text, topic", [
+    ("pelayanan kalian luar biasa, terima kasih banyak", "praise"),  # sincere: thanks, no grievance
+    ("cs nya luar biasa ramah, makasih kak", "praise"),
+    ("luar biasa, 4 hari chat saya nggak dibalas sama sekali", "complaint"),  # sarcasm: a grievance
+])
+def test_luar_biasa_is_praise_unless_a_grievance_comes_with_it(m, text, topic):
+    im = m.match(text)
+    assert (im.intent, im.topic) == ("feedback", topic)
