@@ -18,22 +18,19 @@
     const stream = new EventSource("/console/api/stream");
     stream.addEventListener("open", function () { live = true; });
     stream.addEventListener("error", function () { live = false; });
-    stream.addEventListener("changed", function () {
-      bells.forEach(function (ring) { ring(); });
-      // other console scripts (notifications, notes) listen for the same doorbell
-      document.dispatchEvent(new CustomEvent("yessindo:changed"));
-    });
+    stream.addEventListener("changed", function () { bells.forEach(function (ring) { ring(); }); });
   }
-  // whether the doorbell works (other scripts poll slowly while it does)
-  window.yessindoLive = function () { return live; };
 
-  // Poll `url()` every `ms` (slower while the tab is hidden or the doorbell works); 401 -> back to the login page.
-  function poll(url, ms, handle) {
+  // Poll `url()` every `ms`, at least every `options.slow` ms (15 s) while the tab is hidden or the
+  // doorbell works, slower after failures; 401 -> back to the login page. `options.now`: the first
+  // poll at once. Returns `ring`: poll now (or right after the poll under way); the doorbell rings it.
+  function poll(url, ms, handle, options) {
+    const slow = (options && options.slow) || 15000;
     let failures = 0, timer = null, busy = false, again = false;
     async function tick() {
       clearTimeout(timer);
       busy = true;
-      let wait = document.hidden ? Math.max(ms, 15000) : live ? Math.max(ms, 15000) : ms;
+      let wait = document.hidden || live ? Math.max(ms, slow) : ms;
       try {
         const r = await fetch(url(), { headers: { "Accept": "application/json" }, credentials: "same-origin",
                                        cache: "no-store" });
@@ -56,9 +53,13 @@
       if (again) { again = false; wait = 0; }
       timer = setTimeout(tick, wait);
     }
-    timer = setTimeout(tick, ms);
-    bells.push(function () { if (busy) { again = true; } else { tick(); } });
+    function ring() { if (busy) { again = true; } else { tick(); } }
+    timer = setTimeout(tick, options && options.now ? 0 : ms);
+    bells.push(ring);
+    return ring;
   }
+  // for the other console scripts (notes.js, notify.js), loaded after this one
+  window.yessindo = { el: el, poll: poll };
 
   // -- forms: one click sends once (the desk also ignores the same text sent again within a minute)
   document.addEventListener("submit", function (event) {

@@ -12,13 +12,7 @@
   const text = document.getElementById("note-text");
   const error = document.getElementById("note-error");
   const api = section.getAttribute("data-api");
-
-  function el(tag, className, value) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (value !== undefined && value !== null) node.textContent = String(value);
-    return node;
-  }
+  const el = window.yessindo.el;
   function lastId() { return Number(section.getAttribute("data-last-id")) || 0; }
 
   function add(note) {
@@ -65,21 +59,6 @@
       .finally(function () { sendButton.disabled = false; });
   });
 
-  let timer = null, busy = false, again = false;
-  async function tick() {
-    clearTimeout(timer);
-    busy = true;
-    const live = typeof window.yessindoLive === "function" && window.yessindoLive();
-    try {
-      const r = await fetch(api + "?after=" + lastId(), { headers: { "Accept": "application/json" },
-                                                         credentials: "same-origin", cache: "no-store" });
-      if (r.ok) (await r.json()).notes.forEach(add);
-    } catch (err) { /* next time */ }
-    busy = false;
-    const wait = again ? 0 : (live || document.hidden ? 20000 : 5000);
-    again = false;
-    timer = setTimeout(tick, wait);
-  }
-  document.addEventListener("yessindo:changed", function () { if (busy) { again = true; } else { tick(); } });
-  timer = setTimeout(tick, 5000);
+  window.yessindo.poll(function () { return api + "?after=" + lastId(); }, 5000,
+                      function (data) { data.notes.forEach(add); }, { slow: 20000 });
 })();

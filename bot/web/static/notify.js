@@ -1,5 +1,5 @@
 /* Yessindo console: the bell (issue 12, item 7). Polls /console/api/notifications every few
-   seconds (slower while the doorbell stream works, at once when it rings "yessindo:changed"),
+   seconds (slower while the doorbell stream works, at once when it rings: console.js's poll),
    shows the count and the list, sets the tab title to "(N) <title>", and on something new
    plays a short tone (Web Audio, only after the agent has used the page) and shows a browser
    notification (only when the agent allowed them, asked only on a click).
@@ -29,12 +29,7 @@
   function save(value) {
     try { sessionStorage.setItem(STORE_KEY, JSON.stringify(value)); } catch (err) { /* private mode */ }
   }
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    return node;
-  }
+  const el = window.yessindo.el;
 
   // -- the tab title: "(N) <title>"; other scripts may rewrite the title, the count stays ours
   function applyTitle() {
@@ -156,32 +151,9 @@
     }
   }
 
-  // -- polling
-  let timer = null, busy = false, again = false, failures = 0;
-  async function tick() {
-    clearTimeout(timer);
-    busy = true;
-    const live = typeof window.yessindoLive === "function" && window.yessindoLive();
-    let wait = live || document.hidden ? SLOW_MS : FAST_MS;
-    try {
-      const r = await fetch(root.getAttribute("data-api"), { headers: { "Accept": "application/json" },
-                                                             credentials: "same-origin", cache: "no-store" });
-      if (r.ok) {
-        handle(await r.json());
-        failures = 0;
-      } else {
-        failures += 1;
-      }
-    } catch (err) {
-      failures += 1;
-    }
-    if (failures) wait = Math.min(FAST_MS * Math.pow(2, failures), 60000);
-    busy = false;
-    if (again) { again = false; wait = 0; }
-    timer = setTimeout(tick, wait);
-  }
-  function ring() { if (busy) { again = true; } else { tick(); } }
-  document.addEventListener("yessindo:changed", ring);
+  // -- polling (console.js): at once, then every few seconds; the doorbell and a tab coming back ring it
+  const ring = window.yessindo.poll(function () { return root.getAttribute("data-api"); }, FAST_MS, handle,
+                                    { slow: SLOW_MS, now: true });
   document.addEventListener("visibilitychange", function () { if (!document.hidden) ring(); });
 
   // -- the panel
@@ -199,6 +171,4 @@
   readAll.addEventListener("click", function () {
     post(root.getAttribute("data-read"), { all: "1" }).then(ring).catch(function () {});
   });
-
-  tick();
 })();
