@@ -28,7 +28,10 @@ fresh database and config in a temporary directory) and Debian's headless Chromi
      and, to tell the widget's share from the shop page's: when widget.js ran (a `defer`
      script runs only once the page is parsed and its style sheets are in; its host element
      appearing, seen by a MutationObserver) and when the shop page's own first frame was
-     painted (same animation-frame rule); no launcher can be painted before that.
+     painted (same animation-frame rule); no launcher can be painted before that. Diagnostics
+     only (nothing is judged on them), from the top page's Navigation and Resource Timing:
+     the shop page's HTML responseEnd, its style sheets' responseEnd, when it was parsed
+     (domInteractive) and when the chat frame was requested (the widget's iframe created).
      The polling runs from an init script (Playwright's, exempt from the page's CSP).
   Optionally --latency MS adds that much latency to every response (Chromium's network
   emulation), to see what a shop visitor on a real network gets; the targets are judged
@@ -109,8 +112,15 @@ PROBE = """
 
 # Read in the top page once the run is over.
 TOP_TIMES = """() => {
-  const w = performance.getEntriesByType("resource").find((e) => /\\/livechat\\/widget\\.js/.test(e.name));
-  return { origin: performance.timeOrigin, widgetEnd: w ? w.responseEnd : null, ...window.__bench };
+  const res = performance.getEntriesByType("resource");
+  const w = res.find((e) => /\\/livechat\\/widget\\.js/.test(e.name));
+  const nav = performance.getEntriesByType("navigation")[0];
+  const css = res.filter((e) => e.initiatorType === "link" && /\\.css(\\?|$)/.test(e.name));
+  const fr = res.find((e) => /\\/livechat\\/frame\\?/.test(e.name));
+  return { origin: performance.timeOrigin, widgetEnd: w ? w.responseEnd : null,
+           htmlEnd: nav ? nav.responseEnd : null, parsed: nav && nav.domInteractive ? nav.domInteractive : null,
+           cssEnd: css.length ? Math.max(...css.map((e) => e.responseEnd)) : null, frameAsked: fr ? fr.startTime : null,
+           ...window.__bench };
 }"""
 FRAME_TIMES = """() => {
   const fcp = performance.getEntriesByName("first-contentful-paint")[0];
@@ -200,6 +210,8 @@ def one_run(page: Any, url: str) -> dict[str, float | None]:
     out["first"] = first
     out["page"] = top["page"] - start if top.get("page") else None
     out["ran"] = top["ran"] - start if top.get("ran") else None
+    for key in ("htmlEnd", "parsed", "cssEnd", "frameAsked"):  # the shop page's own timeline, same clock
+        out[key] = top[key] - top["widgetEnd"] if top.get(key) is not None else None
     out["after_ran"] = first - out["ran"] if out["ran"] is not None else None
     out["after_page"] = first - out["page"] if out["page"] is not None else None
     return out
@@ -223,6 +235,10 @@ def show(label: str, runs: list[dict[str, float | None]]) -> None:
     line("real launcher in the iframe painted", "real")
     line("  cross-check: the frame's first-contentful-paint", "fcp")
     line("  frame.css responseEnd", "css")
+    line("  diagnostics: the shop page's HTML responseEnd", "htmlEnd")
+    line("  its style sheets' responseEnd (the last one)", "cssEnd")
+    line("  the shop page parsed (domInteractive)", "parsed")
+    line("  the chat frame requested (the iframe created)", "frameAsked")
     line("widget.js ran (its host element added)", "ran")
     line("the shop page's own first frame painted", "page")
     line("first launcher, ms after widget.js ran", "after_ran")

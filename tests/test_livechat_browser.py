@@ -236,3 +236,47 @@ def test_when_the_server_holds_all_the_streams_it_may_the_widget_polls(live_serv
     done = live_server.cli("queue", "reply", "YS-000001", "--agent", "sari", "--text", "Halo Kak, saya Sari, lewat polling.")
     assert done.returncode == 0, done.stderr
     expect(messages(chat, "agent").last).to_contain_text("lewat polling", timeout=WAIT_MS)
+
+
+# Runs in the shop page before its own scripts: for every animation frame, whether the widget's
+# stand-in launcher and its chat iframe were there when that frame began.
+_FRAMES_PROBE = """
+if (window === window.top) {
+  const seen = window.__frames = [];
+  const tick = () => {
+    const sr = document.getElementById("yessindo-livechat")?.shadowRoot;
+    seen.push({ button: !!(sr && sr.querySelector("button")), iframe: !!(sr && sr.querySelector("iframe")) });
+    if (seen.length < 600) requestAnimationFrame(tick);
+  };
+  requestAnimationFrame(tick);
+}
+"""
+
+
+def test_the_stand_in_launcher_is_drawn_before_the_chat_frame_is_made(live_server, new_page):
+    """First paint: widget.js draws its stand-in launcher alone and makes the chat iframe only
+    once a frame with the stand-in has been drawn (the iframe's document would otherwise hold
+    back that very frame); then the chat comes as before. The demo page's clock, asked for
+    after its first frame, still shows."""
+    page = new_page(base_url=live_server.url)
+    page.add_init_script(_FRAMES_PROBE)
+    page.goto("/livechat/demo")
+    launcher = widget(page).locator('[data-yessindo="launcher"]')
+    expect(launcher).to_be_visible(timeout=WAIT_MS)
+    frames = page.evaluate("() => window.__frames")
+    first = next(i for i, f in enumerate(frames) if f["button"])
+    assert not frames[first]["iframe"] and not frames[first + 1]["iframe"], frames[:first + 4]
+    assert any(f["iframe"] for f in frames)
+    expect(page.locator("#demo-clock-now")).to_contain_text("Sekarang:", timeout=WAIT_MS)
+    launcher.click()
+    expect(launcher).to_have_attribute("aria-expanded", "true", timeout=WAIT_MS)
+
+
+def test_without_animation_frames_the_chat_frame_still_comes(live_server, new_page):
+    """A tab that draws no frames (opened in the background) still gets the chat frame, about a
+    second after widget.js ran, so it is ready when the visitor looks."""
+    page = new_page(base_url=live_server.url)
+    page.add_init_script("if (window === window.top) window.requestAnimationFrame = () => 0;")
+    page.goto("/livechat/demo")
+    expect(page.locator("#yessindo-livechat iframe")).to_have_count(1, timeout=5_000)
+    expect(widget(page).locator('[data-yessindo="launcher"]')).to_be_attached(timeout=WAIT_MS)

@@ -9,11 +9,18 @@
       out.textContent = d.error ? d.error : (d.pretending ? "Pura-pura: " : "Sekarang: ") + d.now.replace("T", " ");
     });
   }
+  var asked = false;
   function set(at) {
+    asked = true;
     return fetch("/try/clock", { method: "POST", headers: { "Content-Type": "application/json" },
                                  body: JSON.stringify({ at: at }) }).then(show);
   }
-  fetch("/try/clock").then(show).catch(function () { form.hidden = true; });
+  /* the clock is not needed for the first paint: ask once the page has been drawn, so its
+     request and answer do not compete with the page's (and the live-chat launcher's) first frame */
+  function ask() {
+    fetch("/try/clock").then(function (r) { if (!asked) return show(r); }).catch(function () { form.hidden = true; });
+  }
+  requestAnimationFrame(function () { setTimeout(ask, 50); });
   form.addEventListener("submit", function (e) {
     e.preventDefault();
     var at = document.getElementById("demo-clock-at").value;
