@@ -44,6 +44,7 @@ class _Gunicorn(BaseApplication):  # type: ignore[misc]
         from bot.app import create_app
 
         app = create_app(self.settings)
+        app.extensions["yessindo"].serving = True  # the pipeline takes turns at a write gate
         if self.options.get("worker_class") == "gevent":
             from bot.web.body_deadline import BodyDeadline
 
@@ -166,6 +167,17 @@ def run_retention_loop(settings: Settings, stop: threading.Event, interval: floa
         store.close()
 
 
+def start_checkpoint_thread(settings: Settings) -> threading.Event:
+    """WAL checkpoints from a loop of this worker instead of inside the pipeline's commits
+    (handoff/checkpoint.py)."""
+    from handoff.checkpoint import run_checkpoint_loop
+
+    stop = threading.Event()
+    threading.Thread(target=run_checkpoint_loop, args=(settings.database, stop), name="checkpoint",
+                     daemon=True).start()
+    return stop
+
+
 def start_retention_thread(settings: Settings) -> threading.Event | None:
     """Run the retention loop in a background thread of this worker, when retention is on."""
     if settings.retention_days <= 0:
@@ -212,13 +224,22 @@ def worker_class() -> str:
     return "gevent"
 
 
-def _one_request_per_connection(worker: Any, req: Any) -> None:
-    """gunicorn's pre_request hook: close the connection after this response. A gevent
+def _yield_after_request(worker: Any, req: Any, environ: Any, resp: Any) -> None:
+    """gunicorn's post_request hook: let the worker's other connections go first. A gevent
     greenlet finding its keep-alive client's next request already waiting would serve it
     without yielding, so a few connections took the worker while others waited seconds
-    (measured: p99 1.9 s and 19 timeouts with wrk's 32 kept-alive connections); one
-    request per connection queues them fairly in the listen backlog, as sync workers do."""
-    req.must_close = True
+    (measured: p99 1.9 s and 19 timeouts with wrk's 32 kept-alive connections). Closing
+    every connection after one response was fair too, but a new TCP connection per
+    request cost about 0.15 ms of CPU each (accept, close, the client's reconnect:
+    measured with the bare Flask route); one turn of the event loop per request keeps
+    the connection and the fairness."""
+    import gevent
+
+    gevent.sleep(0)
+
+
+def _no_hook(*args: Any) -> None:
+    pass
 
 
 def raise_open_files(wanted: int = 65536) -> int:
@@ -266,20 +287,29 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
     sys.stdout.flush()
 
     def on_worker_start(worker: Any) -> None:
+        from bot.web import one_send
+
+        one_send.install()  # headers and a small body in one send
+        # No log format here names a thread or a multiprocessing process: skip finding them
+        # for each record (gevent's patched current_thread() is not free).
+        logging.logThreads = False
+        logging.logMultiprocessing = False
         install()  # gunicorn's handlers too; records are masked as they are made (bot/logsafe.py)
+        start_checkpoint_thread(settings)
         start_outbox_thread(settings)
         start_retention_thread(settings)
 
+    kind = worker_class()
     options = {
         "bind": f"{host}:{port}",
         "workers": workers,
-        "worker_class": worker_class(),
+        "worker_class": kind,
         "worker_connections": 1000,  # per worker: slow clients beyond it wait in the backlog
         # With gevent the keep-alive setting is the deadline for reading a request's line and
         # headers (gunicorn wraps that read in a gevent.Timeout of this many seconds); the
         # connection itself closes after each response (`pre_request`).
         "keepalive": HEADER_DEADLINE,
-        "pre_request": _one_request_per_connection,
+        "post_request": _yield_after_request if kind == "gevent" else _no_hook,
         "backlog": 2048,
         "timeout": 30,
         "graceful_timeout": 10,

@@ -19,6 +19,8 @@ from typing import TYPE_CHECKING, Any, Iterator
 if TYPE_CHECKING:
     import sqlite_utils
 
+    from handoff.write_gate import WriteGate
+
 from bot.errors import StoreError
 from handoff import filemodes
 
@@ -107,14 +109,12 @@ class Transaction:
 
     # -- writes ----------------------------------------------------------------------
     def create_conversation(self, channel: str, customer: str, lang: str, display_name: str | None) -> Conversation:
-        cur = self.conn.execute(
+        row = self.conn.execute(
             "INSERT INTO conversations (channel, customer, display_name, state, lang, unknown_streak, "
-            "menu_shown, created_at, updated_at) VALUES (?, ?, ?, 'bot', ?, 0, 0, ?, ?)",
+            "menu_shown, created_at, updated_at) VALUES (?, ?, ?, 'bot', ?, 0, 0, ?, ?) RETURNING *",
             (channel, customer, display_name, lang, self.now, self.now),
-        )
-        conv_id = cur.lastrowid
-        self.log_event("conversation.created", "bot", conversation_id=conv_id, data={"channel": channel})
-        row = self.conn.execute("SELECT * FROM conversations WHERE id = ?", (conv_id,)).fetchone()
+        ).fetchone()
+        self.log_event("conversation.created", "bot", conversation_id=row["id"], data={"channel": channel})
         return _conversation(row)
 
     def _update(self, table: str, row_id: int, allowed: frozenset[str], changes: dict[str, Any]) -> None:
@@ -197,10 +197,9 @@ class Transaction:
         )
         ticket_id = int(cur.lastrowid)  # type: ignore[arg-type]
         ref = ticket_ref(ticket_id)
-        self.conn.execute("UPDATE tickets SET ref = ? WHERE id = ?", (ref, ticket_id))
+        row = self.conn.execute("UPDATE tickets SET ref = ? WHERE id = ? RETURNING *", (ref, ticket_id)).fetchone()
         self.log_event("ticket.created", "bot", conversation_id=conversation.id, ticket_ref=ref,
                        data={"intent": intent, "topic": topic, "priority": priority, "due_at": utc_iso(due_at)})
-        row = self.conn.execute("SELECT * FROM tickets WHERE id = ?", (ticket_id,)).fetchone()
         return _ticket(row)
 
     def update_ticket(self, ticket: Ticket, **changes: Any) -> None:
@@ -270,6 +269,8 @@ class Store:
             conn.execute("PRAGMA secure_delete = ON")
             self.conn = conn
             self._db: Any = None
+            self.gid = gid
+            self.gate: WriteGate | None = None  # set by `serve` on the pipeline's store
             if create:
                 self._migrate()
             else:
@@ -297,7 +298,18 @@ class Store:
     # -- the one write path ------------------------------------------------------------
     @contextmanager
     def write(self, now: datetime) -> Iterator[Transaction]:
-        """One short write transaction. Raises StoreError when the database refuses writes."""
+        """One short write transaction. Raises StoreError when the database refuses writes.
+        With a `gate` (handoff/write_gate.py: `serve`'s pipeline) the turn is taken there first."""
+        gate = self.gate
+        if gate is None:
+            with self._transaction(now) as tx:
+                yield tx
+            return
+        with gate, self._transaction(now) as tx:
+            yield tx
+
+    @contextmanager
+    def _transaction(self, now: datetime) -> Iterator[Transaction]:
         try:
             self.conn.execute("BEGIN IMMEDIATE")
         except sqlite3.Error as exc:
@@ -415,6 +427,8 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self.gate is not None:
+            self.gate.close()
 
 
 def _delete_outbox(conn: sqlite3.Connection, ids: list[int]) -> int:

@@ -1,7 +1,7 @@
 """Working with a case: its details, what is still missing, when the next answer is due."""
 from __future__ import annotations
 
-from dataclasses import replace
+from bot.dialogue.evolve import evolve as replace
 from datetime import datetime, timedelta
 from typing import Any
 

@@ -20,7 +20,7 @@ once per case; the promise again only when it changes.
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from bot.dialogue.evolve import evolve as replace
 from datetime import datetime, timedelta
 from typing import Any
 

@@ -6,7 +6,7 @@ A mixin: the methods use the decision's state and helpers (`self.case`, `self.ou
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from bot.dialogue.evolve import evolve as replace
 from datetime import datetime
 from typing import Any
 

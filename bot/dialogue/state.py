@@ -9,7 +9,9 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+
+from bot.dialogue.evolve import evolve as replace
 from datetime import datetime
 from typing import Any
 

@@ -28,6 +28,10 @@ class Services:
         self.clock = clock
         self._bot = bot
         self._lock = threading.Lock()  # one pipeline call at a time per process: one SQLite connection
+        # Under `serve` (set by bot/serve.py): the workers' pipelines take turns at a write
+        # gate and leave WAL checkpoints to a loop of their own (handoff/write_gate.py,
+        # handoff/checkpoint.py).
+        self.serving = False
 
     @property
     def bot(self) -> Bot:
@@ -36,7 +40,10 @@ class Services:
                 if self._bot is None:
                     from bot.assemble import build_bot
 
-                    self._bot = build_bot(self.settings, clock=self.clock)
+                    bot = build_bot(self.settings, clock=self.clock)
+                    if self.serving:
+                        _tune_for_serving(bot.store)
+                    self._bot = bot
         return self._bot
 
     def handle(self, message):  # type: ignore[no-untyped-def]
@@ -46,6 +53,15 @@ class Services:
 
     def now(self) -> datetime:
         return self.bot.clock()
+
+
+def _tune_for_serving(store) -> None:  # type: ignore[no-untyped-def]
+    from handoff.checkpoint import defer_checkpoints
+    from handoff.write_gate import WriteGate
+
+    if store.path != ":memory:":
+        store.gate = WriteGate(store.path, store.gid)
+        defer_checkpoints(store.conn)
 
 
 def per_app(name: str, build: Callable[[], T]) -> T:

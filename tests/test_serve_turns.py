@@ -1,0 +1,232 @@
+"""What `serve` does for speed, each part checked for what it must keep: the write gate
+(workers take turns in the kernel; files private), WAL checkpoints off the pipeline's path,
+one send per small response, cheap record copies, and kept-alive clients served fairly."""
+from __future__ import annotations
+
+import os
+import socket
+import sqlite3
+import stat
+import subprocess
+import sys
+import threading
+import time
+from dataclasses import replace as dc_replace
+from datetime import datetime, timezone
+
+import pytest
+
+from bot.dialogue.case import Case
+from bot.dialogue.evolve import evolve
+from bot.dialogue.state import DialogueState
+from handoff.checkpoint import BOUND_PAGES, checkpoint_once, defer_checkpoints, run_checkpoint_loop
+from handoff.store import Store
+from handoff.write_gate import SUFFIX, WriteGate
+from tests.conftest import REPO
+
+NOW = datetime(2026, 11, 30, 3, 0, tzinfo=timezone.utc)
+
+HOLD = """
+import sys, time
+sys.path.insert(0, {repo!r})
+from handoff.write_gate import WriteGate
+gate = WriteGate({db!r})
+with gate:
+    print("held", flush=True)
+    time.sleep({seconds})
+"""
+
+
+def _hold_in_other_process(db: str, seconds: float) -> subprocess.Popen[str]:
+    proc = subprocess.Popen([sys.executable, "-c", HOLD.format(repo=str(REPO), db=db, seconds=seconds)],
+                            stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_the_gate_file_is_private_and_a_second_process_waits_its_turn(tmp_path):
+    db = str(tmp_path / "g.db")
+    Store(db).close()
+    holder = _hold_in_other_process(db, 0.6)
+    try:
+        assert stat.S_IMODE(os.stat(db + SUFFIX).st_mode) == 0o600
+        gate = WriteGate(db)
+        t0 = time.monotonic()
+        with gate:
+            waited = time.monotonic() - t0
+        gate.close()
+        assert waited >= 0.3  # it really waited for the other process
+        assert holder.wait(timeout=5) == 0
+    finally:
+        holder.kill()
+
+
+def test_a_store_with_a_gate_takes_it_for_every_write_and_lets_it_go(tmp_path):
+    db = str(tmp_path / "s.db")
+    store = Store(db)
+    store.gate = WriteGate(db)
+    holder = _hold_in_other_process(db, 0.5)
+    try:
+        t0 = time.monotonic()
+        with store.write(NOW) as tx:
+            tx.conn.execute("INSERT INTO meta (key, value) VALUES ('k', 'v')")
+        assert time.monotonic() - t0 >= 0.25  # the write waited at the gate
+        holder.wait(timeout=5)
+        # after the write the gate is free again: another process gets it at once
+        quick = _hold_in_other_process(db, 0)
+        assert quick.wait(timeout=5) == 0
+        # a failed write lets the gate go too
+        with pytest.raises(RuntimeError):
+            with store.write(NOW):
+                raise RuntimeError("boom")
+        assert _hold_in_other_process(db, 0).wait(timeout=5) == 0
+        assert store.conn.execute("SELECT value FROM meta WHERE key = 'k'").fetchone()[0] == "v"
+    finally:
+        holder.kill()
+        store.close()
+
+
+def test_checkpoints_leave_the_busy_connection_and_happen_in_the_loop(tmp_path):
+    db = str(tmp_path / "c.db")
+    store = Store(db)
+    defer_checkpoints(store.conn)
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BOUND_PAGES
+    for i in range(300):  # well past SQLite's default 1,000-page checkpoint
+        with store.write(NOW) as tx:
+            tx.conn.execute("INSERT INTO meta (key, value) VALUES (?, ?)", (f"k{i}", "x" * 3000))
+    other = sqlite3.connect(db)
+    busy, log_pages, copied = checkpoint_once(other)
+    assert busy == 0 and log_pages > 300 and copied == log_pages  # nothing had been copied before
+    stop = threading.Event()
+    loop = threading.Thread(target=run_checkpoint_loop, args=(db, stop, 0.05))
+    loop.start()
+    with store.write(NOW) as tx:
+        tx.conn.execute("INSERT INTO meta (key, value) VALUES ('last', 'y')")
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        _, log_pages, copied = checkpoint_once(other)
+        if log_pages and copied == log_pages:
+            break
+        time.sleep(0.05)
+    stop.set()
+    loop.join(timeout=5)
+    assert not loop.is_alive()
+    assert sqlite3.connect(db).execute("SELECT value FROM meta WHERE key = 'last'").fetchone()[0] == "y"
+    other.close()
+    store.close()
+
+
+def test_serving_services_give_the_pipeline_a_gate_and_deferred_checkpoints(tmp_path):
+    from bot.config import settings_from_mapping
+    from bot.web.services import Services
+
+    settings = settings_from_mapping({"storage": {"database": str(tmp_path / "w.db")}})
+    plain = Services(settings).bot.store
+    assert plain.gate is None
+    served = Services(settings)
+    served.serving = True
+    store = served.bot.store
+    assert isinstance(store.gate, WriteGate)
+    assert store.conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == BOUND_PAGES
+
+
+def test_evolve_copies_like_dataclasses_replace_and_refuses_unknown_fields():
+    case = Case(category="order_status", topic="order_tracking", opened_at=NOW)
+    state = DialogueState(case=case, said=("menu",), count=2)
+    assert evolve(case, said=("promise",), asked=("order_id",)) == dc_replace(case, said=("promise",),
+                                                                              asked=("order_id",))
+    assert evolve(state, case=None, count=3) == dc_replace(state, case=None, count=3)
+    assert state.count == 2 and state.case is case  # the original is untouched
+    with pytest.raises(TypeError):
+        evolve(state, cont=3)
+    with pytest.raises(AttributeError):
+        evolve(state, count=4).count = 5  # still frozen
+
+
+class _Sock:
+    def __init__(self) -> None:
+        self.sent: list[bytes] = []
+
+    def sendall(self, data: bytes) -> None:
+        self.sent.append(bytes(data))
+
+
+def _response(sock: _Sock):  # type: ignore[no-untyped-def]
+    from gunicorn.config import Config
+    from gunicorn.http.wsgi import Response
+
+    class Req:
+        version = (1, 1)
+        method = "POST"
+        headers: list[tuple[str, str]] = []
+        path = "/webhooks/whatsapp"
+
+        def should_close(self) -> bool:
+            return False
+
+    return Response(Req(), sock, Config())
+
+
+def test_a_small_response_leaves_in_one_send_and_others_as_before():
+    from bot.web import one_send
+
+    assert one_send.install()
+    sock = _Sock()
+    resp = _response(sock)
+    resp.start_response("200 OK", [("Content-Type", "application/xml"), ("Content-Length", "11")])
+    resp.write(b"<Response/>")
+    assert len(sock.sent) == 1
+    head, _, body = sock.sent[0].partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 200 OK") and body == b"<Response/>"
+    resp.write(b"")  # later writes: gunicorn's own path
+    big = _Sock()
+    resp = _response(big)
+    payload = b"x" * (one_send.SMALL + 1)
+    resp.start_response("200 OK", [("Content-Length", str(len(payload)))])
+    resp.write(payload)
+    assert len(big.sent) == 2 and big.sent[1] == payload  # headers, then the large body
+
+
+def _raw_post(port: int, n: int) -> list[float]:
+    """n requests on one kept-alive connection; the time each took."""
+    times = []
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+        for _ in range(n):
+            t0 = time.monotonic()
+            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+            data = b""
+            while b"\r\n\r\n" not in data:
+                chunk = s.recv(65536)
+                assert chunk, "the server closed the kept-alive connection"
+                data += chunk
+            head, _, rest = data.partition(b"\r\n\r\n")
+            length = int([ln.split(b":")[1] for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")][0])
+            while len(rest) < length:
+                rest += s.recv(65536)
+            times.append(time.monotonic() - t0)
+    return times
+
+
+def test_serve_keeps_connections_alive_and_serves_each_in_turn(tmp_path):
+    """A client reusing its connection is served on it (no reconnect per request), and a
+    second client is not starved meanwhile (each response yields to the others)."""
+    from tests.procs import free_port, wait_until_up
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("YESSINDO_", "TWILIO_")) or k == "YESSINDO_CACHE_DIR"}
+    env.update(YESSINDO_DATABASE=str(tmp_path / "k.db"), TWILIO_AUTH_TOKEN="t", PYTHONPATH=str(REPO))
+    proc = subprocess.Popen([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", "1"],
+                            env=env, cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        wait_until_up(proc, f"http://127.0.0.1:{port}")
+        results: dict[str, list[float]] = {}
+        busy = threading.Thread(target=lambda: results.setdefault("busy", _raw_post(port, 300)))
+        busy.start()
+        time.sleep(0.05)
+        results["other"] = _raw_post(port, 20)  # would fail or stall if the busy one held the worker
+        busy.join(timeout=60)
+        assert len(results["busy"]) == 300 and len(results["other"]) == 20
+        assert max(results["other"]) < 1.0
+    finally:
+        proc.terminate()
+        proc.wait(timeout=15)
