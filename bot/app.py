@@ -24,6 +24,13 @@ def create_app(settings: Settings | None = None, *, bot: Bot | None = None,
     # Twilio's form bodies are small; a hostile one is refused before parsing.
     app.config["MAX_CONTENT_LENGTH"] = 1024 * 1024
     app.extensions["yessindo"] = Services(settings, bot, clock)
+    from bot.web.whatsapp_answer import WebhookFastPath
+
+    # Twilio's usual post is answered before Flask builds a request for it (same answer
+    # as the Flask route: bot/web/whatsapp_answer.py); inside ProxyFix, so it sees the
+    # client's scheme and address as the routes do.
+    app.wsgi_app = WebhookFastPath(app.wsgi_app, app.extensions["yessindo"],  # type: ignore[method-assign]
+                                   app.config["MAX_CONTENT_LENGTH"])
     if settings.trusted_proxies:
         # Behind nginx: the client's address (login rate limit) and https (Secure cookies)
         # come from the proxy's X-Forwarded-* headers. The host is never taken from them:
