@@ -20,6 +20,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sys
+import threading
 from pathlib import Path
 from types import TracebackType
 
@@ -35,17 +36,34 @@ class WriteGate:
         self.path = str(database) + SUFFIX
         filemodes.create_private(self.path, gid)
         self._fd = os.open(self.path, os.O_RDWR | getattr(os, "O_CLOEXEC", 0))
+        # The flock belongs to the process, so inside it the turn is taken first here:
+        # a greenlet (or thread) waiting at the gate yields, and another one of this
+        # process must not slip through on the same lock meanwhile.
+        self._inside = threading.RLock()
+        self._depth = 0
 
     def __enter__(self) -> WriteGate:
+        self._inside.acquire()
         try:
-            fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no thread hop
-        except BlockingIOError:
-            run_off_loop(fcntl.flock, self._fd, fcntl.LOCK_EX)
+            if self._depth == 0:
+                try:
+                    fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # free: no thread hop
+                except BlockingIOError:
+                    run_off_loop(fcntl.flock, self._fd, fcntl.LOCK_EX)
+            self._depth += 1
+        except BaseException:
+            self._inside.release()
+            raise
         return self
 
     def __exit__(self, kind: type[BaseException] | None, value: BaseException | None,
                  tb: TracebackType | None) -> None:
-        fcntl.flock(self._fd, fcntl.LOCK_UN)
+        try:
+            self._depth -= 1
+            if self._depth == 0:
+                fcntl.flock(self._fd, fcntl.LOCK_UN)
+        finally:
+            self._inside.release()
 
     def close(self) -> None:
         if self._fd >= 0:

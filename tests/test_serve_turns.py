@@ -230,3 +230,34 @@ def test_serve_keeps_connections_alive_and_serves_each_in_turn(tmp_path):
     finally:
         proc.terminate()
         proc.wait(timeout=15)
+
+
+def test_two_threads_of_one_process_never_pass_the_gate_together(tmp_path):
+    """The flock is the process's: while one thread waits for another process to let go,
+    a second thread of the same process must wait its turn too, not slip through on the
+    same lock into the same connection's transaction."""
+    db = str(tmp_path / "t.db")
+    store = Store(db)
+    store.gate = WriteGate(db)
+    holder = _hold_in_other_process(db, 0.4)
+    errors: list[BaseException] = []
+
+    def write(key: str) -> None:
+        try:
+            with store.write(NOW) as tx:
+                tx.conn.execute("INSERT INTO meta (key, value) VALUES (?, 'v')", (key,))
+                time.sleep(0.05)  # inside the transaction: the other thread must still be waiting
+        except BaseException as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(f"k{i}",)) for i in range(4)]
+    try:
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=10)
+        assert not errors
+        assert store.conn.execute("SELECT count(*) FROM meta WHERE key LIKE 'k%'").fetchone()[0] == 4
+    finally:
+        holder.kill()
+        store.close()

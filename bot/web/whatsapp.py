@@ -62,7 +62,9 @@ def status():  # type: ignore[no-untyped-def]
     known = False
     if sid and state:
         try:
-            known = record_status(svc.bot.store, svc.now(), sid, state, code, form.get("ErrorMessage"))
+            store = svc.bot.store
+            with svc._lock:  # the worker's one connection, shared with the pipeline
+                known = record_status(store, svc.now(), sid, state, code, form.get("ErrorMessage"))
         except StoreError as exc:
             log.error("status callback not stored: %s", exc)
             return Response("", status=503)
