@@ -257,7 +257,7 @@ def test_the_stand_in_launcher_is_drawn_before_the_chat_frame_is_made(live_serve
     """First paint: widget.js draws its stand-in launcher alone and makes the chat iframe only
     once a frame with the stand-in has been drawn (the iframe's document would otherwise hold
     back that very frame); then the chat comes as before. The demo page's clock, asked for
-    after its first frame, still shows."""
+    after its first frame, still shows, and its field is a date-time control by then."""
     page = new_page(base_url=live_server.url)
     page.add_init_script(_FRAMES_PROBE)
     page.goto("/livechat/demo")
@@ -268,6 +268,7 @@ def test_the_stand_in_launcher_is_drawn_before_the_chat_frame_is_made(live_serve
     assert not frames[first]["iframe"] and not frames[first + 1]["iframe"], frames[:first + 4]
     assert any(f["iframe"] for f in frames)
     expect(page.locator("#demo-clock-now")).to_contain_text("Sekarang:", timeout=WAIT_MS)
+    expect(page.locator("#demo-clock-at")).to_have_attribute("type", "datetime-local")
     launcher.click()
     expect(launcher).to_have_attribute("aria-expanded", "true", timeout=WAIT_MS)
 
