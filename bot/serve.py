@@ -1,15 +1,16 @@
 """`yessindo-bot serve`: the app under gunicorn.
 
 Pre-forked gevent workers: each is a process with its own SQLite connection (WAL lets
-them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE), so the GIL
-is not shared. Each worker builds its bot after the fork (see `bot.web.services.Services`).
+them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE; the pipelines
+take their turns at a write gate, handoff/write_gate.py, and leave WAL checkpoints to a
+loop, handoff/checkpoint.py), so the GIL is not shared. Each worker builds its bot after the fork (see `bot.web.services.Services`).
 Inside a worker every connection is a greenlet: a slow client (slowloris: headers or
 body dribbled a byte at a time) costs a few KB, not a worker, and is cut off after
 HEADER_DEADLINE / BODY_DEADLINE; sync workers were starved by four of them (issue 10,
 item 13), gthread by as many as it has threads (bench/bench_slowloris.py). Long-lived
 responses (server-sent events) cost a greenlet each too. Requests still run one at a
-time per worker (the pipeline never yields), and the background loops below run as
-greenlets (gevent patches threading in the worker).
+time per worker (the pipeline yields only while it waits at the write gate), and the
+background loops below run as greenlets (gevent patches threading in the worker).
 """
 from __future__ import annotations
 
@@ -306,8 +307,8 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         "worker_class": kind,
         "worker_connections": 1000,  # per worker: slow clients beyond it wait in the backlog
         # With gevent the keep-alive setting is the deadline for reading a request's line and
-        # headers (gunicorn wraps that read in a gevent.Timeout of this many seconds); the
-        # connection itself closes after each response (`pre_request`).
+        # headers (gunicorn wraps that read in a gevent.Timeout of this many seconds); a kept-alive
+        # connection waits its turn after each response (`post_request`).
         "keepalive": HEADER_DEADLINE,
         "post_request": _yield_after_request if kind == "gevent" else _no_hook,
         "backlog": 2048,
