@@ -5,7 +5,9 @@ wrk (Debian package; installed here when missing) drives 32 concurrent connectio
 DURATION seconds, cycling through pre-signed form bodies, each with its own MessageSid
 and customer, so every request is a new message to store, classify, ticket and answer.
 Afterwards the database is counted: every 200 must be one stored inbound message with
-one stored answer. Targets: >= 1,000 messages/s, p99 < 200 ms.
+one stored answer. Targets: >= 1,000 messages/s, p99 < 200 ms. Also printed: the server's
+CPU per message (its process tree, from /proc), which the machine's other load moves far
+less than the rate (on a shared VM the same code measured 540-800 msg/s within an hour).
     .venv/bin/python bench/bench_webhook.py [DURATION] [WORKERS]
 """
 from __future__ import annotations
@@ -96,6 +98,21 @@ def start(cmd: list[str], env: dict[str, str], base: str) -> subprocess.Popen[by
     raise SystemExit(f"server did not start: {' '.join(cmd)}")
 
 
+def tree_cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process and its children (the gunicorn master and workers),
+    from /proc: the bench's other figure that the machine's other load hardly moves."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if stat.parent.name == str(pid) or fields[1] == str(pid):  # fields[1]: the parent's pid
+            total += int(fields[11]) + int(fields[12])
+    return total / tick
+
+
 def run_wrk(wrk: str, base: str, script: Path, duration: int) -> dict[str, float]:
     out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script), base],
                          capture_output=True, text=True, check=True).stdout
@@ -127,7 +144,9 @@ def main() -> None:
 
     bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(workers)], env, base)
     try:
+        cpu0 = tree_cpu_seconds(bot.pid)
         r = run_wrk(wrk, base, script, duration)
+        r["cpu_ms"] = (tree_cpu_seconds(bot.pid) - cpu0) * 1000 / max(1, r["requests"])
     finally:
         bot.terminate()
         bot.wait(timeout=20)
@@ -154,6 +173,8 @@ def main() -> None:
           f"non-2xx {r['non2xx']}  socket errors {r['socket_errors']}")
     print(f"  bare Flask TwiML   : {b['rps']:8.0f} req/s  p50 {b['p50']:.1f} ms  p99 {b['p99']:.1f} ms")
     print(f"  ratio bot/bare     : {r['rps'] / b['rps']:.2f}")
+    print(f"  server CPU per message: {r['cpu_ms']:.2f} ms (master and workers; "
+          f"{2000 / max(r['cpu_ms'], 0.001):.0f} msg/s would fill two cores)")
     # wrk stops counting at the deadline while up to CONNECTIONS requests are still in flight:
     # those are stored and answered by the server but not counted by wrk.
     complete = inbound == answered and expected <= inbound <= expected + CONNECTIONS
