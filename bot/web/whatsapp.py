@@ -29,7 +29,7 @@ def twilio_form() -> MultiDict[str, str]:
             try:
                 form = parse_urlencoded(request.get_data(cache=True))
             except ValueError:
-                abort(Response("too many form fields\\n", status=413, mimetype="text/plain"))
+                abort(Response("too many form fields\n", status=413, mimetype="text/plain"))
         else:
             form = request.form
         g.twilio_form = form
