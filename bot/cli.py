@@ -142,8 +142,6 @@ def _parser() -> argparse.ArgumentParser:
     return p
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     from bot.logsafe import install
 

@@ -3,7 +3,8 @@
 Pre-forked gevent workers: each is a process with its own SQLite connection (WAL lets
 them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE; the pipelines
 take their turns at a write gate, handoff/write_gate.py, and leave WAL checkpoints to a
-loop, handoff/checkpoint.py), so the GIL is not shared. Each worker builds its bot after the fork (see `bot.web.services.Services`).
+loop, handoff/checkpoint.py), so the GIL is not shared. Each worker builds its bot after
+the fork (see `bot.web.services.Services`).
 Inside a worker every connection is a greenlet: a slow client (slowloris: headers or
 body dribbled a byte at a time) costs a few KB, not a worker, and is cut off after
 HEADER_DEADLINE / BODY_DEADLINE; sync workers were starved by four of them (issue 10,
@@ -239,10 +240,6 @@ def _yield_after_request(worker: Any, req: Any, environ: Any, resp: Any) -> None
     gevent.sleep(0)
 
 
-def _no_hook(*args: Any) -> None:
-    pass
-
-
 def raise_open_files(wanted: int = 65536) -> int:
     """Every open live-chat stream is a socket: a worker holds up to `worker_connections`
     (1,000) of them, which the usual soft limit of 1,024 open files would not allow. Raise
@@ -310,7 +307,6 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         # headers (gunicorn wraps that read in a gevent.Timeout of this many seconds); a kept-alive
         # connection waits its turn after each response (`post_request`).
         "keepalive": HEADER_DEADLINE,
-        "post_request": _yield_after_request if kind == "gevent" else _no_hook,
         "backlog": 2048,
         "timeout": 30,
         "graceful_timeout": 10,
@@ -323,6 +319,8 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         "proc_name": "yessindo-bot",
         "control_socket_disable": True,  # one shared socket path would clash between instances
     }
+    if kind == "gevent":
+        options["post_request"] = _yield_after_request
     from bot.ops.email_service import gunicorn_hooks
 
     options.update(gunicorn_hooks(settings))  # the email intake: one supervised poller beside the workers

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -300,12 +300,7 @@ class Store:
     def write(self, now: datetime) -> Iterator[Transaction]:
         """One short write transaction. Raises StoreError when the database refuses writes.
         With a `gate` (handoff/write_gate.py: `serve`'s pipeline) the turn is taken there first."""
-        gate = self.gate
-        if gate is None:
-            with self._transaction(now) as tx:
-                yield tx
-            return
-        with gate, self._transaction(now) as tx:
+        with self.gate or nullcontext(), self._transaction(now) as tx:
             yield tx
 
     @contextmanager

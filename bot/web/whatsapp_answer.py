@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl, quote
 
 from twilio.request_validator import RequestValidator
 from werkzeug.datastructures import MultiDict
+from werkzeug.http import HTTP_STATUS_CODES
 
 from bot.channels.whatsapp import parse_form, stored_answer, twiml
 from bot.errors import StoreError
@@ -142,9 +143,6 @@ def parse_urlencoded(body: bytes) -> MultiDict[str, str]:
     return MultiDict(parse_qsl(body.decode("utf-8", "replace"), keep_blank_values=True, max_num_fields=MAX_FIELDS))
 
 
-_REASONS = {200: "OK", 403: "FORBIDDEN", 413: "REQUEST ENTITY TOO LARGE", 500: "INTERNAL SERVER ERROR",
-            503: "SERVICE UNAVAILABLE"}
-
 WSGIApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
@@ -179,6 +177,6 @@ class WebhookFastPath:
                 log.exception("webhook failed")
                 code, mimetype, body = 500, TEXT, "internal error\n"
         payload = body.encode("utf-8")
-        start_response(f"{code} {_REASONS.get(code, 'OK')}",
+        start_response(f"{code} {HTTP_STATUS_CODES[code].upper()}",  # as werkzeug writes it
                        [("Content-Type", f"{mimetype}; charset=utf-8"), ("Content-Length", str(len(payload)))])
         return [payload]
