@@ -1,11 +1,12 @@
 """`handle(message) -> Outcome`: the one conversation pipeline every channel uses.
 
-Per message: clean the text, mask secrets, classify and find the details (outside
-any lock), then in one short write transaction: drop a duplicate, record the
-message, stay silent when a person holds the conversation, take a satisfaction
-rating, and otherwise read the conversation's state, let `bot.dialogue.decide`
-plan the answer (pure: no database in it) and apply the plan here, in one place.
-Knows no Flask, Twilio or IMAP.
+Per message, `prepare` (bot/prepare.py, outside any lock): clean the text, mask
+secrets, classify, and plan the answer from the conversation as last committed. Then
+`record`, in one short write transaction: drop a duplicate, record the message, stay
+silent when a person holds the conversation, take a satisfaction rating, and otherwise
+read the conversation's state, let `bot.dialogue.decide` plan the answer (pure: no
+database in it; the plan made before is reused when its inputs are unchanged) and
+apply the plan here, in one place. Knows no Flask, Twilio or IMAP.
 """
 from __future__ import annotations
 
@@ -19,39 +20,22 @@ from bot.business_hours import BusinessCalendar
 from bot.csat import CSAT_WINDOW, parse_rating
 from bot.desk_assign import on_ticket_created
 from bot.desk_triage import wake_on_message
-from bot.dialogue import Context, Plan, Snapshot, Turn, decide, find_details, is_detail_only
+from bot.dialogue import Context, Plan, Turn, find_details
+from bot.dialogue.forecast import plan_turn
 from bot.dialogue.case import promise_span, ticket_details
 from bot.dialogue.reply import NEW_REF
 from bot.dialogue.state import from_json, to_json
-from bot.extract import Masked, mask_secrets
+from bot.extract import mask_secrets
 from bot.intents import IntentMatcher
 from bot.knowledge import Knowledge
-from bot.models import CATEGORIES, IntentMatch, Message, Outcome, Reply
+from bot.models import IntentMatch, Message, Outcome, Reply
+from bot.prepare import MENU_DIGIT, Prepared, clean_text, forecast, has_words, mask_message, menu_pick, reply_lang
 from bot.responder import Responder
 from handoff import blobs
 from handoff.store import PRIORITIES, Conversation, Store, Ticket, Transaction, _ticket, parse_iso
 
-# WhatsApp caps a message at 4,096 characters and email bodies are cut by the email
-# channel; this bound only protects the database from a pathological post.
-MAX_STORED_CHARS = 200_000
 # Messages that owe no answer from a person (the customer says thanks or hello).
 _NO_REPLY_OWED = frozenset({"thanks", "greeting"})
-_MENU_DIGIT = re.compile(r"^\s*([1-6])\s*[.)]?\s*$")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
-
-
-def clean_text(raw: str) -> str:
-    """Text safe to store and match: valid UTF-8, no control characters, bounded."""
-    text = raw.encode("utf-8", "replace").decode("utf-8")
-    text = _CONTROL.sub(" ", text.replace("\r\n", "\n"))
-    if len(text) > MAX_STORED_CHARS:
-        text = text[:MAX_STORED_CHARS] + "\n[…terpotong / truncated]"
-    return text.strip()
-
-
-def _has_words(text: str) -> int:
-    return len(re.findall(r"[^\W\d_]{2,}", text))
-
 
 AnswerHook = Callable[[Transaction, Conversation, Reply, "str | None"], None]
 
@@ -99,15 +83,27 @@ class Bot:
         inside the same transaction once the answer is decided: a channel that delivers
         through the outbox queues the reply there, so the answer and its delivery commit
         together or not at all."""
+        return self.record(self.prepare(message), within)
+
+    def prepare(self, message: Message) -> Prepared:
+        """Everything that needs no write lock: clean, mask, classify, and plan the answer
+        from the conversation as last committed (a `Forecast`, checked again in `record`)."""
         now = self.calendar.localize(message.received_at) if message.received_at else self.clock()
         text = clean_text(message.text or "")
-        masked, message = _mask_message(mask_secrets(text), message)
-        stored_text = masked.text
+        masked, message = mask_message(mask_secrets(text), message)
         match = self.classify(masked.text, message.subject)
         attachments = [a.reference() for a in message.attachments]
         photos = sum(1 for a in message.attachments
                      if not a.content_type or a.content_type.split("/")[0] in ("image", "video"))
-        rating = parse_rating(text)
+        prepared = Prepared(message, now, text, masked, match, attachments, photos, parse_rating(text))
+        return replace(prepared, forecast=forecast(self.store, self.context, self.product_words, prepared))
+
+    def record(self, prepared: Prepared, within: AnswerHook | None = None) -> Outcome:
+        """The write transaction: record the message and apply the plan (see `handle`)."""
+        message, now, text, masked, match = (prepared.message, prepared.now, prepared.text, prepared.masked,
+                                             prepared.match)
+        stored_text = masked.text
+        attachments, photos, rating = list(prepared.attachments), prepared.photos, prepared.rating
 
         with self.store.write(now) as tx:
             if tx.message_exists(message.channel, "in", message.external_id):
@@ -116,21 +112,21 @@ class Bot:
                 conv = tx.thread_conversation("email", message.customer, message.thread_refs, message.subject)
             else:
                 conv = tx.current_conversation(message.channel, message.customer)
-            lang = self._reply_lang(match, text, conv)
+            lang = reply_lang(match, text, conv)
             if conv is None:
                 conv = tx.create_conversation(message.channel, message.customer, lang, message.display_name)
             blobs.keep(tx, conv.id, attachments, [a.data for a in message.attachments])
             no_reply = self._no_auto_reply(tx, message, now)
             changes: dict[str, Any] = {"last_inbound_at": now}
             if conv.csat_ticket and conv.state != "human" and not no_reply:
-                if rating is not None and _MENU_DIGIT.match(text) and not self._question_is_last(tx, conv):
+                if rating is not None and MENU_DIGIT.match(text) and not self._question_is_last(tx, conv):
                     rating = None  # a bare digit after a later bot message (a menu): a menu pick, not a rating
                 rated = self._csat_ticket(tx, conv, now) if rating is not None else None
                 if rated is not None and rating is not None:
                     return self._record_csat(tx, conv, rated, rating, message, stored_text, attachments, lang, now,
                                              within)
                 changes["csat_ticket"] = None  # the customer moved on: the question lapses
-            match = self._menu_pick(match, text, conv)
+            match = menu_pick(match, text, conv)
             msg_id = tx.add_message(
                 conv, "in", stored_text, author="customer", external_id=message.external_id,
                 intent=match.intent if text else None, confidence=match.confidence if text else None,
@@ -142,7 +138,7 @@ class Bot:
             blobs.link(tx, attachments, msg_id)
             if masked.kinds:
                 tx.log_event("secret.masked", "bot", conversation_id=conv.id, data={"kinds": list(masked.kinds)})
-            if _has_words(text) >= 2:
+            if has_words(text) >= 2:
                 changes["lang"] = lang
             if no_reply:
                 # Mail loops (RFC 3834): auto-replies, bounces, lists, too many answers: record only.
@@ -163,17 +159,14 @@ class Bot:
                 tx.log_event("message.silenced", "bot", conversation_id=conv.id, data={"agent": conv.agent})
                 return Outcome(status="silenced", intent=match, conversation_id=conv.id, message_id=msg_id)
 
-            asked = tuple(state.case.asked) if state.case is not None else ()
-            details = find_details(stored_text, photos=photos, asked=asked, intent=match.intent, topic=match.topic,
-                                   product_words=self.product_words)
-            detail_only = is_detail_only(stored_text, details, match.intent)
-            if detail_only and conv.lang:
-                # an address or a link is not a change of language
-                lang = conv.lang
-                changes.pop("lang", None)
-            turn = Turn(text=stored_text, channel=message.channel, now=now, match=match, lang=lang, details=details,
-                        detail_only=detail_only, attachments=len(attachments), secret_kinds=masked.kinds)
-            plan = decide(turn, Snapshot(state, ticket, conv.menu_shown, conv.unknown_streak), self.context)
+            planned = plan_turn(
+                self.context, text=stored_text, channel=message.channel, now=now, match=match, lang=lang,
+                conversation_lang=conv.lang, state=state, ticket=ticket, menu_shown=conv.menu_shown,
+                unknown_streak=conv.unknown_streak, photos=photos, attachments=len(attachments),
+                secret_kinds=masked.kinds, product_words=self.product_words, forecast=prepared.forecast)
+            turn, plan = planned.turn, planned.plan
+            if turn.detail_only and conv.lang:
+                changes.pop("lang", None)  # an address or a link is not a change of language
             ticket, created = self._apply_ticket(tx, conv, ticket, plan, turn, attachments, stored_text)
             body = plan.text.replace(NEW_REF, ticket.ref if ticket is not None else "")
             new_state = plan.state
@@ -313,19 +306,6 @@ class Bot:
             return IntentMatch("unknown", 0.0, "id")
         return self.matcher.match(text, subject=subject) if subject else self.matcher.match(text)
 
-    @staticmethod
-    def _reply_lang(match: IntentMatch, text: str, conv: Conversation | None) -> str:
-        if _has_words(text) >= 2 or conv is None:
-            return match.lang
-        return conv.lang or "id"
-
-    @staticmethod
-    def _menu_pick(match: IntentMatch, text: str, conv: Conversation) -> IntentMatch:
-        digit = _MENU_DIGIT.match(text)
-        if digit and conv.menu_shown:
-            return IntentMatch(CATEGORIES[int(digit.group(1)) - 1], 1.0, conv.lang or match.lang)  # type: ignore[arg-type]
-        return match
-
     def _await_reply(self, tx: Transaction, ticket: Ticket | None, channel: str, now: datetime) -> Ticket | None:
         """A customer message on a ticket a person has already answered: the channel's
         response promise runs again (the next-reply timer), from the first message still
@@ -337,21 +317,6 @@ class Bot:
         changes = {"reply_since": now, "reply_due": due, "due_at": min(due, resolution)}
         tx.update_ticket(ticket, **changes)
         return replace(ticket, **changes)
-
-
-def _mask_message(masked: Masked, message: Message) -> tuple[Masked, Message]:
-    """The subject and display name are stored and echoed ("Re: ...") like the text: their
-    secrets are masked too, and count for the customer's warning."""
-    kinds = list(masked.kinds)
-    changes: dict[str, Any] = {}
-    for name in ("subject", "display_name"):
-        value = getattr(message, name)
-        if value:
-            m = mask_secrets(clean_text(value))
-            kinds += m.kinds
-            if m.text != value:
-                changes[name] = m.text
-    return Masked(masked.text, tuple(dict.fromkeys(kinds))), replace(message, **changes) if changes else message
 
 
 _RE_PREFIX = re.compile(r"^\s*((re|aw|balas|fwd?|tr)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)

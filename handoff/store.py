@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
 from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -271,6 +272,8 @@ class Store:
             self._db: Any = None
             self.gid = gid
             self.gate: WriteGate | None = None  # set by `serve` on the pipeline's store
+            self._reader: sqlite3.Connection | None = None  # `reading()`'s own connection, opened on first use
+            self._reader_lock = threading.Lock()
             if create:
                 self._migrate()
             else:
@@ -325,6 +328,23 @@ class Store:
             if self.conn.in_transaction:
                 self.conn.execute("ROLLBACK")
             raise StoreError(describe_sqlite_error(self.path, exc)) from None
+
+    @contextmanager
+    def reading(self, now: datetime) -> Iterator[Transaction | None]:
+        """Reads outside the write path, on a second, query-only connection of this store:
+        each read sees the last commit and none waits for the write lock (the pipeline plans
+        before taking it, bot/dialogue/forecast.py). None for an in-memory database, which
+        another connection cannot see."""
+        if self.path == ":memory:":
+            yield None
+            return
+        with self._reader_lock:
+            if self._reader is None:
+                conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
+                conn.row_factory = sqlite3.Row
+                conn.execute("PRAGMA query_only = ON")
+                self._reader = conn
+            yield Transaction(self._reader, now)
 
     # -- privacy -----------------------------------------------------------------------
     def forget(self, customer: str | list[str], now: datetime, actor: str = "operator") -> dict[str, int]:
@@ -422,6 +442,9 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
+        if self._reader is not None:
+            self._reader.close()
+            self._reader = None
         if self.gate is not None:
             self.gate.close()
 

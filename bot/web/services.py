@@ -48,8 +48,9 @@ class Services:
 
     def handle(self, message):  # type: ignore[no-untyped-def]
         bot = self.bot
+        prepared = bot.prepare(message)  # no write lock: other greenlets' turns go on meanwhile
         with self._lock:
-            return bot.handle(message)
+            return bot.record(prepared)
 
     def now(self) -> datetime:
         return self.bot.clock()
