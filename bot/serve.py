@@ -288,10 +288,12 @@ def serve(settings: Settings, host: str, port: int, workers: int | None) -> int:
         from bot.web import one_send
 
         one_send.install()  # headers and a small body in one send
-        # No log format here names a thread or a multiprocessing process: skip finding them
-        # for each record (gevent's patched current_thread() is not free).
+        # No log format here names a thread, a multiprocessing process or the calling line:
+        # skip finding them for each record (gevent's patched current_thread() is not free,
+        # and finding the caller walks the stack).
         logging.logThreads = False
         logging.logMultiprocessing = False
+        logging._srcfile = None  # type: ignore[attr-defined]  # logging: "None will prevent findCaller()"
         install()  # gunicorn's handlers too; records are masked as they are made (bot/logsafe.py)
         start_checkpoint_thread(settings)
         start_outbox_thread(settings)

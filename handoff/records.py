@@ -15,6 +15,11 @@ TICKET_STATUSES = ("open", "claimed", "resolved")
 CONVERSATION_STATES = ("bot", "human", "closed")
 
 
+# json.dumps(value, ensure_ascii=False) builds a new encoder each call; one kept here
+# writes the same text (the pipeline writes several JSON columns per message).
+dump_json = json.JSONEncoder(ensure_ascii=False).encode
+
+
 def utc_iso(t: datetime) -> str:
     return t.astimezone(timezone.utc).isoformat(timespec="seconds")
 

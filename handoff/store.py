@@ -9,7 +9,6 @@ aware datetimes back.
 """
 from __future__ import annotations
 
-import json
 import sqlite3
 import threading
 from contextlib import contextmanager, nullcontext
@@ -27,7 +26,7 @@ from handoff import filemodes
 
 from handoff.records import (  # noqa: F401  (re-exported: the store's public names)
     CONVERSATION_STATES, PRIORITIES, TICKET_REF_RE, TICKET_STATUSES, Conversation, Ticket, _conversation,
-    _has_table, _ticket, parse_iso, ticket_ref, utc_iso,
+    _has_table, _ticket, dump_json, parse_iso, ticket_ref, utc_iso,
 )
 from handoff.schema import SCHEMA_VERSION, migrate  # noqa: F401
 
@@ -127,7 +126,7 @@ class Transaction:
             if isinstance(value, datetime):
                 value = utc_iso(value)
             elif isinstance(value, (dict, list)):
-                value = json.dumps(value, ensure_ascii=False)
+                value = dump_json(value)
             encoded[key] = value
         encoded["updated_at"] = self.now
         cols = ", ".join(f"{k} = ?" for k in encoded)
@@ -155,8 +154,8 @@ class Transaction:
             "intent, confidence, attachments, meta, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation.id, direction, conversation.channel, conversation.customer, author, external_id,
-                text, intent, confidence, json.dumps(attachments or [], ensure_ascii=False),
-                json.dumps(meta or {}, ensure_ascii=False), utc_iso(at) if at else self.now,
+                text, intent, confidence, dump_json(attachments or []),
+                dump_json(meta or {}), utc_iso(at) if at else self.now,
             ),
         )
         return int(cur.lastrowid)  # type: ignore[arg-type]
@@ -192,7 +191,7 @@ class Transaction:
             "VALUES (NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
             (
                 conversation.id, conversation.channel, conversation.customer, intent, topic, priority,
-                utc_iso(due_at), self.now, self.now, json.dumps(details, ensure_ascii=False), summary,
+                utc_iso(due_at), self.now, self.now, dump_json(details), summary,
                 utc_iso(due_at), utc_iso(resolution_due),
             ),
         )
@@ -235,7 +234,7 @@ class Transaction:
     ) -> None:
         self.conn.execute(
             "INSERT INTO events (at, kind, actor, conversation_id, ticket_ref, data) VALUES (?, ?, ?, ?, ?, ?)",
-            (self.now, kind, actor, conversation_id, ticket_ref, json.dumps(data or {}, ensure_ascii=False)),
+            (self.now, kind, actor, conversation_id, ticket_ref, dump_json(data or {})),
         )
 
 

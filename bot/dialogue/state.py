@@ -15,6 +15,8 @@ from bot.dialogue.evolve import evolve as replace
 from datetime import datetime
 from typing import Any
 
+from handoff.records import dump_json as _dump_json
+
 REPLY_MEMORY = 60  # fingerprints of the bot's last replies (and their varying parts), never repeated word for word
 
 
@@ -91,7 +93,7 @@ def to_json(state: DialogueState) -> str:
             "topics": list(case.topics), "last_at": _iso(case.last_at),
         },
     }
-    return json.dumps(data, ensure_ascii=False)
+    return _dump_json(data)
 
 
 def from_json(text: str | None) -> DialogueState:
