@@ -10,8 +10,6 @@ aware datetimes back.
 from __future__ import annotations
 
 import sqlite3
-import threading
-from contextlib import contextmanager, nullcontext
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator
@@ -29,6 +27,7 @@ from handoff.records import (  # noqa: F401  (re-exported: the store's public na
     _has_table, _ticket, dump_json, parse_iso, ticket_ref, utc_iso,
 )
 from handoff.schema import SCHEMA_VERSION, migrate  # noqa: F401
+from handoff.write_path import WritePath
 
 # The columns a transaction may change after creation (the rest are fixed at insert).
 _CONVERSATION_FIELDS = frozenset({"state", "agent", "lang", "unknown_streak", "menu_shown", "last_inbound_at",
@@ -238,7 +237,7 @@ class Transaction:
         )
 
 
-class Store:
+class Store(WritePath):
     """One SQLite database file. Open one `Store` per process (or thread)."""
 
     def __init__(self, path: str | Path, *, create: bool = True, group: str | int | None = None) -> None:
@@ -271,8 +270,7 @@ class Store:
             self._db: Any = None
             self.gid = gid
             self.gate: WriteGate | None = None  # set by `serve` on the pipeline's store
-            self._reader: sqlite3.Connection | None = None  # `reading()`'s own connection, opened on first use
-            self._reader_lock = threading.Lock()
+            self._init_write_path()  # write(), batch(), reading(): handoff/write_path.py
             if create:
                 self._migrate()
             else:
@@ -296,54 +294,6 @@ class Store:
 
     def _migrate(self) -> None:
         migrate(self.conn, self.path, lambda: self.db)
-
-    # -- the one write path ------------------------------------------------------------
-    @contextmanager
-    def write(self, now: datetime) -> Iterator[Transaction]:
-        """One short write transaction. Raises StoreError when the database refuses writes.
-        With a `gate` (handoff/write_gate.py: `serve`'s pipeline) the turn is taken there first."""
-        with self.gate or nullcontext(), self._transaction(now) as tx:
-            yield tx
-
-    @contextmanager
-    def _transaction(self, now: datetime) -> Iterator[Transaction]:
-        try:
-            self.conn.execute("BEGIN IMMEDIATE")
-        except sqlite3.Error as exc:
-            raise StoreError(describe_sqlite_error(self.path, exc)) from None
-        try:
-            yield Transaction(self.conn, now)
-        except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise StoreError(describe_sqlite_error(self.path, exc)) from None
-        except BaseException:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise
-        try:
-            self.conn.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self.conn.in_transaction:
-                self.conn.execute("ROLLBACK")
-            raise StoreError(describe_sqlite_error(self.path, exc)) from None
-
-    @contextmanager
-    def reading(self, now: datetime) -> Iterator[Transaction | None]:
-        """Reads outside the write path, on a second, query-only connection of this store:
-        each read sees the last commit and none waits for the write lock (the pipeline plans
-        before taking it, bot/dialogue/forecast.py). None for an in-memory database, which
-        another connection cannot see."""
-        if self.path == ":memory:":
-            yield None
-            return
-        with self._reader_lock:
-            if self._reader is None:
-                conn = sqlite3.connect(self.path, timeout=10.0, isolation_level=None, check_same_thread=False)
-                conn.row_factory = sqlite3.Row
-                conn.execute("PRAGMA query_only = ON")
-                self._reader = conn
-            yield Transaction(self._reader, now)
 
     # -- privacy -----------------------------------------------------------------------
     def forget(self, customer: str | list[str], now: datetime, actor: str = "operator") -> dict[str, int]:
@@ -441,9 +391,7 @@ class Store:
 
     def close(self) -> None:
         self.conn.close()
-        if self._reader is not None:
-            self._reader.close()
-            self._reader = None
+        self._close_reader()
         if self.gate is not None:
             self.gate.close()
 

@@ -7,6 +7,8 @@ import threading
 from datetime import datetime
 from typing import TYPE_CHECKING, Callable, TypeVar
 
+from bot.web.recorder import Recorder
+
 T = TypeVar("T")
 
 if TYPE_CHECKING:
@@ -27,7 +29,8 @@ class Services:
             clock = SimulatorClock(settings.database, settings.hours.timezone)
         self.clock = clock
         self._bot = bot
-        self._lock = threading.Lock()  # one pipeline call at a time per process: one SQLite connection
+        self._lock = threading.Lock()  # the pipeline is built once per process
+        self.recorder = Recorder()  # one recording at a time per process (one SQLite connection), grouped
         # Under `serve` (set by bot/serve.py): the workers' pipelines take turns at a write
         # gate and leave WAL checkpoints to a loop of their own (handoff/write_gate.py,
         # handoff/checkpoint.py).
@@ -49,8 +52,7 @@ class Services:
     def handle(self, message):  # type: ignore[no-untyped-def]
         bot = self.bot
         prepared = bot.prepare(message)  # no write lock: other greenlets' turns go on meanwhile
-        with self._lock:
-            return bot.record(prepared)
+        return self.recorder.record(bot, prepared)  # with others that queued meanwhile (group commit)
 
     def now(self) -> datetime:
         return self.bot.clock()
