@@ -32,9 +32,12 @@ class _Slot:
 class Recorder:
     """`record(bot, prepared)` for every request handler of one process."""
 
-    def __init__(self, max_batch: int = MAX_BATCH) -> None:
+    def __init__(self, lock: Any | None = None, max_batch: int = MAX_BATCH) -> None:
+        """`lock`: the one that guards the pipeline's connection in this process (Services'
+        lock, which other handlers take for their reads and writes on that connection);
+        gevent's under `serve`, so waiting for it yields to other greenlets."""
         self.max_batch = max_batch
-        self._lock = threading.Lock()  # gevent's under `serve`: waiting yields to other greenlets
+        self._lock = lock if lock is not None else threading.Lock()
         self._waiting: list[_Slot] = []
         self.batches = 0  # how many transactions, and how many messages in them (bench_webhook.py)
         self.recorded = 0

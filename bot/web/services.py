@@ -29,8 +29,10 @@ class Services:
             clock = SimulatorClock(settings.database, settings.hours.timezone)
         self.clock = clock
         self._bot = bot
-        self._lock = threading.Lock()  # the pipeline is built once per process
-        self.recorder = Recorder()  # one recording at a time per process (one SQLite connection), grouped
+        # One pipeline call at a time per process (one SQLite connection): handlers that use the
+        # pipeline's connection take this lock, and the recorder takes it to record a group.
+        self._lock = threading.Lock()
+        self.recorder = Recorder(self._lock)
         # Under `serve` (set by bot/serve.py): the workers' pipelines take turns at a write
         # gate and leave WAL checkpoints to a loop of their own (handoff/write_gate.py,
         # handoff/checkpoint.py).
