@@ -7,6 +7,7 @@ import json
 import re
 import sqlite3
 from dataclasses import dataclass
+from functools import lru_cache
 from datetime import datetime, timezone
 from typing import Any
 
@@ -20,7 +21,9 @@ CONVERSATION_STATES = ("bot", "human", "closed")
 dump_json = json.JSONEncoder(ensure_ascii=False).encode
 
 
+@lru_cache(maxsize=256)
 def utc_iso(t: datetime) -> str:
+    """Kept for the last instants seen: one message's records name its time a dozen times."""
     return t.astimezone(timezone.utc).isoformat(timespec="seconds")
 
 

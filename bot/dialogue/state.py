@@ -8,8 +8,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 from bot.dialogue.evolve import evolve as replace
 from datetime import datetime
@@ -67,8 +67,12 @@ class DialogueState:
         return fingerprint(text) in self.replies
 
 
+@lru_cache(maxsize=1024)
 def fingerprint(text: str) -> str:
-    norm = re.sub(r"\s+", " ", text.strip().lower())
+    """The same for texts that differ only in case and spacing. Kept for the last texts
+    seen: the answers' parts recur from one customer to the next, and each is
+    fingerprinted several times per answer (repeats, then the reply remembered)."""
+    norm = " ".join(text.lower().split())  # str.split's whitespace is the same as re's \s
     return hashlib.sha256(norm.encode("utf-8")).hexdigest()[:16]
 
 
