@@ -261,3 +261,27 @@ def test_two_threads_of_one_process_never_pass_the_gate_together(tmp_path):
     finally:
         holder.kill()
         store.close()
+
+
+def test_a_worker_builds_its_pipeline_before_its_first_request(tmp_path):
+    """`ready_pipeline` (gunicorn's post_worker_init): the intent model, knowledge and
+    database are ready before the worker accepts, and what start-up made is frozen out of
+    the garbage collector's full collections."""
+    import gc
+    from types import SimpleNamespace
+
+    from bot.app import create_app
+    from bot.config import settings_from_mapping
+    from bot.serve import ready_pipeline
+
+    app = create_app(settings_from_mapping({"storage": {"database": str(tmp_path / "bot.db")}}))
+    svc = app.extensions["yessindo"]
+    assert svc._bot is None  # lazily built otherwise: in the first request
+    try:
+        ready_pipeline(SimpleNamespace(wsgi=app))
+        assert svc._bot is not None
+        assert gc.get_freeze_count() > 0
+    finally:
+        gc.unfreeze()
+        if svc._bot is not None:
+            svc._bot.store.close()
