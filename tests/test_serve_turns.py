@@ -187,29 +187,40 @@ def test_a_small_response_leaves_in_one_send_and_others_as_before():
     assert len(big.sent) == 2 and big.sent[1] == payload  # headers, then the large body
 
 
-def _raw_post(port: int, n: int) -> list[float]:
-    """n requests on one kept-alive connection; the time each took."""
-    times = []
-    with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
-        for _ in range(n):
-            t0 = time.monotonic()
-            s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
-            data = b""
-            while b"\r\n\r\n" not in data:
-                chunk = s.recv(65536)
-                assert chunk, "the server closed the kept-alive connection"
-                data += chunk
-            head, _, rest = data.partition(b"\r\n\r\n")
-            length = int([ln.split(b":")[1] for ln in head.split(b"\r\n") if ln.lower().startswith(b"content-length")][0])
-            while len(rest) < length:
-                rest += s.recv(65536)
-            times.append(time.monotonic() - t0)
+def _raw_post(port: int, n: int, per_connection: list[int] | None = None) -> list[float]:
+    """n requests on kept-alive connections (a new one only after the server said
+    "Connection: close"); the time each took, and in `per_connection` how many requests
+    each connection carried."""
+    times: list[float] = []
+    per_connection = per_connection if per_connection is not None else []
+    while len(times) < n:
+        per_connection.append(0)
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            closing = False
+            while len(times) < n and not closing:
+                t0 = time.monotonic()
+                s.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n")
+                data = b""
+                while b"\r\n\r\n" not in data:
+                    chunk = s.recv(65536)
+                    assert chunk, "the server closed the kept-alive connection without saying so"
+                    data += chunk
+                head, _, rest = data.partition(b"\r\n\r\n")
+                lines = [ln.lower() for ln in head.split(b"\r\n")]
+                length = int([ln.split(b":")[1] for ln in lines if ln.startswith(b"content-length")][0])
+                closing = b"connection: close" in lines
+                while len(rest) < length:
+                    rest += s.recv(65536)
+                times.append(time.monotonic() - t0)
+                per_connection[-1] += 1
     return times
 
 
 def test_serve_keeps_connections_alive_and_serves_each_in_turn(tmp_path):
-    """A client reusing its connection is served on it (no reconnect per request), and a
+    """A client reusing its connection is served on it (no reconnect per request) for
+    KEEPALIVE_REQUESTS requests, then told to connect again (so workers even out), and a
     second client is not starved meanwhile (each response yields to the others)."""
+    from bot.serve import KEEPALIVE_REQUESTS
     from tests.procs import free_port, wait_until_up
 
     port = free_port()
@@ -220,13 +231,16 @@ def test_serve_keeps_connections_alive_and_serves_each_in_turn(tmp_path):
     try:
         wait_until_up(proc, f"http://127.0.0.1:{port}")
         results: dict[str, list[float]] = {}
-        busy = threading.Thread(target=lambda: results.setdefault("busy", _raw_post(port, 300)))
+        connections: list[int] = []
+        busy = threading.Thread(target=lambda: results.setdefault("busy", _raw_post(port, 300, connections)))
         busy.start()
         time.sleep(0.05)
         results["other"] = _raw_post(port, 20)  # would fail or stall if the busy one held the worker
         busy.join(timeout=60)
         assert len(results["busy"]) == 300 and len(results["other"]) == 20
         assert max(results["other"]) < 1.0
+        assert connections[:-1] == [KEEPALIVE_REQUESTS] * (len(connections) - 1)
+        assert 0 < connections[-1] <= KEEPALIVE_REQUESTS
     finally:
         proc.terminate()
         proc.wait(timeout=15)
