@@ -113,6 +113,17 @@ def tree_cpu_seconds(pid: int) -> float:
     return total / tick
 
 
+def loop_seconds() -> float:
+    """CPU seconds of a fixed pure-Python loop: this machine's speed at the moment. On a
+    shared VM it moves (other guests on the same physical cores; steal time shows none of
+    it), and every figure here moves with it: compare runs at like speeds."""
+    t = time.process_time()
+    s = 0
+    for i in range(3_000_000):
+        s += i * i % 7
+    return time.process_time() - t
+
+
 def run_wrk(wrk: str, base: str, script: Path, duration: int) -> dict[str, float]:
     out = subprocess.run([wrk, "-t1", f"-c{CONNECTIONS}", f"-d{duration}s", "--latency", "-s", str(script), base],
                          capture_output=True, text=True, check=True).stdout
@@ -142,6 +153,7 @@ def main() -> None:
     n_bodies = 60_000
     script = lua_script(base + "/webhooks/whatsapp", n_bodies, tmp)
 
+    speed_before = loop_seconds()
     bot = start([sys.executable, "-m", "bot.cli", "serve", "--port", str(port), "--workers", str(workers)], env, base)
     try:
         cpu0 = tree_cpu_seconds(bot.pid)
@@ -167,6 +179,7 @@ def main() -> None:
         bare.terminate()
         bare.wait(timeout=20)
 
+    speed_after = loop_seconds()
     print(f"signed WhatsApp webhooks, {CONNECTIONS} connections, {duration} s, {workers} gunicorn workers, "
           f"{os.cpu_count()} cores (wrk on the same machine)")
     print(f"  yessindo-bot serve : {r['rps']:8.0f} msg/s  p50 {r['p50']:.1f} ms  p99 {r['p99']:.1f} ms  "
@@ -175,6 +188,8 @@ def main() -> None:
     print(f"  ratio bot/bare     : {r['rps'] / b['rps']:.2f}")
     print(f"  server CPU per message: {r['cpu_ms']:.2f} ms (master and workers; "
           f"{2000 / max(r['cpu_ms'], 0.001):.0f} msg/s would fill two cores)")
+    print(f"  machine speed: a fixed Python loop took {speed_before:.2f} s before, {speed_after:.2f} s after "
+          "(lower is faster)")
     # wrk stops counting at the deadline while up to CONNECTIONS requests are still in flight:
     # those are stored and answered by the server but not counted by wrk.
     complete = inbound == answered and expected <= inbound <= expected + CONNECTIONS
