@@ -4,14 +4,18 @@ Pre-forked gevent workers: each is a process with its own SQLite connection (WAL
 them share the file, `Store.write` serialises writers with BEGIN IMMEDIATE; the pipelines
 take their turns at a write gate, handoff/write_gate.py, and leave WAL checkpoints to a
 loop, handoff/checkpoint.py), so the GIL is not shared. Each worker builds its bot after
-the fork (see `bot.web.services.Services`).
+the fork and before its first request (`ready_pipeline`). A message is prepared
+(classified, its answer planned) outside any lock, and the messages that queue behind a
+worker's pipeline are recorded together in one transaction (bot/web/recorder.py), so
+the part the workers take turns at stays short.
 Inside a worker every connection is a greenlet: a slow client (slowloris: headers or
 body dribbled a byte at a time) costs a few KB, not a worker, and is cut off after
 HEADER_DEADLINE / BODY_DEADLINE; sync workers were starved by four of them (issue 10,
 item 13), gthread by as many as it has threads (bench/bench_slowloris.py). Long-lived
-responses (server-sent events) cost a greenlet each too. Requests still run one at a
-time per worker (the pipeline yields only while it waits at the write gate), and the
-background loops below run as greenlets (gevent patches threading in the worker).
+responses (server-sent events) cost a greenlet each too. A kept-alive connection yields
+to the others after each response and is closed after KEEPALIVE_REQUESTS, so a client's
+connections even out between the workers. The background loops below run as greenlets
+(gevent patches threading in the worker).
 """
 from __future__ import annotations
 
