@@ -184,19 +184,18 @@ class Transaction:
         if priority not in PRIORITIES:
             raise ValueError(f"unknown priority {priority!r}")
         resolution_due = max(resolution_due or due_at, due_at)
-        cur = self.conn.execute(
-            "INSERT INTO tickets (ref, conversation_id, channel, customer, intent, topic, priority, status, due_at, "
+        ticket_id = next_ticket_id(self.conn)
+        ref = ticket_ref(ticket_id)
+        row = self.conn.execute(
+            "INSERT INTO tickets (id, ref, conversation_id, channel, customer, intent, topic, priority, status, due_at, "
             "created_at, updated_at, details, summary, first_response_due, resolution_due) "
-            "VALUES (NULL, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'open', ?, ?, ?, ?, ?, ?, ?) RETURNING *",
             (
-                conversation.id, conversation.channel, conversation.customer, intent, topic, priority,
+                ticket_id, ref, conversation.id, conversation.channel, conversation.customer, intent, topic, priority,
                 utc_iso(due_at), self.now, self.now, dump_json(details), summary,
                 utc_iso(due_at), utc_iso(resolution_due),
             ),
-        )
-        ticket_id = int(cur.lastrowid)  # type: ignore[arg-type]
-        ref = ticket_ref(ticket_id)
-        row = self.conn.execute("UPDATE tickets SET ref = ? WHERE id = ? RETURNING *", (ref, ticket_id)).fetchone()
+        ).fetchone()
         self.log_event("ticket.created", "bot", conversation_id=conversation.id, ticket_ref=ref,
                        data={"intent": intent, "topic": topic, "priority": priority, "due_at": utc_iso(due_at)})
         return _ticket(row)
@@ -440,9 +439,30 @@ def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
         if _has_table(conn, "ticket_labels"):  # their tickets' labels (bot/desk_triage.py): ticket ids are reused
             conn.execute(f"DELETE FROM ticket_labels WHERE ticket_id IN (SELECT id FROM tickets WHERE conversation_id "
                          f"IN ({m}))", chunk)
+        _keep_ticket_ids_used(conn, conn.execute(f"SELECT max(id) FROM tickets WHERE conversation_id IN ({m})",
+                                                 chunk).fetchone()[0])
         counts["tickets"] += conn.execute(f"DELETE FROM tickets WHERE conversation_id IN ({m})", chunk).rowcount
         counts["conversations"] += conn.execute(f"DELETE FROM conversations WHERE id IN ({m})", chunk).rowcount
     return counts
+
+
+# The highest ticket id ever deleted (`forget`, retention): a ticket number is never given
+# to a second case, so "YS-000123" in a forgotten customer's mail names no one else's.
+TICKET_ID_FLOOR = "ticket_id_floor"
+
+
+def next_ticket_id(conn: sqlite3.Connection) -> int:
+    """The id (and so the YS- number) of the next ticket: past every ticket there is and
+    every one deleted. Inside a write transaction, so no other writer takes it meanwhile."""
+    row = conn.execute("SELECT max(coalesce((SELECT max(id) FROM tickets), 0), coalesce((SELECT CAST(value AS "
+                       "INTEGER) FROM meta WHERE key = ?), 0))", (TICKET_ID_FLOOR,)).fetchone()
+    return int(row[0]) + 1
+
+
+def _keep_ticket_ids_used(conn: sqlite3.Connection, highest_deleted: int | None) -> None:
+    if highest_deleted is not None:
+        conn.execute("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = "
+                     "max(CAST(value AS INTEGER), CAST(excluded.value AS INTEGER))", (TICKET_ID_FLOOR, str(highest_deleted)))
 
 
 def describe_sqlite_error(path: str, exc: sqlite3.Error) -> str:

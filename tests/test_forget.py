@@ -163,3 +163,23 @@ def test_a_database_from_before_secure_delete_is_vacuumed_once(bot, settings, cl
     assert "1 vacuumed" in p.stdout.decode() and leaks(Path(settings.database).parent) == []
     p = cli(["forget", OTHER], settings.database)  # now marked: no second VACUUM
     assert p.returncode == 0 and "0 vacuumed" in p.stdout.decode()
+
+
+def test_a_forgotten_customers_ticket_number_is_never_given_to_another_case(bot, clock):
+    """Ticket ids (and so YS- numbers) come after every ticket there is and every one
+    deleted: "YS-000002" in a forgotten customer's mail never names a stranger's case."""
+    first = Conversation(bot, clock, customer="+6281111111111")
+    gone = Conversation(bot, clock, customer="+6282222222222")
+    first.send("paket saya belum sampai")
+    gone.send("paket saya belum sampai")
+    assert [t.ref for t in bot.store.tickets()] == ["YS-000001", "YS-000002"]
+    bot.store.forget("+6282222222222", clock())
+    later = Conversation(bot, clock, customer="+6283333333333")
+    later.send("barang saya belum datang, tolong dicek")
+    assert later.last.ticket_ref == "YS-000003"
+    assert sorted(t.ref for t in bot.store.tickets()) == ["YS-000001", "YS-000003"]
+    bot.store.forget(["+6281111111111", "+6283333333333"], clock())  # every ticket gone
+    assert bot.store.tickets() == []
+    again = Conversation(bot, clock, customer="+6284444444444")
+    again.send("paket saya belum sampai")
+    assert again.last.ticket_ref == "YS-000004"
