@@ -112,4 +112,4 @@ def forecast(store: Store, context: Context, product_words: Iterable[str], p: Pr
         context, text=p.masked.text, channel=message.channel, now=p.now, match=match, lang=lang,
         conversation_lang=conv_lang, state=state, ticket=ticket, menu_shown=menu_shown, unknown_streak=streak,
         photos=p.photos, attachments=len(p.attachments), secret_kinds=p.masked.kinds, product_words=product_words,
-    ).as_forecast()
+    )

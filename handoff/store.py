@@ -436,7 +436,7 @@ def delete_conversations(tx: Transaction, ids: list[int]) -> dict[str, int]:
         for table, key in (("ticket_notes", "notes"), ("notifications", "notifications")):
             if _has_table(conn, table):
                 counts[key] += conn.execute(f"DELETE FROM {table} WHERE conversation_id IN ({m})", chunk).rowcount
-        if _has_table(conn, "ticket_labels"):  # their tickets' labels (bot/desk_triage.py): ticket ids are reused
+        if _has_table(conn, "ticket_labels"):  # their tickets' labels (bot/desk_triage.py)
             conn.execute(f"DELETE FROM ticket_labels WHERE ticket_id IN (SELECT id FROM tickets WHERE conversation_id "
                          f"IN ({m}))", chunk)
         _keep_ticket_ids_used(conn, conn.execute(f"SELECT max(id) FROM tickets WHERE conversation_id IN ({m})",

@@ -30,9 +30,9 @@ class WritePath:
     path: str
     conn: sqlite3.Connection
     gate: WriteGate | None
-    _in_batch = False
-    _reader: sqlite3.Connection | None = None
-    _reader_lock = threading.Lock()  # replaced per store in `_init_write_path`
+    _in_batch: bool
+    _reader: sqlite3.Connection | None  # `reading()`'s own connection, opened on first use
+    _reader_lock: threading.Lock
 
     def _init_write_path(self) -> None:
         self._in_batch = False

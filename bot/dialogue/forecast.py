@@ -17,31 +17,20 @@ from bot.models import IntentMatch
 from handoff.records import Ticket
 
 from .decide import decide
-from .details import Details, find_details, is_detail_only
+from .details import find_details, is_detail_only
 from .plan import Context, Plan, Snapshot, Turn
 from .state import DialogueState
 
 
 @dataclass(frozen=True)
 class Forecast:
-    """A plan made before the write lock, with the inputs it was made from."""
+    """A turn planned, with the inputs it was planned from: made before the write lock,
+    it is checked against the same inputs read again inside."""
 
-    details_key: tuple[tuple[str, ...], str, str | None]
-    details: Details
     turn: Turn
     snapshot: Snapshot
     plan: Plan
-
-
-@dataclass(frozen=True)
-class Planned:
-    turn: Turn
-    snapshot: Snapshot
-    plan: Plan
-    details_key: tuple[tuple[str, ...], str, str | None]
-
-    def as_forecast(self) -> Forecast:
-        return Forecast(self.details_key, self.turn.details, self.turn, self.snapshot, self.plan)
+    details_key: tuple[tuple[str, ...], str, str | None]  # what the turn's details were found from
 
 
 def plan_turn(
@@ -49,12 +38,12 @@ def plan_turn(
     conversation_lang: str | None, state: DialogueState, ticket: Ticket | None, menu_shown: bool,
     unknown_streak: int, photos: int, attachments: int, secret_kinds: tuple[str, ...],
     product_words: Iterable[str], forecast: Forecast | None = None,
-) -> Planned:
+) -> Forecast:
     """The turn and its plan; `forecast`'s parts are reused where their inputs are equal."""
     asked = tuple(state.case.asked) if state.case is not None else ()
     key = (asked, match.intent, match.topic)
     if forecast is not None and forecast.details_key == key:
-        details = forecast.details
+        details = forecast.turn.details
     else:
         details = find_details(text, photos=photos, asked=asked, intent=match.intent, topic=match.topic,
                                product_words=product_words)
@@ -68,4 +57,4 @@ def plan_turn(
         plan = forecast.plan
     else:
         plan = decide(turn, snapshot, context)
-    return Planned(turn, snapshot, plan, key)
+    return Forecast(turn, snapshot, plan, key)

@@ -80,8 +80,6 @@ class Recorder:
                 slot.error = exc if slot is batch[0] or isinstance(exc, StoreError) else \
                     StoreError("the message was not recorded: its shared transaction failed")
             if not isinstance(exc, Exception):
-                for slot in batch:
-                    slot.done = True
                 raise
         finally:
             for slot in batch:
