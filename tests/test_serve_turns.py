@@ -61,6 +61,56 @@ def test_the_gate_file_is_private_and_a_second_process_waits_its_turn(tmp_path):
         holder.kill()
 
 
+# In a gevent worker: greenlet A waits at the gate while greenlet B keeps the process busy
+# (classifying, say) without yielding. Another process lets the gate go, then tries to take
+# it again: it must get it, because A cannot use the gate before B yields.
+WAITING_GREENLET = """
+from gevent import monkey; monkey.patch_all()
+import fcntl, os, sys, time, gevent
+sys.path.insert(0, {repo!r})
+from handoff.write_gate import WriteGate
+db = {db!r}
+gate = WriteGate(db)
+other = os.open(db + "-writer.lock", os.O_RDWR)  # another open file: another holder, as another worker
+fcntl.flock(other, fcntl.LOCK_EX)
+result = {{}}
+def a():
+    with gate:
+        result["a_in"] = time.monotonic()
+def other_worker():  # a real thread, as the other process would be
+    time.sleep(0.05)
+    fcntl.flock(other, fcntl.LOCK_UN)
+    time.sleep(0.15)
+    try:
+        fcntl.flock(other, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        result["other_again"] = True
+        time.sleep(0.05)
+        fcntl.flock(other, fcntl.LOCK_UN)
+    except BlockingIOError:
+        result["other_again"] = False
+ga = gevent.spawn(a)
+gevent.sleep(0)  # A finds the gate taken and waits
+pool = gevent.get_hub().threadpool
+job = pool.spawn(other_worker)
+t0 = time.monotonic()
+while time.monotonic() - t0 < 0.5:  # B: busy, never yields
+    sum(range(1000))
+job.get(); ga.join(timeout=5)
+print(result.get("other_again"), "a_in" in result)
+"""
+
+
+def test_a_greenlet_waiting_at_the_gate_leaves_it_free_while_its_process_is_busy(tmp_path):
+    """A thread waiting in flock for the greenlet took the lock as soon as it was let go and
+    held it unused until the busy greenlet yielded; the other worker waited for nothing."""
+    db = str(tmp_path / "g.db")
+    Store(db).close()
+    out = subprocess.run([sys.executable, "-c", WAITING_GREENLET.format(repo=str(REPO), db=db)],
+                         capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["True", "True"]  # the other got the free gate; A got in afterwards
+
+
 def test_a_store_with_a_gate_takes_it_for_every_write_and_lets_it_go(tmp_path):
     db = str(tmp_path / "s.db")
     store = Store(db)
