@@ -52,3 +52,8 @@ def test_signature_once_and_with_the_port_variants():
     assert not signature_ok(token, url, form, v.compute_signature(url + "x", form))
     assert not signature_ok("other-token", url, form, v.compute_signature(url, form))
     assert not signature_ok(token, url, form, "")
+    # a plain dict and an empty form are read as twilio's validator reads them
+    plain = {"Body": "halo", "From": "whatsapp:+6281200000000"}
+    assert signature_ok(token, url, plain, v.compute_signature(url, plain))
+    assert signature_ok(token, url, {}, v.compute_signature(url, {}))
+    assert not signature_ok(token, url, plain, v.compute_signature(url, form))
