@@ -82,6 +82,19 @@
   const filters = document.getElementById("filters");
   if (filters) {
     filters.addEventListener("change", function () { filters.submit(); });
+    // A filter changed before this deferred script ran (a quick click on a slow phone, or
+    // the browser restoring a form on "back") fired no handler: the list would not match
+    // what the controls show. Apply it now.
+    const changedEarly = Array.prototype.some.call(filters.elements, function (el) {
+      if (el.type === "checkbox" || el.type === "radio") return el.checked !== el.defaultChecked;
+      if (el.tagName === "SELECT" && el.options.length) {
+        // as rendered: the option marked selected, else the first one
+        const rendered = Array.prototype.find.call(el.options, function (o) { return o.defaultSelected; }) || el.options[0];
+        return el.value !== rendered.value;
+      }
+      return false;
+    });
+    if (changedEarly) filters.submit();
   }
 
   // -- the queue ------------------------------------------------------------------------------
