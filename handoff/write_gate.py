@@ -97,19 +97,17 @@ def wait_turn(fd: int) -> None:
     (other greenlets run) and try again, so the lock is only taken by a greenlet that is
     running and will use it at once (see the module's docstring); after POLL_FOR, wait
     for it on a thread. Elsewhere: wait in `flock`."""
-    if not _gevent_running():
-        fcntl.flock(fd, fcntl.LOCK_EX)
-        return
-    import gevent
+    if _gevent_running():
+        import gevent
 
-    delay, until = POLL_FIRST, time.monotonic() + POLL_FOR
-    while time.monotonic() < until:
-        gevent.sleep(delay)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            return
-        except BlockingIOError:
-            delay = min(delay * 2, POLL_MAX)
+        delay, until = POLL_FIRST, time.monotonic() + POLL_FOR
+        while time.monotonic() < until:
+            gevent.sleep(delay)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                return
+            except BlockingIOError:
+                delay = min(delay * 2, POLL_MAX)
     run_off_loop(fcntl.flock, fd, fcntl.LOCK_EX)
 
 
