@@ -5,7 +5,9 @@ launcher under 100 ms after the script loads."
 
 What it measures, against a real `yessindo-bot serve` (tests.browser.run_live_server: a
 fresh database and config in a temporary directory) and Debian's headless Chromium
-(/usr/bin/chromium, driven by Playwright; Playwright's own browsers are never used):
+(/usr/bin/chromium, driven by Playwright; Playwright's own browsers are never used; with
+tests/browser.py's CHROMIUM_ARGS, which keep headless Chromium from starting a renderer for its
+own address-bar popup in each new context, a cost no shop visitor's page load has):
   1. size: raw and `gzip -9` bytes of widget.js, frame.js, frame.css and the rendered
      frame (GET /livechat/frame from the server), their total, and whether the widget
      script alone and everything together stay under 30 KB (30,720 bytes) gzipped; and

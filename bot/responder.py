@@ -51,12 +51,10 @@ class Responder:
     def render_text(self, lang: str, text: str, **extra: Any) -> str:
         """A text with the shop's placeholders filled (a reply key's, a topic's answer, a fact).
         A placeholder this call did not fill stays visible: never a crash."""
-        values = dict(self._base.get(lang, self._base["id"]))
-        values.update(extra)
-        for name, value in list(values.items()):
-            if isinstance(value, datetime):
-                values[name] = format_when(value, lang, self.tz)
-        return text.format_map(_Keep(values))
+        values = _Keep(self._base.get(lang) or self._base["id"])  # the shop's values hold no datetime
+        for name, value in extra.items():
+            values[name] = format_when(value, lang, self.tz) if isinstance(value, datetime) else value
+        return text.format_map(values)
 
     def soon(self, t: datetime, now: datetime, lang: str) -> str:
         """A deadline as a chat reads it ("hari ini pukul 10.15 WIB")."""

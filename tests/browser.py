@@ -53,6 +53,12 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
     "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
     "--disable-component-update", "--disable-sync", "--disable-default-apps", "--metrics-recording-only",
+    # Headless Chromium (156) starts one more renderer per new browser context for its own address-bar
+    # popup page (chrome://omnibox-popup.top-chrome, ~140 JS modules, 0.3-0.4 s of CPU), which no page
+    # of ours needs and a shop visitor's page load never pays: on two cores it took CPU from the page
+    # under test (the widget's cold-cache first paint, bench/bench_widget.py). Chromium merges this
+    # list with Playwright's own --disable-features.
+    "--disable-features=WebUIOmniboxPopup,WebUIOmniboxAimPopup",
 ]
 SECRET_KEY = "browser-test-secret-key-0123456789abcdef"
 SHOP_NUMBER = "whatsapp:+6282129666065"
