@@ -1,5 +1,12 @@
 # The README's two commands: `make run` and `make test`.
-PYTHON ?= python3
+# The interpreter behind .venv/: the system's own CPython (3.11 or newer, able to make a venv) when
+# there is one, else `python3` from the PATH; `make PYTHON=/path/to/python3` chooses another. A
+# distribution's build (Debian's: profile-guided and link-time optimised, libpython linked in) runs
+# this bot's pure-Python work clearly faster than a default pyenv or source build (shared libpython,
+# no PGO): see the webhook figures in bench/bench_webhook.py, which names the interpreter it ran.
+SYSTEM_PYTHON := /usr/bin/python3
+PYTHON ?= $(shell $(SYSTEM_PYTHON) -c 'import sys, ensurepip; sys.exit(sys.version_info < (3, 11))' \
+	>/dev/null 2>&1 && echo $(SYSTEM_PYTHON) || echo python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed

@@ -13,6 +13,7 @@ less than the rate (on a shared VM the same code measured 540-800 msg/s within a
 from __future__ import annotations
 
 import os
+import platform
 import re
 import shutil
 import socket
@@ -113,6 +114,16 @@ def tree_cpu_seconds(pid: int) -> float:
     return total / tick
 
 
+def interpreter() -> str:
+    """Which CPython ran: the same code runs its pure-Python work clearly slower on a build
+    that calls a shared libpython (pyenv's and a source build's default) than on one with it
+    linked in (Debian's, optimised with PGO and LTO): the Makefile prefers the system's."""
+    with open("/proc/self/maps") as maps:
+        shared = any("libpython" in line for line in maps)
+    return (f"{platform.python_implementation()} {platform.python_version()}, {os.path.realpath(sys.executable)}, "
+            f"libpython {'shared' if shared else 'linked in'}")
+
+
 def loop_seconds() -> float:
     """CPU seconds of a fixed pure-Python loop: this machine's speed at the moment. On a
     shared VM it moves (other guests on the same physical cores; steal time shows none of
@@ -189,7 +200,8 @@ def main() -> None:
     print(f"  server CPU per message: {r['cpu_ms']:.2f} ms (master and workers; "
           f"{2000 / max(r['cpu_ms'], 0.001):.0f} msg/s would fill two cores)")
     print(f"  machine speed: a fixed Python loop took {speed_before:.2f} s before, {speed_after:.2f} s after "
-          "(lower is faster)")
+          "(lower is faster; in this interpreter, so compare like with like)")
+    print(f"  interpreter (the server's too): {interpreter()}")
     # wrk stops counting at the deadline while up to CONNECTIONS requests are still in flight:
     # those are stored and answered by the server but not counted by wrk.
     complete = inbound == answered and expected <= inbound <= expected + CONNECTIONS
