@@ -22,8 +22,6 @@ import re
 from collections import Counter
 from pathlib import Path
 
-import numpy as np
-
 from bot.models import CATEGORIES, IntentMatch
 
 from . import cache
@@ -182,15 +180,14 @@ class IntentMatcher:
         return self.normalizer.tokens(text)
 
     # ------------------------------------------------------------------ scoring
-    def probabilities(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+    def probabilities(self, tokens: list[str]) -> tuple[list[float], list[float], int]:
         """(intent probabilities, topic probabilities, words the model has never seen)."""
         m = self.model
-        ix, val, unseen = m.vectorize(tokens)
-        s = m.scores(m.intent, ix, val)
-        t = m.scores(m.topic, ix, val)
-        return m.probabilities(m.intent, s), m.probabilities(m.topic, t), unseen
+        ix, val, unseen = m.features(tokens)
+        probs, tprobs = m.probabilities_of(ix, val)
+        return probs, tprobs, unseen
 
-    def _topic(self, intent: str, tprobs: np.ndarray) -> str | None:
+    def _topic(self, intent: str, tprobs: list[float]) -> str | None:
         if intent not in CATEGORIES:
             return None
         classes = self.model.topic.classes
@@ -224,7 +221,7 @@ class IntentMatcher:
             return IntentMatch("unknown", 1.0, lang, (("unknown", 1.0),))
         probs, tprobs, unseen = self.probabilities(tokens)
         labels = self.labels
-        order = [int(i) for i in np.argsort(-probs)]
+        order = sorted(range(len(probs)), key=probs.__getitem__, reverse=True)  # ties: the lower index first
         cands = tuple((labels[i], round(float(probs[i]), 4)) for i in order[:3])
         chosen = labels[order[0]]
         conf = float(probs[order[0]])
@@ -251,7 +248,7 @@ class IntentMatcher:
             rest = self.normalizer.tokens(rest_text)[:300] if rest_text else []
             if rest and _QUESTION_REST.search(rest_text):
                 rprobs, rt, _ = self.probabilities(rest)
-                ri = int(np.argmax(rprobs))
+                ri = max(range(len(rprobs)), key=rprobs.__getitem__)
                 if labels[ri] not in ("unknown", "greeting", "thanks") and rprobs[ri] >= 0.8 \
                         and self._topic(labels[ri], rt) != self._topic(chosen, tprobs):
                     chosen, conf, tprobs, probs = labels[ri], float(rprobs[ri]), rt, rprobs

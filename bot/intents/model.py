@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections import Counter
 from dataclasses import dataclass, field
+from math import exp, log, sqrt
 from pathlib import Path
 
 import numpy as np
@@ -16,6 +18,8 @@ import numpy as np
 from .features import BLOCK_WEIGHT, CHAR, MAX_TOKENS, WORD, block_of, char_features
 
 FORMAT = 3  # bump when the file layout or the features change
+if (WORD, CHAR) != (0, 1):  # `features` indexes its per-block sums by these values
+    raise ImportError("feature blocks must be WORD = 0, CHAR = 1")
 PIECE_CACHE = 50_000  # words whose letter pieces are kept, looked up in the vocabulary
 
 
@@ -27,6 +31,26 @@ class Head:
     weights: np.ndarray  # (n_features, n_classes) float32
     bias: np.ndarray  # (n_classes,) float32
     temperature: float  # softmax temperature fitted on held-out folds
+
+
+@dataclass(frozen=True)
+class _Lookup:
+    """What scoring one message reads, as plain Python where it is read item by item."""
+
+    idf: list[float]
+    blocks: bytes  # WORD or CHAR per feature
+    weights: np.ndarray  # (n_features, n_intent + n_topic) float32: both heads side by side
+    n_intent: int
+    intent_bias: list[float]
+    topic_bias: list[float]
+
+
+def _softmax(scores: list[float], temperature: float) -> list[float]:
+    z = [s / temperature for s in scores]
+    top = max(z)
+    e = [exp(v - top) for v in z]
+    total = sum(e)
+    return [v / total for v in e]
 
 
 @dataclass
@@ -43,26 +67,31 @@ class LinearModel:
     norm_targets: tuple[str, ...]
     _pieces: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
 
+    _lookup: "_Lookup | None" = field(default=None, repr=False, compare=False)
+
     # ------------------------------------------------------------------ features
-    def vectorize(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """(feature indexes, tf-idf values, count of distinct words the vocabulary lacks).
+    def features(self, tokens: list[str]) -> tuple[list[int], list[float], int]:
+        """(feature indexes, tf-idf values, count of distinct words the vocabulary lacks), as
+        Python lists.
 
         The same features as `features.feature_counts` (training uses that), computed
-        without building the strings of letter pieces again for words seen before."""
+        without building the strings of letter pieces again for words seen before, and in
+        plain Python: for one message's few dozen features, each NumPy call costs more than
+        the arithmetic it does (measured in the server, where the calls run cold)."""
         tokens = tokens[:MAX_TOKENS]
         get = self.vocab.get
-        counts: dict[int, int] = {}
+        ids: list[int] = []
         unseen: set[str] = set()
         for tok in tokens:
             i = get("w " + tok)
             if i is None:
                 unseen.add(tok)
             else:
-                counts[i] = counts.get(i, 0) + 1
+                ids.append(i)
         for a, b in zip(tokens, tokens[1:]):
             i = get("w " + a + " " + b)
             if i is not None:
-                counts[i] = counts.get(i, 0) + 1
+                ids.append(i)
         cache = self._pieces
         for tok in tokens:
             if tok.startswith("<"):
@@ -73,32 +102,50 @@ class LinearModel:
                 if len(cache) >= PIECE_CACHE:
                     cache.clear()
                 cache[tok] = pieces
-            for i in pieces:
-                counts[i] = counts.get(i, 0) + 1
-        if not counts:
-            return np.zeros(0, np.int64), np.zeros(0, np.float32), len(unseen)
-        ix = np.fromiter(counts.keys(), np.int64, len(counts))
-        tf = np.fromiter(counts.values(), np.float32, len(counts))
-        val = (1.0 + np.log(tf)) * self.idf[ix]
-        blk = self.blocks[ix]
-        for b in (WORD, CHAR):
-            sel = blk == b
-            norm = float(np.sqrt(np.dot(val[sel], val[sel])))
-            if norm > 0:
-                val[sel] *= BLOCK_WEIGHT[b] / norm
-        return ix, val, len(unseen)
+            ids += pieces
+        if not ids:
+            return [], [], len(unseen)
+        look = self.lookup()
+        idf, blocks = look.idf, look.blocks
+        counts = Counter(ids)
+        ix = list(counts)
+        val = [(1.0 + log(c)) * idf[i] if c > 1 else idf[i] for i, c in counts.items()]
+        squares = [0.0, 0.0]  # per block, indexed by its value: WORD (0), CHAR (1)
+        for i, v in zip(ix, val):
+            squares[blocks[i]] += v * v
+        scale = [BLOCK_WEIGHT[b] / sqrt(q) if q > 0 else 1.0 for b, q in enumerate(squares)]
+        return ix, [v * scale[blocks[i]] for i, v in zip(ix, val)], len(unseen)
 
-    @staticmethod
-    def scores(head: Head, ix: np.ndarray, val: np.ndarray) -> np.ndarray:
-        if len(ix) == 0:
-            return head.bias.astype(np.float64)
-        return (val @ head.weights[ix]).astype(np.float64) + head.bias
+    def vectorize(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
+        """`features` as arrays: (indexes int64, values float32, unseen)."""
+        ix, val, unseen = self.features(tokens)
+        return np.array(ix, np.int64), np.array(val, np.float32), unseen
 
-    @staticmethod
-    def probabilities(head: Head, scores: np.ndarray) -> np.ndarray:
-        z = scores / head.temperature
-        z = np.exp(z - z.max())
-        return z / z.sum()
+    def probabilities_of(self, ix: list[int], val: list[float]) -> tuple[list[float], list[float]]:
+        """(intent probabilities, topic probabilities) of one message's features: both heads'
+        weight rows gathered and multiplied at once."""
+        look = self.lookup()
+        if ix:
+            both = (np.array(val, np.float32) @ look.weights[ix]).tolist()
+        else:
+            both = [0.0] * look.weights.shape[1]
+        n = look.n_intent
+        return (_softmax([a + b for a, b in zip(both[:n], look.intent_bias)], self.intent.temperature),
+                _softmax([a + b for a, b in zip(both[n:], look.topic_bias)], self.topic.temperature))
+
+    def lookup(self) -> "_Lookup":
+        """The arrays in the form scoring reads fastest (made once; the heads' weights become
+        views into one array holding both, so memory is not doubled)."""
+        look = self._lookup
+        if look is None:
+            n = self.intent.weights.shape[1]
+            both = np.ascontiguousarray(np.hstack([self.intent.weights, self.topic.weights]), dtype=np.float32)
+            self.intent.weights, self.topic.weights = both[:, :n], both[:, n:]
+            look = self._lookup = _Lookup(
+                idf=self.idf.astype(np.float64).tolist(), blocks=bytes(self.blocks.astype(np.uint8)), weights=both,
+                n_intent=n, intent_bias=np.asarray(self.intent.bias, np.float64).tolist(),
+                topic_bias=np.asarray(self.topic.bias, np.float64).tolist())
+        return look
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path) -> None:
