@@ -19,8 +19,12 @@ LOG := $(VENV)/install.log
 QUIET_PIP = $(BIN)/python -m pip install --disable-pip-version-check --no-input --progress-bar off
 
 $(BIN)/python:
-	@echo "Creating $(VENV)/ ..."
-	@$(PYTHON) -m venv $(VENV)
+	@echo "Creating $(VENV)/ with $(PYTHON) ..."
+	@# (Debian's python3 without its python3-venv package cannot make one: then python3 from the PATH)
+	@$(PYTHON) -m venv $(VENV) > $(VENV).log 2>&1 || { test "$(PYTHON)" = "$(SYSTEM_PYTHON)" || \
+		{ cat $(VENV).log; exit 1; }; rm -rf $(VENV); echo "  (it cannot make a venv: using python3)"; \
+		python3 -m venv $(VENV); }
+	@rm -f $(VENV).log
 	@$(QUIET_PIP) --upgrade pip > $(LOG) 2>&1 || { cat $(LOG); exit 1; }
 
 $(STAMP): pyproject.toml setup.py | $(BIN)/python
