@@ -152,6 +152,34 @@ def test_the_same_loop_through_try_for_whatsapp(live_server, new_page):
     assert phone.evaluate("() => window.__pwned") is None
 
 
+def test_try_shows_an_agent_reply_stored_before_its_first_poll_came_back(live_server, new_page):
+    """/try's first poll only learns where the conversation stands; but a phone that has
+    sent a message already knows (the answer says so), and a reply stored after that
+    answer is new even if it is stored before any poll came back (seen in CI: an agent
+    quick enough to answer within the first polls' 3 seconds was never shown)."""
+    live_server.add_agent("sari")
+    phone = new_page(base_url=live_server.url)
+    held: list = []
+    polls = re.compile(r"/try/updates\?")
+    phone.route(polls, lambda route: held.append(route))  # every poll waits until the reply is stored
+    phone.goto("/try")
+    phone.fill("#text", "tolong sambungkan ke CS manusia, paket saya hilang")
+    phone.click("#form button[type=submit]")
+    expect(phone.locator("#log .out").last).to_contain_text("YS-000001", timeout=WAIT_MS)
+    deadline = time.monotonic() + WAIT_MS / 1000
+    while not held and time.monotonic() < deadline:
+        phone.wait_for_timeout(50)  # (the route handler runs only while Playwright is called)
+    assert held, "the page did not poll"
+    assert live_server.cli("queue", "claim", "YS-000001", "--agent", "sari").returncode == 0
+    assert live_server.cli("queue", "reply", "YS-000001", "--agent", "sari",
+                           "--text", "Halo Kak, saya Sari, cepat sekali.").returncode == 0
+    for route in held:
+        route.continue_()
+    phone.unroute(polls)  # later polls go straight through
+    expect(phone.locator("#log .agent")).to_have_count(1, timeout=WAIT_MS)
+    expect(phone.locator("#log .agent")).to_contain_text("saya Sari, cepat sekali")
+
+
 def test_pretend_it_is_saturday_night_on_the_demo_page(live_server, new_page):
     page = new_page(base_url=live_server.url)
     page.goto("/livechat/demo")
