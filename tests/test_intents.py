@@ -278,7 +278,7 @@ def test_sarcasm_is_flagged_and_never_taken_as_praise(m):
 @pytest.mark.parametrize("text", ["paket saya belum sampai kak", "pesanan INV-20261102-0042 kok lama banget",
                                   "how do I reset my password", "aaaa aaaa aaaa", "gmailnya diretas"])
 def test_answering_reads_the_same_features_as_training(m, text):
-    """model.vectorize (fast, cached letter pieces) equals features.feature_counts (training)."""
+    """model.features (fast, cached letter pieces) equals features.feature_counts (training)."""
     import math
 
     from bot.intents.features import WORD, block_of, feature_counts
@@ -295,8 +295,8 @@ def test_answering_reads_the_same_features_as_training(m, text):
         for i in [i for i in expected if block_of(_name(model, i)) == block]:
             expected[i] /= norm
     for _ in range(2):  # the second time from the piece cache
-        ix, val, _unseen = model.vectorize(tokens)
-        got = dict(zip(ix.tolist(), val.tolist()))
+        ix, val, _unseen = model.features(tokens)
+        got = dict(zip(ix, val))
         assert got.keys() == expected.keys()
         assert all(abs(got[i] - expected[i]) < 1e-5 for i in got)
 

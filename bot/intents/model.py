@@ -66,8 +66,17 @@ class LinearModel:
     norm_vocab: tuple[str, ...]
     norm_targets: tuple[str, ...]
     _pieces: dict[str, tuple[int, ...]] = field(default_factory=dict, repr=False, compare=False)
+    _lookup: _Lookup = field(init=False, repr=False, compare=False)
 
-    _lookup: "_Lookup | None" = field(default=None, repr=False, compare=False)
+    def __post_init__(self) -> None:
+        """What scoring reads, made once with the model (at start-up, not in the first
+        request): both heads' weights side by side in one array, which the heads' own
+        weights then view, so memory is not doubled."""
+        n = self.intent.weights.shape[1]
+        both = np.ascontiguousarray(np.hstack([self.intent.weights, self.topic.weights]), dtype=np.float32)
+        self.intent.weights, self.topic.weights = both[:, :n], both[:, n:]
+        self._lookup = _Lookup(idf=self.idf.tolist(), blocks=bytes(self.blocks.astype(np.uint8)), weights=both,
+                               n_intent=n, intent_bias=self.intent.bias.tolist(), topic_bias=self.topic.bias.tolist())
 
     # ------------------------------------------------------------------ features
     def features(self, tokens: list[str]) -> tuple[list[int], list[float], int]:
@@ -105,8 +114,7 @@ class LinearModel:
             ids += pieces
         if not ids:
             return [], [], len(unseen)
-        look = self.lookup()
-        idf, blocks = look.idf, look.blocks
+        idf, blocks = self._lookup.idf, self._lookup.blocks
         counts = Counter(ids)
         ix = list(counts)
         val = [(1.0 + log(c)) * idf[i] if c > 1 else idf[i] for i, c in counts.items()]
@@ -116,15 +124,10 @@ class LinearModel:
         scale = [BLOCK_WEIGHT[b] / sqrt(q) if q > 0 else 1.0 for b, q in enumerate(squares)]
         return ix, [v * scale[blocks[i]] for i, v in zip(ix, val)], len(unseen)
 
-    def vectorize(self, tokens: list[str]) -> tuple[np.ndarray, np.ndarray, int]:
-        """`features` as arrays: (indexes int64, values float32, unseen)."""
-        ix, val, unseen = self.features(tokens)
-        return np.array(ix, np.int64), np.array(val, np.float32), unseen
-
     def probabilities_of(self, ix: list[int], val: list[float]) -> tuple[list[float], list[float]]:
         """(intent probabilities, topic probabilities) of one message's features: both heads'
         weight rows gathered and multiplied at once."""
-        look = self.lookup()
+        look = self._lookup
         if ix:
             both = (np.array(val, np.float32) @ look.weights[ix]).tolist()
         else:
@@ -132,20 +135,6 @@ class LinearModel:
         n = look.n_intent
         return (_softmax([a + b for a, b in zip(both[:n], look.intent_bias)], self.intent.temperature),
                 _softmax([a + b for a, b in zip(both[n:], look.topic_bias)], self.topic.temperature))
-
-    def lookup(self) -> "_Lookup":
-        """The arrays in the form scoring reads fastest (made once; the heads' weights become
-        views into one array holding both, so memory is not doubled)."""
-        look = self._lookup
-        if look is None:
-            n = self.intent.weights.shape[1]
-            both = np.ascontiguousarray(np.hstack([self.intent.weights, self.topic.weights]), dtype=np.float32)
-            self.intent.weights, self.topic.weights = both[:, :n], both[:, n:]
-            look = self._lookup = _Lookup(
-                idf=self.idf.astype(np.float64).tolist(), blocks=bytes(self.blocks.astype(np.uint8)), weights=both,
-                n_intent=n, intent_bias=np.asarray(self.intent.bias, np.float64).tolist(),
-                topic_bias=np.asarray(self.topic.bias, np.float64).tolist())
-        return look
 
     # ------------------------------------------------------------------ files
     def save(self, path: Path) -> None:
